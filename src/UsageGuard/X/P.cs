@@ -1,0 +1,1 @@
+namespace UsageGuard; internal static class Placeholder {}

@@ -1,0 +1,1 @@
+namespace UsageGuard.Tests; public class T { [NUnit.Framework.Test] public void A() {} }
