@@ -1,0 +1,52 @@
+namespace UsageGuard;
+
+/// <summary>One customer's wallets, one per configured credit type, created on first use.</summary>
+internal sealed class CustomerAccount
+{
+    private readonly EntitlementGuard _guard;
+    private readonly Wallet?[] _wallets;
+    private readonly Lock _gate = new();
+
+    internal CustomerAccount(EntitlementGuard guard, string id, int creditTypeCount)
+    {
+        _guard = guard;
+        Id = id;
+        _wallets = new Wallet?[creditTypeCount];
+    }
+
+    internal string Id { get; }
+
+    internal Wallet Wallet(int creditTypeIndex)
+    {
+        Wallet? wallet = Volatile.Read(ref _wallets[creditTypeIndex]);
+        if (wallet is not null)
+        {
+            return wallet;
+        }
+
+        lock (_gate)
+        {
+            wallet = _wallets[creditTypeIndex];
+            if (wallet is null)
+            {
+                wallet = new Wallet(_guard, Id, _guard.CreditTypeAt(creditTypeIndex));
+                Volatile.Write(ref _wallets[creditTypeIndex], wallet);
+            }
+
+            return wallet;
+        }
+    }
+
+    internal Wallet? FindWalletOf(Guid blockId)
+    {
+        foreach (Wallet? wallet in _wallets)
+        {
+            if (wallet is not null && wallet.Find(blockId) is not null)
+            {
+                return wallet;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,303 @@
+using System.Globalization;
+
+namespace UsageGuard;
+
+internal sealed partial class EntitlementGuard
+{
+    private static readonly ReservationState s_gone = new(null!);
+
+    public ValueTask<ReservationResult> ReserveAsync(ReservationRequest request, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        Prepared prepared = Prepare(request);
+        if (request.IdempotencyKey is null)
+        {
+            return new ValueTask<ReservationResult>(ReserveCore(request, prepared, _time.GetUtcNow()));
+        }
+
+        return ReserveKeyedAsync(request, prepared);
+    }
+
+    public ValueTask<ConsumeResult> ConsumeAsync(ReservationRequest request, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        Prepared prepared = Prepare(request);
+        return request.IdempotencyKey is null
+            ? ConsumeCoreAsync(request, prepared, slot: null, cancellationToken)
+            : ConsumeKeyedAsync(request, prepared, cancellationToken);
+    }
+
+    private Prepared Prepare(in ReservationRequest request)
+    {
+        ValidateId(request.CustomerId, nameof(request.CustomerId));
+        ValidateOptionalId(request.CreditType, nameof(request.CreditType));
+        ValidateOptionalId(request.Subject, nameof(request.Subject));
+        ValidateOptionalId(request.Feature, nameof(request.Feature));
+        ValidateOptionalId(request.Model, nameof(request.Model));
+        ValidateOptionalId(request.SessionId, nameof(request.SessionId));
+        ValidateOptionalId(request.RequestId, nameof(request.RequestId));
+        ValidateOptionalId(request.IdempotencyKey, nameof(request.IdempotencyKey));
+        int typeIndex = TypeIndex(request.CreditType);
+        long units = PositiveUnits(request.Amount, _types[typeIndex].Scale, nameof(request.Amount));
+        long ttl = _defaultTtlTicks;
+        if (request.Ttl is { } requested)
+        {
+            if (requested <= TimeSpan.Zero || requested.Ticks > _maxTtlTicks)
+            {
+                throw new ArgumentOutOfRangeException(nameof(request.Ttl), requested, $"The TTL must be positive and at most {_options.MaxReservationTtl} (UsageGuardOptions.MaxReservationTtl).");
+            }
+
+            ttl = requested.Ticks;
+        }
+
+        SettlementPolicy policy = request.OverrunPolicy ?? _options.DefaultOverrunPolicy;
+        if (!Enum.IsDefined(policy))
+        {
+            throw new ArgumentOutOfRangeException(nameof(request.OverrunPolicy), policy, "Unknown settlement policy.");
+        }
+
+        Durability durability = request.Durability ?? _options.SettlementDurability;
+        if (!Enum.IsDefined(durability))
+        {
+            throw new ArgumentOutOfRangeException(nameof(request.Durability), durability, "Unknown durability.");
+        }
+
+        Wallet wallet = Customer(request.CustomerId).Wallet(typeIndex);
+        return new Prepared(wallet, units, ttl, policy, durability);
+    }
+
+    private ReservationResult ReserveCore(in ReservationRequest request, in Prepared prepared, DateTimeOffset now)
+    {
+        long nowTicks = now.UtcTicks;
+        ReservationState state = _reservations.Rent();
+        long id = Interlocked.Increment(ref _lastReservationId);
+        long deadline = nowTicks + prepared.TtlTicks;
+        state.Prepare(id, prepared.Wallet, request, prepared.Policy, prepared.Durability, deadline);
+        TimeSpan? retryAfter = null;
+        if (prepared.Wallet.TryHoldFast(prepared.Units, request.Feature, nowTicks, state)
+            || HoldSlow(prepared.Wallet, prepared.Units, request.Feature, now, state, out retryAfter))
+        {
+            state.Activate();
+            _reservations.NoteDeadline(deadline);
+            if (_options.RecordHolds)
+            {
+                for (int i = 0; i < state.HoldCount; i++)
+                {
+                    ref readonly ReservationState.Hold hold = ref state.HoldAt(i);
+                    RecordBlockEntry(LedgerEntryKind.Reserve, prepared.Wallet, hold.Block, hold.Units, now, state);
+                }
+            }
+
+            var handle = new Reservation(state, id, CreditAmount.FromUnits(prepared.Units, prepared.Wallet.Type.Scale), new DateTimeOffset(deadline, TimeSpan.Zero));
+            return new ReservationResult(ReservationStatus.Admitted, handle, null, null, null, replayed: false);
+        }
+
+        _reservations.Return(state);
+        return new ReservationResult(ReservationStatus.InsufficientCredits, default, InsufficientReason, prepared.Wallet.Scope, retryAfter, replayed: false);
+    }
+
+    private bool HoldSlow(Wallet wallet, long units, string? feature, DateTimeOffset now, ReservationState state, out TimeSpan? retryAfter)
+    {
+        retryAfter = null;
+        lock (wallet.Gate)
+        {
+            wallet.Sweep(now);
+            if (wallet.HoldAcross(units, feature, state))
+            {
+                return true;
+            }
+        }
+
+        // Short of credits: holds abandoned past their TTL may be what is missing (invariant I5, lazily).
+        bool reclaimed = _reservations.ReclaimExpired(now.UtcTicks) > 0;
+        lock (wallet.Gate)
+        {
+            if (reclaimed && wallet.HoldAcross(units, feature, state))
+            {
+                return true;
+            }
+
+            retryAfter = wallet.NextActivation(feature, now.UtcTicks);
+        }
+
+        return false;
+    }
+
+    private async ValueTask<ReservationResult> ReserveKeyedAsync(ReservationRequest request, Prepared prepared)
+    {
+        DateTimeOffset now = _time.GetUtcNow();
+        string fingerprint = Fingerprint("reserve", request, prepared);
+        IdempotencyTable.Slot? existing = _idempotency.TryClaim(request.CustomerId, request.IdempotencyKey!, fingerprint, now, out IdempotencyTable.Slot slot);
+        if (existing is not null)
+        {
+            return ReplayReservation(await existing.Outcome.ConfigureAwait(false));
+        }
+
+        try
+        {
+            ReservationResult result = ReserveCore(request, prepared, now);
+            var outcome = new IdempotencyOutcome
+            {
+                Operation = "reserve",
+                Status = (int)result.Status,
+                Scale = prepared.Wallet.Type.Scale,
+                ReservationId = result.Reservation.Id,
+                DeadlineTicks = result.IsAdmitted ? result.Reservation.ExpiresAt.UtcTicks : 0,
+                Held = result.IsAdmitted ? prepared.Units : 0,
+                Reason = result.Reason,
+                Scope = result.Scope,
+                RetryAfterTicks = result.RetryAfter?.Ticks,
+            };
+            _writer.Write(default(EntryGroup), Record(request.CustomerId, request.IdempotencyKey!, fingerprint, now, outcome));
+            slot.Complete(result);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            _idempotency.Abandon(request.CustomerId, request.IdempotencyKey!, slot, ex);
+            throw;
+        }
+    }
+
+    private async ValueTask<ConsumeResult> ConsumeKeyedAsync(ReservationRequest request, Prepared prepared, CancellationToken cancellationToken)
+    {
+        DateTimeOffset now = _time.GetUtcNow();
+        string fingerprint = Fingerprint("consume", request, prepared);
+        IdempotencyTable.Slot? existing = _idempotency.TryClaim(request.CustomerId, request.IdempotencyKey!, fingerprint, now, out IdempotencyTable.Slot slot);
+        if (existing is not null)
+        {
+            return ReplayConsume(await existing.Outcome.ConfigureAwait(false));
+        }
+
+        try
+        {
+            return await ConsumeCoreAsync(request, prepared, slot, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _idempotency.Abandon(request.CustomerId, request.IdempotencyKey!, slot, ex);
+            throw;
+        }
+    }
+
+    private ValueTask<ConsumeResult> ConsumeCoreAsync(in ReservationRequest request, in Prepared prepared, IdempotencyTable.Slot? slot, CancellationToken cancellationToken)
+    {
+        DateTimeOffset now = _time.GetUtcNow();
+        ReservationResult reserved = ReserveCore(request, prepared, now);
+        ConsumeResult result;
+        var entries = default(EntryGroup);
+        if (!reserved.IsAdmitted)
+        {
+            result = new ConsumeResult(reserved.Status, default, reserved.Reason, reserved.Scope, reserved.RetryAfter, replayed: false);
+        }
+        else
+        {
+            ReservationState state = reserved.Reservation.State!;
+            state.TryBegin(reserved.Reservation.Id);
+            result = new ConsumeResult(ReservationStatus.Admitted, SettleCore(state, prepared.Units, now, out entries), null, null, null, replayed: false);
+        }
+
+        IdempotencyRecord? record = null;
+        if (slot is not null)
+        {
+            SettlementResult s = result.Settlement;
+            var outcome = new IdempotencyOutcome
+            {
+                Operation = "consume",
+                Status = (int)result.Status,
+                Scale = prepared.Wallet.Type.Scale,
+                ReservationId = s.ReservationId,
+                Held = s.Held.Units,
+                Actual = s.Actual.Units,
+                Charged = s.Charged.Units,
+                Released = s.Released.Units,
+                Overdrawn = s.Overdrawn.Units,
+                Overage = s.Overage.Units,
+                Waived = s.Waived.Units,
+                Reason = result.Reason,
+                Scope = result.Scope,
+                RetryAfterTicks = result.RetryAfter?.Ticks,
+            };
+            record = Record(request.CustomerId, request.IdempotencyKey!, slot.Fingerprint, now, outcome);
+        }
+
+        _writer.Write(entries, record);
+
+        if (result.IsAdmitted && prepared.Durability == Durability.Durable)
+        {
+            return AwaitCommitted(result, slot, cancellationToken);
+        }
+
+        slot?.Complete(result);
+        return new ValueTask<ConsumeResult>(result);
+    }
+
+    private async ValueTask<ConsumeResult> AwaitCommitted(ConsumeResult result, IdempotencyTable.Slot? slot, CancellationToken cancellationToken)
+    {
+        await _writer.WhenCommitted().WaitAsync(cancellationToken).ConfigureAwait(false);
+        slot?.Complete(result);
+        return result;
+    }
+
+    private static ReservationResult ReplayReservation(object outcome)
+    {
+        if (outcome is ReservationResult live)
+        {
+            return new ReservationResult(live.Status, live.Reservation, live.Reason, live.Scope, live.RetryAfter, replayed: true);
+        }
+
+        var stored = (IdempotencyOutcome)outcome;
+        Reservation handle = stored.Status == (int)ReservationStatus.Admitted
+            ? new Reservation(s_gone, stored.ReservationId, CreditAmount.FromUnits(stored.Held, stored.Scale), new DateTimeOffset(stored.DeadlineTicks, TimeSpan.Zero))
+            : default;
+        return new ReservationResult((ReservationStatus)stored.Status, handle, stored.Reason, stored.Scope, RetryAfter(stored), replayed: true);
+    }
+
+    private static ConsumeResult ReplayConsume(object outcome)
+    {
+        if (outcome is ConsumeResult live)
+        {
+            return new ConsumeResult(live.Status, Replayed(live.Settlement), live.Reason, live.Scope, live.RetryAfter, replayed: true);
+        }
+
+        var stored = (IdempotencyOutcome)outcome;
+        int scale = stored.Scale;
+        var settlement = new SettlementResult(
+            stored.ReservationId,
+            CreditAmount.FromUnits(stored.Held, scale),
+            CreditAmount.FromUnits(stored.Actual, scale),
+            CreditAmount.FromUnits(stored.Charged, scale),
+            CreditAmount.FromUnits(stored.Released, scale),
+            CreditAmount.FromUnits(stored.Overdrawn, scale),
+            CreditAmount.FromUnits(stored.Overage, scale),
+            CreditAmount.FromUnits(stored.Waived, scale),
+            replayed: true);
+        return new ConsumeResult((ReservationStatus)stored.Status, settlement, stored.Reason, stored.Scope, RetryAfter(stored), replayed: true);
+    }
+
+    private static SettlementResult Replayed(SettlementResult s) =>
+        new(s.ReservationId, s.Held, s.Actual, s.Charged, s.Released, s.Overdrawn, s.Overage, s.Waived, replayed: true);
+
+    private static TimeSpan? RetryAfter(IdempotencyOutcome stored) =>
+        stored.RetryAfterTicks is { } ticks ? TimeSpan.FromTicks(ticks) : null;
+
+    private static string Fingerprint(string operation, in ReservationRequest request, in Prepared prepared) =>
+        IdempotencyTable.Fingerprint(operation, [
+            request.CustomerId,
+            prepared.Wallet.Type.Code,
+            prepared.Units.ToString(CultureInfo.InvariantCulture),
+            request.Subject,
+            request.Feature,
+            request.Model,
+            request.SessionId,
+            prepared.TtlTicks.ToString(CultureInfo.InvariantCulture),
+            ((int)prepared.Policy).ToString(CultureInfo.InvariantCulture),
+        ]);
+
+    private static IdempotencyRecord Record(string customerId, string key, string fingerprint, DateTimeOffset now, IdempotencyOutcome outcome) =>
+        new() { CustomerId = customerId, Key = key, Fingerprint = fingerprint, CreatedAt = now, Outcome = outcome.Encode() };
+
+    private readonly record struct Prepared(Wallet Wallet, long Units, long TtlTicks, SettlementPolicy Policy, Durability Durability);
+}

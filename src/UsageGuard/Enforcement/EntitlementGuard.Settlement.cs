@@ -1,0 +1,181 @@
+namespace UsageGuard;
+
+internal sealed partial class EntitlementGuard
+{
+    public ValueTask<SettlementResult> SettleAsync(Reservation reservation, decimal actual, CancellationToken cancellationToken = default)
+    {
+        ReservationState state = reservation.State ?? throw new ArgumentException("This reservation handle is the default value; only handles returned by an admitted reservation can be settled.", nameof(reservation));
+        if (actual < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(actual), actual, "The actual cost may not be negative; settle with zero to charge nothing.");
+        }
+
+        long units = FixedPoint.ToUnits(actual, reservation.Held.Scale, nameof(actual));
+        DateTimeOffset now = _time.GetUtcNow();
+        Begin(state, reservation.Id, now);
+        Durability durability = state.Durability;
+        SettlementResult result = SettleCore(state, units, now, out EntryGroup entries);
+        _writer.Write(entries, null);
+        return durability == Durability.Durable && entries.Count > 0
+            ? AwaitCommitted(result, cancellationToken)
+            : new ValueTask<SettlementResult>(result);
+    }
+
+    public ValueTask ReleaseAsync(Reservation reservation, CancellationToken cancellationToken = default)
+    {
+        ReservationState state = reservation.State ?? throw new ArgumentException("This reservation handle is the default value; only handles returned by an admitted reservation can be released.", nameof(reservation));
+        DateTimeOffset now = _time.GetUtcNow();
+        Begin(state, reservation.Id, now);
+        ReleaseHolds(state, ReservationState.Released, now);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Gives back every hold of a reservation this thread has begun, then recycles it.</summary>
+    internal void ReleaseHolds(ReservationState state, int status, DateTimeOffset timestamp)
+    {
+        Wallet wallet = state.Wallet;
+        var entries = default(EntryGroup);
+        for (int i = 0; i < state.HoldCount; i++)
+        {
+            ref readonly ReservationState.Hold hold = ref state.HoldAt(i);
+            long lost = hold.Block.Settle(hold.Units, 0);
+            if (_options.RecordHolds)
+            {
+                entries.Add(Entry(LedgerEntryKind.Release, wallet, hold.Block, hold.Units, timestamp, state));
+            }
+
+            if (lost > 0)
+            {
+                // The block closed while held: what the hold gives back expires (or is voided) now.
+                entries.Add(Entry(hold.Block.ClosedAs, wallet, hold.Block, -lost, timestamp, state));
+            }
+        }
+
+        _writer.Write(entries, null);
+        state.Finish(status);
+        _reservations.Return(state);
+    }
+
+    /// <summary>Moves a reservation from active to completing, or explains why it cannot.</summary>
+    private void Begin(ReservationState state, long id, DateTimeOffset now)
+    {
+        if (!state.TryBegin(id))
+        {
+            string why = state.StatusOf(id) switch
+            {
+                ReservationState.Settled => "it was already settled",
+                ReservationState.Released => "it was already released",
+                ReservationState.Expired => "it expired at its TTL and its hold was released",
+                ReservationState.Completing => "it is being settled or released by another call",
+                _ => "it was already settled, released, or expired",
+            };
+            throw new ReservationStateException(id, $"Reservation {id} cannot be settled or released: {why}. Reserve again if the work still has to be paid for.");
+        }
+
+        if (now.UtcTicks >= state.DeadlineTicks)
+        {
+            ReleaseHolds(state, ReservationState.Expired, new DateTimeOffset(state.DeadlineTicks, TimeSpan.Zero));
+            throw new ReservationStateException(id, $"Reservation {id} expired at its TTL ({new DateTimeOffset(state.DeadlineTicks, TimeSpan.Zero):O}) and its hold was released. Reserve with a longer TTL for longer work.");
+        }
+    }
+
+    /// <summary>Charges a begun reservation, releases the rest, applies the overrun policy, and recycles it.</summary>
+    private SettlementResult SettleCore(ReservationState state, long actual, DateTimeOffset now, out EntryGroup entries)
+    {
+        entries = default;
+        Wallet wallet = state.Wallet;
+        long remaining = actual;
+        long charged = 0;
+        long released = 0;
+        for (int i = 0; i < state.HoldCount; i++)
+        {
+            ref readonly ReservationState.Hold hold = ref state.HoldAt(i);
+            long use = Math.Min(hold.Units, remaining);
+            remaining -= use;
+            charged += use;
+            released += hold.Units - use;
+            long lost = hold.Block.Settle(hold.Units, use);
+            if (use > 0)
+            {
+                entries.Add(Entry(LedgerEntryKind.Settle, wallet, hold.Block, -use, now, state));
+            }
+
+            if (_options.RecordHolds && hold.Units > use)
+            {
+                entries.Add(Entry(LedgerEntryKind.Release, wallet, hold.Block, hold.Units - use, now, state));
+            }
+
+            if (lost > 0)
+            {
+                entries.Add(Entry(hold.Block.ClosedAs, wallet, hold.Block, -lost, now, state));
+            }
+        }
+
+        long overdrawn = 0;
+        long overage = 0;
+        long waived = 0;
+        if (remaining > 0)
+        {
+            if (state.Policy == SettlementPolicy.Reject)
+            {
+                overage = remaining;
+            }
+            else
+            {
+                var used = new List<ReservationState.Hold>();
+                lock (wallet.Gate)
+                {
+                    wallet.Sweep(now);
+                    long taken = wallet.ConsumeUpTo(remaining, state.Feature, used);
+                    charged += taken;
+                    remaining -= taken;
+                    if (state.Policy == SettlementPolicy.Overdraft)
+                    {
+                        overdrawn = wallet.Overdraw(remaining);
+                        overage = remaining - overdrawn;
+                    }
+                    else
+                    {
+                        waived = remaining;
+                    }
+                }
+
+                foreach (ReservationState.Hold use in used)
+                {
+                    entries.Add(Entry(LedgerEntryKind.Settle, wallet, use.Block, -use.Units, now, state));
+                }
+
+                if (overdrawn > 0)
+                {
+                    entries.Add(Entry(LedgerEntryKind.Overdraft, wallet, null, -overdrawn, now, state));
+                }
+            }
+
+            if (overage > 0)
+            {
+                entries.Add(Entry(LedgerEntryKind.Overage, wallet, null, overage, now, state));
+            }
+        }
+
+        int scale = wallet.Type.Scale;
+        var result = new SettlementResult(
+            state.Id,
+            CreditAmount.FromUnits(state.HeldUnits, scale),
+            CreditAmount.FromUnits(actual, scale),
+            CreditAmount.FromUnits(charged, scale),
+            CreditAmount.FromUnits(released, scale),
+            CreditAmount.FromUnits(overdrawn, scale),
+            CreditAmount.FromUnits(overage, scale),
+            CreditAmount.FromUnits(waived, scale),
+            replayed: false);
+        state.Finish(ReservationState.Settled);
+        _reservations.Return(state);
+        return result;
+    }
+
+    private async ValueTask<SettlementResult> AwaitCommitted(SettlementResult result, CancellationToken cancellationToken)
+    {
+        await _writer.WhenCommitted().WaitAsync(cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+}

@@ -1,0 +1,226 @@
+using System.Collections.Concurrent;
+using System.Collections.Frozen;
+using Microsoft.Extensions.Logging;
+
+namespace UsageGuard;
+
+/// <summary>
+/// The in-process engine behind <see cref="IEntitlementGuard"/> and <see cref="ICreditLedger"/>: wallets of CAS pools,
+/// pooled reservations, the idempotency table, and the single ledger writer.
+/// </summary>
+/// <remarks>Thread-safe. Built by <see cref="StartAsync"/>, which replays the store before anything is served.</remarks>
+internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedger, IAsyncDisposable
+{
+    private const string InsufficientReason = "The wallet's usable credits do not cover the amount.";
+
+    private readonly UsageGuardOptions _options;
+    private readonly ILedgerStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly CreditType[] _types;
+    private readonly FrozenDictionary<string, int> _typeIndex;
+    private readonly int _defaultType;
+    private readonly ConcurrentDictionary<string, CustomerAccount> _customers = new(StringComparer.Ordinal);
+    private readonly ReservationRegistry _reservations;
+    private readonly IdempotencyTable _idempotency;
+    private readonly long _defaultTtlTicks;
+    private readonly long _maxTtlTicks;
+    private LedgerWriter _writer = null!;
+    private ITimer? _sweepTimer;
+    private long _lastReservationId;
+    private int _disposed;
+
+    private EntitlementGuard(UsageGuardOptions options, ILedgerStore store, TimeProvider time, ILogger logger)
+    {
+        _options = options;
+        _store = store;
+        _time = time;
+        _logger = logger;
+        IList<CreditTypeOptions> declared = options.CreditTypes.Count > 0
+            ? options.CreditTypes
+            : [new CreditTypeOptions { Code = options.DefaultCreditType }];
+        _types = declared.Select(CreditType.From).ToArray();
+        _typeIndex = _types.Select((t, i) => (t.Code, i)).ToFrozenDictionary(p => p.Code, p => p.i, StringComparer.Ordinal);
+        _defaultType = _typeIndex[options.DefaultCreditType];
+        _reservations = new ReservationRegistry(this, 1024);
+        _idempotency = new IdempotencyTable(options.IdempotencyRetention);
+        _defaultTtlTicks = options.DefaultReservationTtl.Ticks;
+        _maxTtlTicks = options.MaxReservationTtl.Ticks;
+
+        // Ids grow across restarts: the high bits are the start time in milliseconds.
+        _lastReservationId = time.GetUtcNow().ToUnixTimeMilliseconds() << 20;
+    }
+
+    internal TimeProvider Time => _time;
+
+    internal UsageGuardOptions Options => _options;
+
+    internal ReservationRegistry Reservations => _reservations;
+
+    internal LedgerWriter Writer => _writer;
+
+    /// <summary>Builds a guard: loads the newest snapshot, replays the entries after it, restores wallets and idempotency keys, then starts the writer.</summary>
+    internal static async ValueTask<EntitlementGuard> StartAsync(UsageGuardOptions options, ILedgerStore store, TimeProvider time, ILogger logger, CancellationToken cancellationToken = default)
+    {
+        var guard = new EntitlementGuard(options, store, time, logger);
+        LedgerSnapshot? snapshot = await store.LoadLatestSnapshotAsync(cancellationToken).ConfigureAwait(false);
+        var projection = LedgerProjection.FromSnapshot(snapshot);
+        long lastSequence = snapshot?.Sequence ?? 0;
+        LedgerHash lastHash = snapshot?.LastHash ?? LedgerHash.Genesis;
+        await foreach (LedgerEntry entry in store.ReadAsync(lastSequence, cancellationToken).ConfigureAwait(false))
+        {
+            if (entry.Sequence != lastSequence + 1 || entry.PreviousHash != lastHash)
+            {
+                throw new UsageGuardException($"The ledger store is damaged at sequence {lastSequence + 1}: entries are missing or out of order. Refusing to start rather than serve wrong balances; run a verification and restore from a backup.");
+            }
+
+            string? problem = projection.Apply(entry, out _, out _);
+            if (problem is not null)
+            {
+                throw new UsageGuardException($"The ledger store is damaged at sequence {entry.Sequence}: {problem} Refusing to start rather than serve wrong balances.");
+            }
+
+            lastSequence = entry.Sequence;
+            lastHash = entry.Hash;
+        }
+
+        guard.RestoreFrom(projection);
+        await foreach (IdempotencyRecord record in store.ReadIdempotencyRecordsAsync(time.GetUtcNow() - options.IdempotencyRetention, cancellationToken).ConfigureAwait(false))
+        {
+            guard._idempotency.Load(record);
+        }
+
+        guard._writer = new LedgerWriter(store, projection, lastSequence, lastHash, options.LedgerQueueCapacity, options.MaxBatchSize, options.SnapshotInterval, logger);
+        if (options.ReservationSweepInterval > TimeSpan.Zero)
+        {
+            guard._sweepTimer = time.CreateTimer(static s => ((EntitlementGuard)s!).SweepReservations(), guard, options.ReservationSweepInterval, options.ReservationSweepInterval);
+        }
+
+        return guard;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        if (_sweepTimer is not null)
+        {
+            await _sweepTimer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _writer.DisposeAsync().ConfigureAwait(false);
+    }
+
+    internal CreditType CreditTypeAt(int index) => _types[index];
+
+    internal void SweepReservations() => _reservations.ReclaimExpired(_time.GetUtcNow().UtcTicks);
+
+    /// <summary>Queues an entry for one block (or the wallet when <paramref name="block"/> is null) as its own operation.</summary>
+    internal void RecordBlockEntry(LedgerEntryKind kind, Wallet wallet, BlockAccount? block, long units, DateTimeOffset timestamp, ReservationState? attribution) =>
+        _writer.Write(Entry(kind, wallet, block, units, timestamp, attribution));
+
+    internal static LedgerEntry Entry(LedgerEntryKind kind, Wallet wallet, BlockAccount? block, long units, DateTimeOffset timestamp, ReservationState? attribution, string? idempotencyKey = null, string? reason = null) => new()
+    {
+        Timestamp = timestamp,
+        Kind = kind,
+        CustomerId = wallet.CustomerId,
+        CreditType = wallet.Type.Code,
+        BlockId = block?.Terms.Id,
+        Amount = CreditAmount.FromUnits(units, wallet.Type.Scale),
+        Subject = attribution?.Subject,
+        Feature = attribution?.Feature,
+        Model = attribution?.Model,
+        SessionId = attribution?.SessionId,
+        RequestId = attribution?.RequestId,
+        IdempotencyKey = attribution?.IdempotencyKey ?? idempotencyKey,
+        ReservationId = attribution?.Id,
+        Reason = reason,
+    };
+
+    private void RestoreFrom(LedgerProjection projection)
+    {
+        foreach (LedgerProjection.ProjectedWallet projected in projection.Wallets)
+        {
+            if (!_typeIndex.TryGetValue(projected.CreditType, out int typeIndex))
+            {
+                throw new UsageGuardException($"The ledger holds credits of type '{projected.CreditType}' (customer '{projected.CustomerId}'), which is not configured. Declare it in UsageGuardOptions.CreditTypes.");
+            }
+
+            CustomerAccount customer = _customers.GetOrAdd(projected.CustomerId, id => new CustomerAccount(this, id, _types.Length));
+            var blocks = new List<BlockAccount>(projected.Blocks.Count);
+            foreach (LedgerProjection.ProjectedBlock b in projected.Blocks.Values)
+            {
+                var account = new BlockAccount(b.Terms);
+                account.Restore(b.Used, b.Removed, b.ClosedAs is not null);
+                if (b.ClosedAs is { } kind)
+                {
+                    account.RestoreClosed(kind);
+                }
+
+                blocks.Add(account);
+            }
+
+            customer.Wallet(typeIndex).Restore(blocks, projected.Owed);
+        }
+    }
+
+    private CustomerAccount Customer(string customerId) =>
+        _customers.TryGetValue(customerId, out CustomerAccount? customer)
+            ? customer
+            : throw new UnknownCustomerException(customerId, $"Customer '{customerId}' is not known: it has never been granted credits. Grant credits first.");
+
+    private int TypeIndex(string? creditType)
+    {
+        if (creditType is null)
+        {
+            return _defaultType;
+        }
+
+        return _typeIndex.TryGetValue(creditType, out int index)
+            ? index
+            : throw new UnknownCreditTypeException(creditType, $"Credit type '{creditType}' is not configured. Configured: {string.Join(", ", _typeIndex.Keys)}.");
+    }
+
+    private void ValidateId(string? value, string paramName)
+    {
+        if (value is null)
+        {
+            throw new ArgumentNullException(paramName, $"{paramName} is required.");
+        }
+
+        ValidateOptionalId(value, paramName);
+    }
+
+    private void ValidateOptionalId(string? value, string paramName)
+    {
+        if (value is null)
+        {
+            return;
+        }
+
+        if (value.Length == 0 || string.IsNullOrWhiteSpace(value))
+        {
+            throw new ArgumentException($"{paramName} may not be empty or white space; pass null to leave it out.", paramName);
+        }
+
+        if (value.Length > _options.MaxIdLength)
+        {
+            throw new ArgumentException($"{paramName} is {value.Length} characters long; the limit is {_options.MaxIdLength} (UsageGuardOptions.MaxIdLength).", paramName);
+        }
+    }
+
+    private static long PositiveUnits(decimal amount, int scale, string paramName)
+    {
+        if (amount <= 0)
+        {
+            throw new ArgumentOutOfRangeException(paramName, amount, $"{paramName} must be positive.");
+        }
+
+        return FixedPoint.ToUnits(amount, scale, paramName);
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+}

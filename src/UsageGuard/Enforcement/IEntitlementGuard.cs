@@ -1,0 +1,55 @@
+namespace UsageGuard;
+
+/// <summary>Decides, before work runs, whether it may run, and records what it cost.</summary>
+/// <remarks>
+/// <para>Reserve an estimate across every pool the request touches (all or nothing), run the work, then settle
+/// the actual cost or release the hold. A hold that is never settled is released at its TTL, lazily: no
+/// background thread is needed for that to be correct.</para>
+/// <para>All members are thread-safe and lock-free on the common path; a reservation that completes synchronously
+/// allocates nothing.</para>
+/// </remarks>
+public interface IEntitlementGuard
+{
+    /// <summary>Holds an estimated amount, all or nothing.</summary>
+    /// <param name="request">The request.</param>
+    /// <param name="cancellationToken">Cancels the call before it takes effect.</param>
+    /// <returns>A handle when admitted, or a denial with its reason, scope and retry-after.</returns>
+    /// <exception cref="ArgumentException">An identifier is null, empty or too long; or the amount has more decimal places than the credit type allows.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The amount is zero or negative, or the TTL is not positive or above the maximum.</exception>
+    /// <exception cref="OverflowException">The amount does not fit in 64-bit units.</exception>
+    /// <exception cref="UnknownCustomerException">The customer has never been granted credits.</exception>
+    /// <exception cref="UnknownCreditTypeException">The credit type is not configured.</exception>
+    /// <exception cref="IdempotencyConflictException">The idempotency key was used with a different payload.</exception>
+    ValueTask<ReservationResult> ReserveAsync(ReservationRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Settles a reservation with its actual cost: at or below the hold releases the rest; above it follows the overrun policy.</summary>
+    /// <param name="reservation">The handle from <see cref="ReserveAsync"/>.</param>
+    /// <param name="actual">The actual cost; zero or more.</param>
+    /// <param name="cancellationToken">Cancels waiting for durability; the settlement itself is applied once started.</param>
+    /// <returns>What was charged, released, overdrawn or recorded.</returns>
+    /// <exception cref="ReservationStateException">The reservation was already settled, released, or expired.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="actual"/> is negative.</exception>
+    /// <exception cref="ArgumentException"><paramref name="actual"/> has more decimal places than the credit type allows, or the handle is the default value.</exception>
+    /// <exception cref="OverflowException"><paramref name="actual"/> does not fit in 64-bit units.</exception>
+    ValueTask<SettlementResult> SettleAsync(Reservation reservation, decimal actual, CancellationToken cancellationToken = default);
+
+    /// <summary>Releases a reservation's whole hold without charging.</summary>
+    /// <param name="reservation">The handle from <see cref="ReserveAsync"/>.</param>
+    /// <param name="cancellationToken">Cancels the call before it takes effect.</param>
+    /// <returns>A task that completes when the hold is released.</returns>
+    /// <exception cref="ReservationStateException">The reservation was already settled, released, or expired.</exception>
+    /// <exception cref="ArgumentException">The handle is the default value.</exception>
+    ValueTask ReleaseAsync(Reservation reservation, CancellationToken cancellationToken = default);
+
+    /// <summary>Charges a cost known up front: a reservation and its settlement in one step, all or nothing.</summary>
+    /// <param name="request">The request; <see cref="ReservationRequest.Amount"/> is the cost.</param>
+    /// <param name="cancellationToken">Cancels waiting for durability.</param>
+    /// <returns>The settlement when admitted, or a denial.</returns>
+    /// <exception cref="ArgumentException">An identifier is null, empty or too long; or the amount has more decimal places than the credit type allows.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The amount is zero or negative.</exception>
+    /// <exception cref="OverflowException">The amount does not fit in 64-bit units.</exception>
+    /// <exception cref="UnknownCustomerException">The customer has never been granted credits.</exception>
+    /// <exception cref="UnknownCreditTypeException">The credit type is not configured.</exception>
+    /// <exception cref="IdempotencyConflictException">The idempotency key was used with a different payload.</exception>
+    ValueTask<ConsumeResult> ConsumeAsync(ReservationRequest request, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,105 @@
+namespace UsageGuard;
+
+/// <summary>The engine's side of a reservation: its holds and attribution. Pooled and reused, so a reservation allocates nothing.</summary>
+/// <remarks>
+/// Reuse is safe because every transition is a CAS on <c>_stamp</c>, which packs the reservation id with the status:
+/// a stale handle carries an old id and can never move a newer reservation that reuses the same object.
+/// </remarks>
+internal sealed class ReservationState
+{
+    internal const int Free = 0;
+    internal const int Active = 1;
+    internal const int Completing = 2;
+    internal const int Settled = 3;
+    internal const int Released = 4;
+    internal const int Expired = 5;
+
+    private long _stamp;
+    private Hold[] _holds = new Hold[2];
+
+    internal ReservationState(EntitlementGuard guard) => Guard = guard;
+
+    internal EntitlementGuard Guard { get; }
+
+    internal long Id { get; private set; }
+
+    internal Wallet Wallet { get; private set; } = null!;
+
+    internal string? Subject { get; private set; }
+
+    internal string? Feature { get; private set; }
+
+    internal string? Model { get; private set; }
+
+    internal string? SessionId { get; private set; }
+
+    internal string? RequestId { get; private set; }
+
+    internal string? IdempotencyKey { get; private set; }
+
+    internal SettlementPolicy Policy { get; private set; }
+
+    internal Durability Durability { get; private set; }
+
+    internal long DeadlineTicks { get; private set; }
+
+    internal long HeldUnits { get; private set; }
+
+    internal int HoldCount { get; private set; }
+
+    internal ref readonly Hold HoldAt(int index) => ref _holds[index];
+
+    internal void Prepare(long id, Wallet wallet, in ReservationRequest request, SettlementPolicy policy, Durability durability, long deadlineTicks)
+    {
+        Id = id;
+        Wallet = wallet;
+        Subject = request.Subject;
+        Feature = request.Feature;
+        Model = request.Model;
+        SessionId = request.SessionId;
+        RequestId = request.RequestId;
+        IdempotencyKey = request.IdempotencyKey;
+        Policy = policy;
+        Durability = durability;
+        DeadlineTicks = deadlineTicks;
+        HeldUnits = 0;
+        HoldCount = 0;
+    }
+
+    internal void AddHold(BlockAccount block, long units)
+    {
+        if (HoldCount == _holds.Length)
+        {
+            Array.Resize(ref _holds, _holds.Length * 2);
+        }
+
+        _holds[HoldCount++] = new Hold(block, units);
+        HeldUnits += units;
+    }
+
+    internal void ClearHolds()
+    {
+        Array.Clear(_holds, 0, HoldCount);
+        HoldCount = 0;
+        HeldUnits = 0;
+    }
+
+    /// <summary>Publishes the reservation; every field above is written before this.</summary>
+    internal void Activate() => Volatile.Write(ref _stamp, (Id << 3) | Active);
+
+    internal bool TryBegin(long id) => Interlocked.CompareExchange(ref _stamp, (id << 3) | Completing, (id << 3) | Active) == ((id << 3) | Active);
+
+    internal void Finish(int status) => Volatile.Write(ref _stamp, (Id << 3) | (long)status);
+
+    /// <summary>Gets the status for a given id, or -1 when the object has been reused since.</summary>
+    internal int StatusOf(long id)
+    {
+        long stamp = Volatile.Read(ref _stamp);
+        return (stamp >> 3) == id ? (int)(stamp & 7) : -1;
+    }
+
+    /// <summary>Reads the stamp: id and status of whichever reservation holds the object now.</summary>
+    internal long ReadStamp() => Volatile.Read(ref _stamp);
+
+    internal readonly record struct Hold(BlockAccount Block, long Units);
+}

@@ -1,0 +1,154 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace UsageGuard;
+
+/// <summary>Computes an entry's chained SHA-256 over a fixed, versioned binary encoding of its fields.</summary>
+/// <remarks>
+/// The encoding is part of the ledger's format (docs/ledger.md): version byte, previous hash, then every field in
+/// declaration order; integers big-endian, strings as a 32-bit byte length (-1 for null) and UTF-8, metadata sorted
+/// by key. Not thread-safe: each writer or verifier owns one instance and its buffer.
+/// </remarks>
+internal sealed class LedgerEntryHasher
+{
+    private const byte FormatVersion = 1;
+
+    private byte[] _buffer = new byte[512];
+    private int _length;
+
+    internal LedgerHash Compute(in LedgerEntry entry, LedgerHash previous)
+    {
+        _length = 0;
+        WriteByte(FormatVersion);
+        Span<byte> hash = stackalloc byte[LedgerHash.Size];
+        previous.CopyTo(hash);
+        WriteBytes(hash);
+        WriteInt64(entry.Sequence);
+        WriteInt64(entry.Timestamp.UtcTicks);
+        WriteByte((byte)entry.Kind);
+        WriteString(entry.CustomerId);
+        WriteString(entry.CreditType);
+        WriteGuid(entry.BlockId);
+        WriteAmount(entry.Amount);
+        WriteAmount(entry.BalanceBefore);
+        WriteAmount(entry.BalanceAfter);
+        WriteString(entry.Subject);
+        WriteString(entry.Feature);
+        WriteString(entry.Model);
+        WriteString(entry.SessionId);
+        WriteString(entry.RequestId);
+        WriteString(entry.IdempotencyKey);
+        WriteByte(entry.ReservationId.HasValue ? (byte)1 : (byte)0);
+        WriteInt64(entry.ReservationId.GetValueOrDefault());
+        WriteString(entry.Reason);
+        WriteBlock(entry.Block);
+
+        SHA256.HashData(_buffer.AsSpan(0, _length), hash);
+        return LedgerHash.FromBytes(hash);
+    }
+
+    private void WriteBlock(CreditBlock? block)
+    {
+        if (block is null)
+        {
+            WriteByte(0);
+            return;
+        }
+
+        WriteByte(1);
+        WriteGuid(block.Id);
+        WriteString(block.CustomerId);
+        WriteString(block.CreditType);
+        WriteAmount(block.Amount);
+        WriteInt64(block.EffectiveAt.UtcTicks);
+        WriteInt64(block.ExpiresAt?.UtcTicks ?? -1);
+        WriteInt64(block.Priority);
+        WriteByte((byte)block.Category);
+        WriteByte(block.CostBasis.HasValue ? (byte)1 : (byte)0);
+        Span<int> bits = stackalloc int[4];
+        decimal.GetBits(block.CostBasis.GetValueOrDefault(), bits);
+        for (int i = 0; i < bits.Length; i++)
+        {
+            WriteInt64(bits[i]);
+        }
+
+        WriteString(block.FeatureScope);
+        WriteInt64(block.CreatedAt.UtcTicks);
+        WriteInt64(block.Metadata.Count);
+        if (block.Metadata.Count > 0)
+        {
+            string[] keys = block.Metadata.Keys.ToArray();
+            Array.Sort(keys, StringComparer.Ordinal);
+            foreach (string key in keys)
+            {
+                WriteString(key);
+                WriteString(block.Metadata[key]);
+            }
+        }
+    }
+
+    private void WriteAmount(CreditAmount amount)
+    {
+        WriteInt64(amount.Units);
+        WriteByte((byte)amount.Scale);
+    }
+
+    private void WriteGuid(Guid? id)
+    {
+        WriteByte(id.HasValue ? (byte)1 : (byte)0);
+        Ensure(16);
+        id.GetValueOrDefault().TryWriteBytes(_buffer.AsSpan(_length, 16), bigEndian: true, out _);
+        _length += 16;
+    }
+
+    private void WriteString(string? value)
+    {
+        if (value is null)
+        {
+            WriteInt32(-1);
+            return;
+        }
+
+        int max = Encoding.UTF8.GetMaxByteCount(value.Length);
+        Ensure(4 + max);
+        int written = Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_length + 4));
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_length), written);
+        _length += 4 + written;
+    }
+
+    private void WriteInt64(long value)
+    {
+        Ensure(8);
+        BinaryPrimitives.WriteInt64BigEndian(_buffer.AsSpan(_length), value);
+        _length += 8;
+    }
+
+    private void WriteInt32(int value)
+    {
+        Ensure(4);
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_length), value);
+        _length += 4;
+    }
+
+    private void WriteByte(byte value)
+    {
+        Ensure(1);
+        _buffer[_length++] = value;
+    }
+
+    private void WriteBytes(ReadOnlySpan<byte> bytes)
+    {
+        Ensure(bytes.Length);
+        bytes.CopyTo(_buffer.AsSpan(_length));
+        _length += bytes.Length;
+    }
+
+    private void Ensure(int extra)
+    {
+        if (_length + extra > _buffer.Length)
+        {
+            Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + extra));
+        }
+    }
+}

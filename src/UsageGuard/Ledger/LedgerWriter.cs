@@ -1,0 +1,319 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+
+namespace UsageGuard;
+
+/// <summary>
+/// The only writer of the ledger: drains a bounded channel on a dedicated thread, numbers and hash-chains
+/// entries, computes their before/after balances, and commits each batch in one store call (group commit).
+/// </summary>
+/// <remarks>
+/// <para>Producers (any thread) enqueue without a lock of ours and without allocating; the writer waits on an
+/// event only when the queue is empty, so a short queue is committed at once rather than on a timer.</para>
+/// <para>A full queue pushes back: producers spin, then sleep, until the writer catches up. The queue never
+/// grows without bound and never drops an entry.</para>
+/// </remarks>
+internal sealed partial class LedgerWriter : IAsyncDisposable
+{
+    private readonly Channel<LedgerCommand> _channel;
+    private readonly ManualResetEventSlim _work = new(false);
+    private readonly ILedgerStore _store;
+    private readonly LedgerProjection _projection;
+    private readonly LedgerEntryHasher _hasher = new();
+    private readonly ILogger _logger;
+    private LedgerEntry[] _batch;
+    private readonly List<IdempotencyRecord> _records = [];
+    private readonly List<TaskCompletionSource> _waiters = [];
+    private readonly long _snapshotInterval;
+    private readonly int _maxBatchSize;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Thread _thread;
+    private long _lastSequence;
+    private LedgerHash _lastHash;
+    private long _sinceSnapshot;
+    private volatile bool _stopping;
+    private volatile Exception? _lastFailure;
+
+    internal LedgerWriter(ILedgerStore store, LedgerProjection projection, long lastSequence, LedgerHash lastHash, int queueCapacity, int maxBatchSize, long snapshotInterval, ILogger logger)
+    {
+        _store = store;
+        _projection = projection;
+        _lastSequence = lastSequence;
+        _lastHash = lastHash;
+        _logger = logger;
+        _maxBatchSize = maxBatchSize;
+        _batch = new LedgerEntry[maxBatchSize];
+        _snapshotInterval = snapshotInterval;
+        _channel = Channel.CreateBounded<LedgerCommand>(new BoundedChannelOptions(queueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+            AllowSynchronousContinuations = false,
+        });
+        _thread = new Thread(Run) { IsBackground = true, Name = "UsageGuard ledger writer" };
+        _thread.Start();
+    }
+
+    /// <summary>Gets the store failure the writer is retrying, or <see langword="null"/> when commits succeed.</summary>
+    internal Exception? LastFailure => _lastFailure;
+
+    /// <summary>Gets the sequence number of the last entry numbered (committed or about to be).</summary>
+    internal long LastSequence => Volatile.Read(ref _lastSequence);
+
+    internal void Write(in LedgerEntry entry) => Enqueue(new LedgerCommand(entry, null, null, null));
+
+    /// <summary>Queues one operation's entries and its idempotency record as one command: they are committed in the same batch.</summary>
+    internal void Write(in EntryGroup group, IdempotencyRecord? record)
+    {
+        if (group.Count == 0 && record is null)
+        {
+            return;
+        }
+
+        Enqueue(new LedgerCommand(group.Count == 0 ? default : group.First, group.More, record, null));
+    }
+
+    /// <summary>Returns a task that completes when everything enqueued before the call is committed.</summary>
+    internal Task WhenCommitted()
+    {
+        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Enqueue(new LedgerCommand(default, null, null, waiter));
+        return waiter.Task;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping)
+        {
+            await _stopped.Task.ConfigureAwait(false);
+            return;
+        }
+
+        _stopping = true;
+        _channel.Writer.TryComplete();
+        _work.Set();
+        await _stopped.Task.ConfigureAwait(false);
+        _work.Dispose();
+    }
+
+    private void Enqueue(in LedgerCommand command)
+    {
+        if (!_channel.Writer.TryWrite(command))
+        {
+            EnqueueSlow(command);
+        }
+
+        if (!_work.IsSet)
+        {
+            _work.Set();
+        }
+    }
+
+    private void EnqueueSlow(in LedgerCommand command)
+    {
+        var spinner = default(SpinWait);
+        while (!_channel.Writer.TryWrite(command))
+        {
+            if (_stopping)
+            {
+                throw new ObjectDisposedException(nameof(LedgerWriter), "The ledger writer has stopped; the guard is shutting down.");
+            }
+
+            spinner.SpinOnce(sleep1Threshold: 30);
+        }
+    }
+
+    private void Run()
+    {
+        try
+        {
+            var reader = _channel.Reader;
+            while (true)
+            {
+                int count = Drain(reader);
+                if (count == 0 && _records.Count == 0 && _waiters.Count == 0)
+                {
+                    if (reader.Completion.IsCompleted)
+                    {
+                        break;
+                    }
+
+                    _work.Reset();
+                    // Re-check after the reset: a producer that wrote before it saw the event set would otherwise be missed.
+                    if (!reader.TryPeek(out _) && !reader.Completion.IsCompleted)
+                    {
+                        _work.Wait();
+                    }
+
+                    continue;
+                }
+
+                Commit(count);
+            }
+
+            SaveSnapshot();
+            _stopped.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            LogWriterStopped(_logger, ex);
+            FailWaiters(ex);
+            _stopped.TrySetException(ex);
+        }
+    }
+
+    private int Drain(ChannelReader<LedgerCommand> reader)
+    {
+        int count = 0;
+        while (count < _maxBatchSize && reader.TryRead(out LedgerCommand command))
+        {
+            if (command.Record is not null)
+            {
+                _records.Add(command.Record);
+            }
+
+            if (command.Waiter is not null)
+            {
+                _waiters.Add(command.Waiter);
+            }
+
+            if (command.Entry.CustomerId is not null)
+            {
+                // A command is never split across batches: a batch may run past the size limit to keep it whole.
+                int needed = count + 1 + (command.More?.Count ?? 0);
+                if (needed > _batch.Length)
+                {
+                    Array.Resize(ref _batch, Math.Max(needed, _batch.Length * 2));
+                }
+
+                _batch[count++] = Seal(command.Entry);
+                if (command.More is { } more)
+                {
+                    foreach (LedgerEntry entry in more)
+                    {
+                        _batch[count++] = Seal(entry);
+                    }
+                }
+            }
+        }
+
+        return count;
+    }
+
+    private LedgerEntry Seal(in LedgerEntry draft)
+    {
+        long sequence = _lastSequence + 1;
+        string? problem = _projection.Apply(draft, out long before, out long after);
+        if (problem is not null)
+        {
+            // The engine only writes what it has already applied; a problem here is a bug, and the entry is still the truth of what happened.
+            LogProjectionProblem(_logger, sequence, problem);
+        }
+
+        int scale = draft.Amount.Scale;
+        var entry = draft with
+        {
+            Sequence = sequence,
+            BalanceBefore = CreditAmount.FromUnits(before, scale),
+            BalanceAfter = CreditAmount.FromUnits(after, scale),
+            PreviousHash = _lastHash,
+        };
+        entry = entry with { Hash = _hasher.Compute(entry, _lastHash) };
+        _lastHash = entry.Hash;
+        Volatile.Write(ref _lastSequence, sequence);
+        return entry;
+    }
+
+    private void Commit(int count)
+    {
+        var batch = new LedgerBatch(new ReadOnlyMemory<LedgerEntry>(_batch, 0, count), _records);
+        int attempt = 0;
+        while (true)
+        {
+            try
+            {
+                ValueTask append = _store.AppendAsync(batch);
+                if (!append.IsCompletedSuccessfully)
+                {
+                    append.AsTask().GetAwaiter().GetResult();
+                }
+
+                break;
+            }
+            catch (Exception ex) when (!_stopping || attempt < 3)
+            {
+                // Nothing acknowledged may be lost: keep the batch and retry, with back-off, until the store takes it.
+                _lastFailure = ex;
+                attempt++;
+                LogAppendFailed(_logger, attempt, ex);
+                Thread.Sleep(TimeSpan.FromMilliseconds(Math.Min(5000, 10 * (1 << Math.Min(attempt, 9)))));
+            }
+        }
+
+        _lastFailure = null;
+        Array.Clear(_batch, 0, count);
+        _records.Clear();
+        foreach (TaskCompletionSource waiter in _waiters)
+        {
+            waiter.TrySetResult();
+        }
+
+        _waiters.Clear();
+        _sinceSnapshot += count;
+        if (_snapshotInterval > 0 && _sinceSnapshot >= _snapshotInterval)
+        {
+            SaveSnapshot();
+        }
+    }
+
+    private void SaveSnapshot()
+    {
+        if (_sinceSnapshot == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            ValueTask save = _store.SaveSnapshotAsync(_projection.ToSnapshot(_lastSequence, _lastHash));
+            if (!save.IsCompletedSuccessfully)
+            {
+                save.AsTask().GetAwaiter().GetResult();
+            }
+
+            _sinceSnapshot = 0;
+        }
+        catch (Exception ex)
+        {
+            // A snapshot only shortens start-up; the entries stay the truth, so a failed one is logged, not fatal.
+            LogSnapshotFailed(_logger, ex);
+        }
+    }
+
+    private void FailWaiters(Exception ex)
+    {
+        foreach (TaskCompletionSource waiter in _waiters)
+        {
+            waiter.TrySetException(ex);
+        }
+
+        while (_channel.Reader.TryRead(out LedgerCommand command))
+        {
+            command.Waiter?.TrySetException(ex);
+        }
+    }
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Error, Message = "Ledger append failed (attempt {Attempt}); the batch is kept and retried.")]
+    private static partial void LogAppendFailed(ILogger logger, int attempt, Exception exception);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "Ledger snapshot failed; start-up will replay more entries.")]
+    private static partial void LogSnapshotFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Critical, Message = "Ledger entry {Sequence} does not fit the projection: {Problem}")]
+    private static partial void LogProjectionProblem(ILogger logger, long sequence, string problem);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Critical, Message = "The ledger writer stopped.")]
+    private static partial void LogWriterStopped(ILogger logger, Exception exception);
+
+    private readonly record struct LedgerCommand(LedgerEntry Entry, List<LedgerEntry>? More, IdempotencyRecord? Record, TaskCompletionSource? Waiter);
+}

@@ -1,1 +1,0 @@
-namespace UsageGuard; internal static class Placeholder {}

@@ -1,1 +1,0 @@
-namespace UsageGuard.Tests; public class T { [NUnit.Framework.Test] public void A() {} }
