@@ -116,6 +116,9 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
 
     internal CreditType CreditTypeAt(int index) => _types[index];
 
+    /// <summary>Gets a wallet for inspection (tests and diagnostics).</summary>
+    internal Wallet WalletFor(string customerId, string creditType) => Customer(customerId).Wallet(TypeIndex(creditType));
+
     internal void SweepReservations() => _reservations.ReclaimExpired(_time.GetUtcNow().UtcTicks);
 
     /// <summary>Queues an entry for one block (or the wallet when <paramref name="block"/> is null) as its own operation.</summary>
