@@ -97,13 +97,10 @@ internal sealed class LedgerProjection
                 balanceAfter = checked(balanceBefore + amount);
                 break;
             case LedgerEntryKind.Adjust:
+                // No "used >= 0" check: a refund is written under the wallet lock, while the settlement that used those
+                // credits may be written a moment later, so in ledger order a refund can precede its charge.
                 block!.Used -= amount;
                 balanceAfter = checked(balanceBefore + amount);
-                if (block.Used < 0)
-                {
-                    return $"Adjustment restores more to block {block.Terms.Id} than was used from it.";
-                }
-
                 break;
             case LedgerEntryKind.Overdraft:
                 if (amount >= 0)
