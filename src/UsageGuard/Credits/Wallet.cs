@@ -173,6 +173,23 @@ internal sealed class Wallet
         return paid;
     }
 
+    /// <summary>Throws before any change when adding <paramref name="units"/> would overflow the wallet's 64-bit balance (invariant I7). Caller holds <see cref="Gate"/>.</summary>
+    internal void EnsureRoomFor(long units)
+    {
+        try
+        {
+            long total = units;
+            foreach (BlockAccount block in _all)
+            {
+                total = checked(total + block.Remaining);
+            }
+        }
+        catch (OverflowException ex)
+        {
+            throw new OverflowException($"Granting {FixedPoint.ToDecimal(units, Type.Scale)} {Type.Code} to customer '{CustomerId}' would overflow the wallet's 64-bit balance at scale {Type.Scale}. Nothing was granted.", ex);
+        }
+    }
+
     /// <summary>Rebuilds the lock-free path's view after a change. Caller holds <see cref="Gate"/>.</summary>
     internal void Publish(DateTimeOffset now)
     {

@@ -134,6 +134,7 @@ internal sealed partial class EntitlementGuard
         var account = new BlockAccount(terms);
         lock (wallet.Gate)
         {
+            wallet.EnsureRoomFor(terms.Amount.Units);
             long paid = wallet.Add(account, terms.CreatedAt);
             var entries = default(EntryGroup);
             entries.Add(Entry(LedgerEntryKind.Grant, wallet, account, terms.Amount.Units, terms.CreatedAt, null, idempotencyKey) with { Block = terms });
