@@ -1,0 +1,164 @@
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace UsageGuard.Tests.Ledger;
+
+[TestFixture]
+public sealed class ReplayAndChainTests
+{
+    private static async Task<GuardHarness> BusyLedgerAsync(Action<UsageGuardOptions>? configure = null)
+    {
+        var h = await GuardHarness.StartAsync(configure);
+        var a = await h.GrantAsync("acme", 100, priority: 1, expiresAt: h.Time.GetUtcNow().AddHours(2));
+        await h.GrantAsync("acme", 40, priority: 2);
+        await h.GrantAsync("globex", 10);
+        var held = await h.ReserveAsync("acme", 30, ttl: TimeSpan.FromHours(4));
+        await h.Gate.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 20, Feature = "chat" });
+        await (await h.ReserveAsync("acme", 5, policy: SettlementPolicy.Overdraft)).Reservation.SettleAsync(9);
+        await h.Ledger.AdjustAsync(new CreditAdjustment { CustomerId = "acme", Amount = 3, Reason = "refund" });
+        h.Time.Advance(TimeSpan.FromHours(3));
+        await held.Reservation.SettleAsync(12);
+        await h.Gate.ConsumeAsync(new ReservationRequest { CustomerId = "globex", Amount = 4 });
+        _ = a;
+        return h;
+    }
+
+    [Test]
+    public async Task Restart_RebuildsExactlyTheLiveState()
+    {
+        await using var h = await BusyLedgerAsync();
+        var live = Describe(h);
+
+        await h.RestartAsync();
+
+        Describe(h).Should().Be(live);
+        (await h.Ledger.VerifyAsync()).IsValid.Should().BeTrue();
+        (await h.Gate.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 1 })).IsAdmitted.Should().BeTrue("the rebuilt wallet serves");
+        (await h.Ledger.VerifyAsync()).IsValid.Should().BeTrue("the chain continues across the restart");
+    }
+
+    [Test]
+    public async Task Restart_FromSnapshotPlusLaterEntries_EqualsFullReplay()
+    {
+        await using var h = await BusyLedgerAsync(o => o.SnapshotInterval = 3);
+        await h.Gate.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 2 });
+        await h.Ledger.FlushAsync();
+        var snapshot = await h.Store.LoadLatestSnapshotAsync();
+        snapshot.Should().NotBeNull();
+        var live = Describe(h);
+
+        await h.RestartAsync();
+
+        Describe(h).Should().Be(live);
+    }
+
+    [Test]
+    public async Task Verify_DetectsEditedDroppedAndReorderedEntries()
+    {
+        await using var h = await BusyLedgerAsync();
+        var entries = (await h.EntriesAsync()).ToList();
+        LedgerVerifier.Verify(entries).IsValid.Should().BeTrue();
+        LedgerVerifier.Verify(entries).LastHash.Should().Be(entries[^1].Hash);
+
+        var edited = entries.ToList();
+        edited[4] = edited[4] with { Amount = CreditAmount.FromDecimal(-1, 6) };
+        var result = LedgerVerifier.Verify(edited);
+        result.IsValid.Should().BeFalse();
+        result.FirstBadSequence.Should().Be(5);
+        result.Problem.Should().Contain("changed");
+
+        var rehashed = entries.ToList();
+        rehashed[4] = rehashed[4] with { Subject = "someone-else" };
+        rehashed[4] = rehashed[4] with { Hash = new LedgerEntryHasher().Compute(rehashed[4], rehashed[4].PreviousHash) };
+        LedgerVerifier.Verify(rehashed).FirstBadSequence.Should().Be(6, "re-hashing an edited entry breaks the next link");
+
+        var dropped = entries.ToList();
+        dropped.RemoveAt(3);
+        LedgerVerifier.Verify(dropped).FirstBadSequence.Should().Be(4);
+
+        var reordered = entries.ToList();
+        (reordered[2], reordered[3]) = (reordered[3], reordered[2]);
+        LedgerVerifier.Verify(reordered).FirstBadSequence.Should().Be(3);
+
+        var truncatedTail = entries.Take(entries.Count - 1).ToList();
+        LedgerVerifier.Verify(truncatedTail).LastHash.Should().NotBe(entries[^1].Hash, "a dropped tail shows against an anchored head hash");
+    }
+
+    [Test]
+    public async Task Verify_DetectsABalanceThatDoesNotFollowFromTheEntries()
+    {
+        await using var h = await BusyLedgerAsync();
+        var entries = (await h.EntriesAsync()).ToList();
+        var forged = entries.ToList();
+        var hasher = new LedgerEntryHasher();
+
+        // A forger who re-hashes the whole chain still cannot make wrong balances add up.
+        forged[2] = forged[2] with { BalanceAfter = CreditAmount.FromDecimal(1_000, 6) };
+        LedgerHash previous = forged[1].Hash;
+        for (int i = 2; i < forged.Count; i++)
+        {
+            forged[i] = forged[i] with { PreviousHash = previous };
+            forged[i] = forged[i] with { Hash = hasher.Compute(forged[i], previous) };
+            previous = forged[i].Hash;
+        }
+
+        var result = LedgerVerifier.Verify(forged);
+        result.IsValid.Should().BeFalse();
+        result.FirstBadSequence.Should().Be(3);
+        result.Problem.Should().Contain("balances");
+    }
+
+    [Test]
+    public async Task Start_OnAStoreWithAGap_RefusesToStart()
+    {
+        await using var h = await BusyLedgerAsync();
+        var entries = (await h.EntriesAsync()).ToList();
+        entries.RemoveAt(2);
+        var damaged = new InMemoryLedgerStore();
+        foreach (LedgerEntry e in entries.Take(2))
+        {
+            await damaged.AppendAsync(new LedgerBatch(new[] { e }, []));
+        }
+
+        Func<Task> appendGap = () => damaged.AppendAsync(new LedgerBatch(new[] { entries[2] }, [])).AsTask();
+        await appendGap.Should().ThrowAsync<InvalidOperationException>("the store itself refuses a gap");
+        Func<Task> start = () => EntitlementGuard.StartAsync(new UsageGuardOptions(), new GapStore(entries), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).AsTask();
+        (await start.Should().ThrowAsync<UsageGuardException>()).Which.Message.Should().Contain("Refusing to start");
+    }
+
+    private static string Describe(GuardHarness h) =>
+        string.Join(
+            "\n",
+            new[] { "acme", "globex" }.Select(c =>
+            {
+                var b = h.Ledger.GetBalance(c);
+                return $"{c}: {b.Balance} held {b.Held} avail {b.Available} owed {b.Owed} | " +
+                    string.Join("; ", b.Blocks.Select(x => $"{x.Block.Id} {x.State} rem {x.Remaining} used {x.Used} exp {x.Expired} void {x.Voided}"));
+            }));
+
+    /// <summary>A store whose entries were damaged behind its back (one removed).</summary>
+    private sealed class GapStore(IReadOnlyList<LedgerEntry> entries) : ILedgerStore
+    {
+        private readonly InMemoryLedgerStore _inner = new();
+
+        public ValueTask AppendAsync(LedgerBatch batch, CancellationToken cancellationToken = default) => _inner.AppendAsync(batch, cancellationToken);
+
+        public async IAsyncEnumerable<LedgerEntry> ReadAsync(long afterSequence, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            foreach (LedgerEntry e in entries.Where(e => e.Sequence > afterSequence))
+            {
+                yield return e;
+            }
+
+            await Task.CompletedTask;
+        }
+
+        public ValueTask<IReadOnlyList<LedgerEntry>> QueryAsync(LedgerQuery query, CancellationToken cancellationToken = default) => _inner.QueryAsync(query, cancellationToken);
+
+        public ValueTask SaveSnapshotAsync(LedgerSnapshot snapshot, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+        public ValueTask<LedgerSnapshot?> LoadLatestSnapshotAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult<LedgerSnapshot?>(null);
+
+        public IAsyncEnumerable<IdempotencyRecord> ReadIdempotencyRecordsAsync(DateTimeOffset createdSince, CancellationToken cancellationToken = default) => _inner.ReadIdempotencyRecordsAsync(createdSince, cancellationToken);
+    }
+}
