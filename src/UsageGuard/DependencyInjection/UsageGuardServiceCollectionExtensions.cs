@@ -49,7 +49,7 @@ public static class UsageGuardServiceCollectionExtensions
 }
 
 /// <summary>Owns the engine's lifetime inside a service provider.</summary>
-internal sealed class UsageGuardHost : IAsyncDisposable
+internal sealed class UsageGuardHost : IAsyncDisposable, IDisposable
 {
     private readonly Lazy<EntitlementGuard> _guard;
 
@@ -62,6 +62,9 @@ internal sealed class UsageGuardHost : IAsyncDisposable
     }
 
     internal EntitlementGuard Guard => _guard.Value;
+
+    /// <summary>Disposes synchronously for containers disposed with <c>using</c>; blocks until the writer has committed.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     public async ValueTask DisposeAsync()
     {

@@ -1,0 +1,48 @@
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace UsageGuard.Tests.Amounts;
+
+[TestFixture]
+public sealed class CreditAmountTests
+{
+    [TestCase("1.5", 6, 1_500_000L)]
+    [TestCase("-0.000001", 6, -1L)]
+    [TestCase("12", 0, 12L)]
+    [TestCase("9223372036854.775807", 6, long.MaxValue)]
+    public void FromDecimal_IsExact(string value, int scale, long units)
+    {
+        var amount = CreditAmount.FromDecimal(decimal.Parse(value, System.Globalization.CultureInfo.InvariantCulture), scale);
+
+        amount.Units.Should().Be(units);
+        amount.ToDecimal().Should().Be(decimal.Parse(value, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Test]
+    public void FromDecimal_MorePlacesThanTheScale_ThrowsInsteadOfRounding()
+    {
+        Action act = () => CreditAmount.FromDecimal(0.1234567m, 6);
+        act.Should().Throw<ArgumentException>().Which.ParamName.Should().Be("value");
+    }
+
+    [Test]
+    public void Arithmetic_IsChecked()
+    {
+        var max = CreditAmount.FromUnits(long.MaxValue, 6);
+        var one = CreditAmount.FromUnits(1, 6);
+
+        ((Action)(() => _ = max + one)).Should().Throw<OverflowException>();
+        ((Action)(() => _ = -CreditAmount.FromUnits(long.MinValue, 6))).Should().Throw<OverflowException>();
+        ((Action)(() => CreditAmount.FromDecimal(10_000_000_000_000m, 6))).Should().Throw<OverflowException>();
+        ((Action)(() => _ = one + CreditAmount.FromUnits(1, 2))).Should().Throw<ArgumentException>();
+        (one + one).Units.Should().Be(2);
+        (one - max).Units.Should().Be(1 - long.MaxValue);
+    }
+
+    [Test]
+    public void ToString_PrintsTheScaleInvariantly()
+    {
+        CreditAmount.FromDecimal(12.5m, 6).ToString().Should().Be("12.500000");
+        CreditAmount.FromUnits(long.MinValue, 4).ToDecimal().Should().Be(-922337203685477.5808m);
+    }
+}

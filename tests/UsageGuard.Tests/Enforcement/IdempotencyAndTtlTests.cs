@@ -1,0 +1,149 @@
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace UsageGuard.Tests.Enforcement;
+
+[TestFixture]
+public sealed class IdempotencyAndTtlTests
+{
+    [Test]
+    public async Task Consume_SameKeySamePayload_AppliesOnceAndReplays()
+    {
+        await using var h = await GuardHarness.StartAsync();
+        await h.GrantAsync("acme", 100);
+        var request = new ReservationRequest { CustomerId = "acme", Amount = 10, IdempotencyKey = "req-1" };
+
+        var first = await h.Gate.ConsumeAsync(request);
+        var second = await h.Gate.ConsumeAsync(request);
+
+        first.Replayed.Should().BeFalse();
+        second.Replayed.Should().BeTrue();
+        second.Settlement.Charged.Should().Be(first.Settlement.Charged);
+        second.Settlement.ReservationId.Should().Be(first.Settlement.ReservationId);
+        h.Balance("acme").Should().Be(90);
+    }
+
+    [Test]
+    public async Task Consume_SameKeyDifferentPayload_ThrowsConflictAndChangesNothing()
+    {
+        await using var h = await GuardHarness.StartAsync();
+        await h.GrantAsync("acme", 100);
+        await h.Gate.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 10, IdempotencyKey = "req-1" });
+
+        Func<Task> other = () => h.Gate.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 11, IdempotencyKey = "req-1" }).AsTask();
+        Func<Task> otherOperation = () => h.Gate.ReserveAsync(new ReservationRequest { CustomerId = "acme", Amount = 10, IdempotencyKey = "req-1" }).AsTask();
+
+        (await other.Should().ThrowAsync<IdempotencyConflictException>()).Which.IdempotencyKey.Should().Be("req-1");
+        await otherOperation.Should().ThrowAsync<IdempotencyConflictException>();
+        h.Balance("acme").Should().Be(90);
+    }
+
+    [Test]
+    public async Task Reserve_DenialIsRememberedForTheKey()
+    {
+        await using var h = await GuardHarness.StartAsync();
+        await h.GrantAsync("acme", 5);
+        var request = new ReservationRequest { CustomerId = "acme", Amount = 10, IdempotencyKey = "big" };
+        (await h.Gate.ReserveAsync(request)).IsAdmitted.Should().BeFalse();
+        await h.GrantAsync("acme", 100);
+
+        var replay = await h.Gate.ReserveAsync(request);
+
+        replay.IsAdmitted.Should().BeFalse("the first outcome is replayed, not re-evaluated");
+        replay.Replayed.Should().BeTrue();
+        h.Ledger.GetBalance("acme").Held.ToDecimal().Should().Be(0);
+    }
+
+    [Test]
+    public async Task Keys_AreScopedPerCustomer()
+    {
+        await using var h = await GuardHarness.StartAsync();
+        await h.GrantAsync("acme", 100);
+        await h.GrantAsync("globex", 100);
+
+        await h.Gate.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 10, IdempotencyKey = "k" });
+        var other = await h.Gate.ConsumeAsync(new ReservationRequest { CustomerId = "globex", Amount = 20, IdempotencyKey = "k" });
+
+        other.Replayed.Should().BeFalse("I6: one customer's key never touches another's");
+        h.Balance("globex").Should().Be(80);
+    }
+
+    [TestCase(1)]
+    [TestCase(2)]
+    [TestCase(3)]
+    public async Task Consume_ConcurrentDuplicates_ApplyOnce(int seed)
+    {
+        await using var h = await GuardHarness.StartAsync();
+        await h.GrantAsync("acme", 1000);
+        var tasks = Enumerable.Range(0, 64).Select(i => Task.Run(() => h.Gate.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 7, IdempotencyKey = $"dup-{seed}-{i % 4}" }).AsTask())).ToArray();
+
+        var results = await Task.WhenAll(tasks);
+
+        results.Count(r => !r.Replayed).Should().Be(4);
+        h.Balance("acme").Should().Be(1000 - 4 * 7);
+    }
+
+    [Test]
+    public async Task Keys_SurviveARestart()
+    {
+        await using var h = await GuardHarness.StartAsync();
+        await h.GrantAsync("acme", 100);
+        var grant = await h.Ledger.GrantAsync(new CreditGrant { CustomerId = "acme", Amount = 50, IdempotencyKey = "topup-7" });
+        var first = await h.Gate.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 10, IdempotencyKey = "req-1" });
+
+        await h.RestartAsync();
+
+        var replayedGrant = await h.Ledger.GrantAsync(new CreditGrant { CustomerId = "acme", Amount = 50, IdempotencyKey = "topup-7" });
+        var replayedConsume = await h.Gate.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 10, IdempotencyKey = "req-1" });
+        replayedGrant.Replayed.Should().BeTrue();
+        replayedGrant.Block.Id.Should().Be(grant.Block.Id);
+        replayedConsume.Replayed.Should().BeTrue();
+        replayedConsume.Settlement.Charged.Should().Be(first.Settlement.Charged);
+        h.Balance("acme").Should().Be(140);
+    }
+
+    [Test]
+    public async Task AbandonedReservation_IsReleasedAtItsTtl_LazilyWithoutABackgroundSweep()
+    {
+        await using var h = await GuardHarness.StartAsync(o => o.ReservationSweepInterval = TimeSpan.Zero);
+        await h.GrantAsync("acme", 10);
+        (await h.ReserveAsync("acme", 10, ttl: TimeSpan.FromMinutes(1))).IsAdmitted.Should().BeTrue();
+        (await h.ReserveAsync("acme", 10)).IsAdmitted.Should().BeFalse();
+
+        h.Time.Advance(TimeSpan.FromSeconds(59));
+        (await h.ReserveAsync("acme", 10)).IsAdmitted.Should().BeFalse("the hold lives until its TTL");
+        h.Time.Advance(TimeSpan.FromSeconds(1));
+
+        (await h.ReserveAsync("acme", 10)).IsAdmitted.Should().BeTrue("the abandoned hold was released at its TTL when the wallet ran short");
+    }
+
+    [Test]
+    public async Task AbandonedReservation_IsReleasedByTheBackgroundSweepToo()
+    {
+        await using var h = await GuardHarness.StartAsync(o => o.ReservationSweepInterval = TimeSpan.FromSeconds(1));
+        await h.GrantAsync("acme", 10);
+        await h.ReserveAsync("acme", 4, ttl: TimeSpan.FromSeconds(5));
+        h.Guard.WalletFor("acme", "credits").Blocks[0].Held.Should().Be(4_000_000);
+
+        h.Time.Advance(TimeSpan.FromSeconds(6));
+
+        h.Guard.WalletFor("acme", "credits").Blocks[0].Held.Should().Be(0);
+    }
+
+    [Test]
+    public async Task Reservations_AreReusedWithoutConfusingStaleHandles()
+    {
+        await using var h = await GuardHarness.StartAsync();
+        await h.GrantAsync("acme", 1000);
+        var stale = (await h.ReserveAsync("acme", 1)).Reservation;
+        await stale.SettleAsync(1);
+
+        var fresh = (await h.ReserveAsync("acme", 1)).Reservation;
+        Func<Task> staleSettle = () => stale.SettleAsync(1).AsTask();
+
+        fresh.State.Should().BeSameAs(stale.State, "the pooled state object is reused");
+        await staleSettle.Should().ThrowAsync<ReservationStateException>();
+        (await fresh.SettleAsync(1)).Charged.ToDecimal().Should().Be(1);
+        h.Guard.Reservations.Created.Should().BeLessThan(4);
+    }
+}
