@@ -38,6 +38,13 @@ public interface ILedgerStore
     /// <returns>The snapshot, or <see langword="null"/> when none was saved.</returns>
     ValueTask<LedgerSnapshot?> LoadLatestSnapshotAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>Looks up one idempotency record.</summary>
+    /// <param name="customerId">The customer the key belongs to.</param>
+    /// <param name="key">The key.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The record, or <see langword="null"/> when the key was never committed.</returns>
+    ValueTask<IdempotencyRecord?> FindIdempotencyRecordAsync(string customerId, string key, CancellationToken cancellationToken = default);
+
     /// <summary>Reads the idempotency records created at or after an instant (start-up loads those still retained).</summary>
     /// <param name="createdSince">The oldest creation time to return.</param>
     /// <param name="cancellationToken">Cancels the read.</param>

@@ -12,6 +12,7 @@ public sealed class InMemoryLedgerStore : ILedgerStore
     private readonly Lock _gate = new();
     private readonly List<LedgerEntry> _entries = [];
     private readonly List<IdempotencyRecord> _records = [];
+    private readonly Dictionary<(string Customer, string Key), IdempotencyRecord> _recordsByKey = [];
     private LedgerSnapshot? _snapshot;
 
     /// <summary>Gets the number of entries appended so far.</summary>
@@ -41,8 +42,20 @@ public sealed class InMemoryLedgerStore : ILedgerStore
                 }
             }
 
+            foreach (IdempotencyRecord record in batch.IdempotencyRecords)
+            {
+                if (_recordsByKey.ContainsKey((record.CustomerId, record.Key)))
+                {
+                    throw new InvalidOperationException($"Idempotency key '{record.Key}' of customer '{record.CustomerId}' is already committed. Nothing of this batch was appended.");
+                }
+            }
+
             _entries.AddRange(batch.Entries.Span);
-            _records.AddRange(batch.IdempotencyRecords);
+            foreach (IdempotencyRecord record in batch.IdempotencyRecords)
+            {
+                _records.Add(record);
+                _recordsByKey.Add((record.CustomerId, record.Key), record);
+            }
         }
 
         return ValueTask.CompletedTask;
@@ -107,6 +120,15 @@ public sealed class InMemoryLedgerStore : ILedgerStore
         lock (_gate)
         {
             return ValueTask.FromResult(_snapshot);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IdempotencyRecord?> FindIdempotencyRecordAsync(string customerId, string key, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_recordsByKey.GetValueOrDefault((customerId, key)));
         }
     }
 

@@ -1,0 +1,9 @@
+using NUnit.Framework;
+
+namespace UsageGuard.Tests.Storage;
+
+[TestFixture]
+public sealed class InMemoryLedgerStoreTests : LedgerStoreContractTests
+{
+    protected override Task<ILedgerStore> CreateStoreAsync() => Task.FromResult<ILedgerStore>(new InMemoryLedgerStore());
+}

@@ -1,0 +1,120 @@
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace UsageGuard.Tests.Storage;
+
+/// <summary>The behaviour every <see cref="ILedgerStore"/> must have; each store's test project derives one fixture from it.</summary>
+public abstract class LedgerStoreContractTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 8, 1, 0, 0, 0, TimeSpan.Zero);
+
+    protected abstract Task<ILedgerStore> CreateStoreAsync();
+
+    [Test]
+    public async Task Append_ThenRead_ReturnsEntriesInSequenceAfterAPosition()
+    {
+        ILedgerStore store = await CreateStoreAsync();
+        LedgerEntry[] chain = Chain(5);
+
+        await store.AppendAsync(new LedgerBatch(chain.AsMemory(0, 2), []));
+        await store.AppendAsync(new LedgerBatch(chain.AsMemory(2, 3), []));
+
+        (await Read(store, 0)).Should().Equal(chain);
+        (await Read(store, 3)).Select(e => e.Sequence).Should().Equal(4, 5);
+    }
+
+    [Test]
+    public async Task Append_WithAGapOrADuplicateKey_AppliesNothingOfTheBatch()
+    {
+        ILedgerStore store = await CreateStoreAsync();
+        LedgerEntry[] chain = Chain(4);
+        await store.AppendAsync(new LedgerBatch(chain.AsMemory(0, 1), [Record("k1")]));
+
+        Func<Task> gap = () => store.AppendAsync(new LedgerBatch(new[] { chain[1], chain[3] }, [])).AsTask();
+        Func<Task> duplicateKey = () => store.AppendAsync(new LedgerBatch(chain.AsMemory(1, 1), [Record("k1")])).AsTask();
+
+        await gap.Should().ThrowAsync<InvalidOperationException>();
+        await duplicateKey.Should().ThrowAsync<InvalidOperationException>();
+        (await Read(store, 0)).Should().HaveCount(1);
+    }
+
+    [Test]
+    public async Task Query_FiltersByCustomerAndAttributionAndPages()
+    {
+        ILedgerStore store = await CreateStoreAsync();
+        LedgerEntry[] chain = Chain(6);
+        await store.AppendAsync(new LedgerBatch(chain, []));
+
+        var page1 = await store.QueryAsync(new LedgerQuery { CustomerId = "acme", Limit = 2 });
+        var page2 = await store.QueryAsync(new LedgerQuery { CustomerId = "acme", Limit = 2, AfterSequence = page1[^1].Sequence });
+        var byModel = await store.QueryAsync(new LedgerQuery { CustomerId = "acme", Model = "m1" });
+        var byTime = await store.QueryAsync(new LedgerQuery { CustomerId = "acme", From = T0.AddMinutes(2), To = T0.AddMinutes(4) });
+
+        page1.Select(e => e.Sequence).Should().Equal(1, 3);
+        page2.Select(e => e.Sequence).Should().Equal(5);
+        byModel.Should().OnlyContain(e => e.Model == "m1" && e.CustomerId == "acme");
+        byTime.Select(e => e.Sequence).Should().Equal(3);
+    }
+
+    [Test]
+    public async Task Snapshots_AndIdempotencyRecords_RoundTrip()
+    {
+        ILedgerStore store = await CreateStoreAsync();
+        (await store.LoadLatestSnapshotAsync()).Should().BeNull();
+        var snapshot = new LedgerSnapshot { Sequence = 3, LastHash = Chain(3)[2].Hash, Wallets = [] };
+        await store.SaveSnapshotAsync(snapshot);
+        await store.AppendAsync(new LedgerBatch(Chain(1), [Record("k1"), Record("k2", T0.AddDays(-40))]));
+
+        (await store.LoadLatestSnapshotAsync())!.Sequence.Should().Be(3);
+        (await store.FindIdempotencyRecordAsync("acme", "k1"))!.Outcome.Should().Be("{}");
+        (await store.FindIdempotencyRecordAsync("globex", "k1")).Should().BeNull();
+        var recent = new List<IdempotencyRecord>();
+        await foreach (IdempotencyRecord r in store.ReadIdempotencyRecordsAsync(T0.AddDays(-35)))
+        {
+            recent.Add(r);
+        }
+
+        recent.Select(r => r.Key).Should().Equal("k1");
+    }
+
+    private static IdempotencyRecord Record(string key, DateTimeOffset? at = null) =>
+        new() { CustomerId = "acme", Key = key, Fingerprint = "f", CreatedAt = at ?? T0, Outcome = "{}" };
+
+    private static async Task<List<LedgerEntry>> Read(ILedgerStore store, long after)
+    {
+        var list = new List<LedgerEntry>();
+        await foreach (LedgerEntry e in store.ReadAsync(after))
+        {
+            list.Add(e);
+        }
+
+        return list;
+    }
+
+    private static LedgerEntry[] Chain(int count)
+    {
+        var hasher = new LedgerEntryHasher();
+        var entries = new LedgerEntry[count];
+        LedgerHash previous = LedgerHash.Genesis;
+        for (int i = 0; i < count; i++)
+        {
+            var e = new LedgerEntry
+            {
+                Sequence = i + 1,
+                Timestamp = T0.AddMinutes(i),
+                Kind = LedgerEntryKind.Overage,
+                CustomerId = i % 2 == 0 ? "acme" : "globex",
+                CreditType = "credits",
+                Amount = CreditAmount.FromUnits(i + 1, 6),
+                BalanceBefore = CreditAmount.FromUnits(0, 6),
+                BalanceAfter = CreditAmount.FromUnits(0, 6),
+                Model = i < 3 ? "m1" : "m2",
+                PreviousHash = previous,
+            };
+            entries[i] = e with { Hash = hasher.Compute(e, previous) };
+            previous = entries[i].Hash;
+        }
+
+        return entries;
+    }
+}
