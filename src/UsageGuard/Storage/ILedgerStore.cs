@@ -10,6 +10,10 @@ namespace UsageGuard;
 public interface ILedgerStore
 {
     /// <summary>Appends one batch atomically: entries and idempotency records together.</summary>
+    /// <remarks>
+    /// A record whose customer and key are already stored replaces the old one: the engine only writes a key again
+    /// after the old record left its retention window. A gap in sequence numbers must fail the whole batch.
+    /// </remarks>
     /// <param name="batch">The batch; its memory is reused after the call completes.</param>
     /// <param name="cancellationToken">Cancels the append.</param>
     /// <returns>A task that completes when the batch is as durable as the store makes it.</returns>

@@ -42,19 +42,11 @@ public sealed class InMemoryLedgerStore : ILedgerStore
                 }
             }
 
-            foreach (IdempotencyRecord record in batch.IdempotencyRecords)
-            {
-                if (_recordsByKey.ContainsKey((record.CustomerId, record.Key)))
-                {
-                    throw new InvalidOperationException($"Idempotency key '{record.Key}' of customer '{record.CustomerId}' is already committed. Nothing of this batch was appended.");
-                }
-            }
-
             _entries.AddRange(batch.Entries.Span);
             foreach (IdempotencyRecord record in batch.IdempotencyRecords)
             {
                 _records.Add(record);
-                _recordsByKey.Add((record.CustomerId, record.Key), record);
+                _recordsByKey[(record.CustomerId, record.Key)] = record;
             }
         }
 

@@ -24,18 +24,28 @@ public abstract class LedgerStoreContractTests
     }
 
     [Test]
-    public async Task Append_WithAGapOrADuplicateKey_AppliesNothingOfTheBatch()
+    public async Task Append_WithAGap_AppliesNothingOfTheBatch()
     {
         ILedgerStore store = await CreateStoreAsync();
         LedgerEntry[] chain = Chain(4);
         await store.AppendAsync(new LedgerBatch(chain.AsMemory(0, 1), [Record("k1")]));
 
         Func<Task> gap = () => store.AppendAsync(new LedgerBatch(new[] { chain[1], chain[3] }, [])).AsTask();
-        Func<Task> duplicateKey = () => store.AppendAsync(new LedgerBatch(chain.AsMemory(1, 1), [Record("k1")])).AsTask();
 
         await gap.Should().ThrowAsync<InvalidOperationException>();
-        await duplicateKey.Should().ThrowAsync<InvalidOperationException>();
         (await Read(store, 0)).Should().HaveCount(1);
+        (await store.FindIdempotencyRecordAsync("acme", "k1"))!.Outcome.Should().Be("{}");
+    }
+
+    [Test]
+    public async Task Append_AKeyAgain_ReplacesTheExpiredRecord()
+    {
+        ILedgerStore store = await CreateStoreAsync();
+        await store.AppendAsync(new LedgerBatch(Chain(1), [Record("k1", T0.AddDays(-40))]));
+
+        await store.AppendAsync(new LedgerBatch(Chain(2).AsMemory(1), [Record("k1")]));
+
+        (await store.FindIdempotencyRecordAsync("acme", "k1"))!.CreatedAt.Should().Be(T0);
     }
 
     [Test]
