@@ -242,8 +242,12 @@ internal sealed partial class EntitlementGuard
         }
     }
 
+    /// <summary>
+    /// Runs a keyed mutation exactly once: claims the key, runs the operation (which queues its entries together with the
+    /// record built by the factory it is given), waits for durability, then publishes the outcome to duplicates.
+    /// A replay returns the first outcome; an operation that throws releases the key.
+    /// </summary>
     private ValueTask<T> Keyed<T>(string customerId, string key, string fingerprint, DateTimeOffset now, Durability durability, Func<IdempotencyTable.Slot, Func<T, IdempotencyRecord>, T> run, Func<T, IdempotencyOutcome> encode, Func<object, T> replay, CancellationToken cancellationToken)
-        where T : class
     {
         IdempotencyTable.Slot? existing = _idempotency.TryClaim(customerId, key, fingerprint, now, out IdempotencyTable.Slot slot);
         if (existing is not null)
@@ -266,14 +270,13 @@ internal sealed partial class EntitlementGuard
     }
 
     private async ValueTask<T> CompleteAsync<T>(T result, IdempotencyTable.Slot slot, Durability durability, CancellationToken cancellationToken)
-        where T : class
     {
         if (durability == Durability.Durable)
         {
             await _writer.WhenCommitted().WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        slot.Complete(result);
+        slot.Complete(result!);
         return result;
     }
 

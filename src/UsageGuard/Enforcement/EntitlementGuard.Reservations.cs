@@ -11,12 +11,34 @@ internal sealed partial class EntitlementGuard
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
         Prepared prepared = Prepare(request);
+        DateTimeOffset now = _time.GetUtcNow();
         if (request.IdempotencyKey is null)
         {
-            return new ValueTask<ReservationResult>(ReserveCore(request, prepared, _time.GetUtcNow()));
+            return new ValueTask<ReservationResult>(ReserveCore(request, prepared, now));
         }
 
-        return ReserveKeyedAsync(request, prepared);
+        // A reservation writes no entry of its own (holds are not recorded by default), so only its record is queued.
+        return Keyed(request.CustomerId, request.IdempotencyKey, Fingerprint("reserve", request, prepared), now, Durability.WriteBehind,
+            (slot, record) =>
+            {
+                ReservationResult result = ReserveCore(request, prepared, now);
+                _writer.Write(default(EntryGroup), record(result));
+                return result;
+            },
+            r => new IdempotencyOutcome
+            {
+                Operation = "reserve",
+                Status = (int)r.Status,
+                Scale = prepared.Wallet.Type.Scale,
+                ReservationId = r.Reservation.Id,
+                DeadlineTicks = r.IsAdmitted ? r.Reservation.ExpiresAt.UtcTicks : 0,
+                Held = r.IsAdmitted ? prepared.Units : 0,
+                Reason = r.Reason,
+                Scope = r.Scope,
+                RetryAfterTicks = r.RetryAfter?.Ticks,
+            },
+            ReplayReservation,
+            cancellationToken);
     }
 
     public ValueTask<ConsumeResult> ConsumeAsync(ReservationRequest request, CancellationToken cancellationToken = default)
@@ -24,9 +46,34 @@ internal sealed partial class EntitlementGuard
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
         Prepared prepared = Prepare(request);
-        return request.IdempotencyKey is null
-            ? ConsumeCoreAsync(request, prepared, slot: null, cancellationToken)
-            : ConsumeKeyedAsync(request, prepared, cancellationToken);
+        DateTimeOffset now = _time.GetUtcNow();
+        if (request.IdempotencyKey is null)
+        {
+            ConsumeResult result = ConsumeCore(request, prepared, now, null);
+            return result.IsAdmitted ? Durable(result, prepared.Durability, cancellationToken) : new ValueTask<ConsumeResult>(result);
+        }
+
+        return Keyed(request.CustomerId, request.IdempotencyKey, Fingerprint("consume", request, prepared), now, prepared.Durability,
+            (slot, record) => ConsumeCore(request, prepared, now, record),
+            r => new IdempotencyOutcome
+            {
+                Operation = "consume",
+                Status = (int)r.Status,
+                Scale = prepared.Wallet.Type.Scale,
+                ReservationId = r.Settlement.ReservationId,
+                Held = r.Settlement.Held.Units,
+                Actual = r.Settlement.Actual.Units,
+                Charged = r.Settlement.Charged.Units,
+                Released = r.Settlement.Released.Units,
+                Overdrawn = r.Settlement.Overdrawn.Units,
+                Overage = r.Settlement.Overage.Units,
+                Waived = r.Settlement.Waived.Units,
+                Reason = r.Reason,
+                Scope = r.Scope,
+                RetryAfterTicks = r.RetryAfter?.Ticks,
+            },
+            ReplayConsume,
+            cancellationToken);
     }
 
     private Prepared Prepare(in ReservationRequest request)
@@ -125,66 +172,9 @@ internal sealed partial class EntitlementGuard
         return false;
     }
 
-    private async ValueTask<ReservationResult> ReserveKeyedAsync(ReservationRequest request, Prepared prepared)
+    /// <summary>Reserves and settles at once; the settlement's entries and the idempotency record go to the writer as one command.</summary>
+    private ConsumeResult ConsumeCore(in ReservationRequest request, in Prepared prepared, DateTimeOffset now, Func<ConsumeResult, IdempotencyRecord>? record)
     {
-        DateTimeOffset now = _time.GetUtcNow();
-        string fingerprint = Fingerprint("reserve", request, prepared);
-        IdempotencyTable.Slot? existing = _idempotency.TryClaim(request.CustomerId, request.IdempotencyKey!, fingerprint, now, out IdempotencyTable.Slot slot);
-        if (existing is not null)
-        {
-            return ReplayReservation(await existing.Outcome.ConfigureAwait(false));
-        }
-
-        try
-        {
-            ReservationResult result = ReserveCore(request, prepared, now);
-            var outcome = new IdempotencyOutcome
-            {
-                Operation = "reserve",
-                Status = (int)result.Status,
-                Scale = prepared.Wallet.Type.Scale,
-                ReservationId = result.Reservation.Id,
-                DeadlineTicks = result.IsAdmitted ? result.Reservation.ExpiresAt.UtcTicks : 0,
-                Held = result.IsAdmitted ? prepared.Units : 0,
-                Reason = result.Reason,
-                Scope = result.Scope,
-                RetryAfterTicks = result.RetryAfter?.Ticks,
-            };
-            _writer.Write(default(EntryGroup), Record(request.CustomerId, request.IdempotencyKey!, fingerprint, now, outcome));
-            slot.Complete(result);
-            return result;
-        }
-        catch (Exception ex)
-        {
-            _idempotency.Abandon(request.CustomerId, request.IdempotencyKey!, slot, ex);
-            throw;
-        }
-    }
-
-    private async ValueTask<ConsumeResult> ConsumeKeyedAsync(ReservationRequest request, Prepared prepared, CancellationToken cancellationToken)
-    {
-        DateTimeOffset now = _time.GetUtcNow();
-        string fingerprint = Fingerprint("consume", request, prepared);
-        IdempotencyTable.Slot? existing = _idempotency.TryClaim(request.CustomerId, request.IdempotencyKey!, fingerprint, now, out IdempotencyTable.Slot slot);
-        if (existing is not null)
-        {
-            return ReplayConsume(await existing.Outcome.ConfigureAwait(false));
-        }
-
-        try
-        {
-            return await ConsumeCoreAsync(request, prepared, slot, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            _idempotency.Abandon(request.CustomerId, request.IdempotencyKey!, slot, ex);
-            throw;
-        }
-    }
-
-    private ValueTask<ConsumeResult> ConsumeCoreAsync(in ReservationRequest request, in Prepared prepared, IdempotencyTable.Slot? slot, CancellationToken cancellationToken)
-    {
-        DateTimeOffset now = _time.GetUtcNow();
         ReservationResult reserved = ReserveCore(request, prepared, now);
         ConsumeResult result;
         var entries = default(EntryGroup);
@@ -194,50 +184,13 @@ internal sealed partial class EntitlementGuard
         }
         else
         {
+            // Fresh and unpublished to any caller: beginning it cannot fail.
             ReservationState state = reserved.Reservation.State!;
             state.TryBegin(reserved.Reservation.Id);
             result = new ConsumeResult(ReservationStatus.Admitted, SettleCore(state, prepared.Units, now, out entries), null, null, null, replayed: false);
         }
 
-        IdempotencyRecord? record = null;
-        if (slot is not null)
-        {
-            SettlementResult s = result.Settlement;
-            var outcome = new IdempotencyOutcome
-            {
-                Operation = "consume",
-                Status = (int)result.Status,
-                Scale = prepared.Wallet.Type.Scale,
-                ReservationId = s.ReservationId,
-                Held = s.Held.Units,
-                Actual = s.Actual.Units,
-                Charged = s.Charged.Units,
-                Released = s.Released.Units,
-                Overdrawn = s.Overdrawn.Units,
-                Overage = s.Overage.Units,
-                Waived = s.Waived.Units,
-                Reason = result.Reason,
-                Scope = result.Scope,
-                RetryAfterTicks = result.RetryAfter?.Ticks,
-            };
-            record = Record(request.CustomerId, request.IdempotencyKey!, slot.Fingerprint, now, outcome);
-        }
-
-        _writer.Write(entries, record);
-
-        if (result.IsAdmitted && prepared.Durability == Durability.Durable)
-        {
-            return AwaitCommitted(result, slot, cancellationToken);
-        }
-
-        slot?.Complete(result);
-        return new ValueTask<ConsumeResult>(result);
-    }
-
-    private async ValueTask<ConsumeResult> AwaitCommitted(ConsumeResult result, IdempotencyTable.Slot? slot, CancellationToken cancellationToken)
-    {
-        await _writer.WhenCommitted().WaitAsync(cancellationToken).ConfigureAwait(false);
-        slot?.Complete(result);
+        _writer.Write(entries, record?.Invoke(result));
         return result;
     }
 

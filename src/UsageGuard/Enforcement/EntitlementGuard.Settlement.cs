@@ -16,9 +16,7 @@ internal sealed partial class EntitlementGuard
         Durability durability = state.Durability;
         SettlementResult result = SettleCore(state, units, now, out EntryGroup entries);
         _writer.Write(entries, null);
-        return durability == Durability.Durable && entries.Count > 0
-            ? AwaitCommitted(result, cancellationToken)
-            : new ValueTask<SettlementResult>(result);
+        return entries.Count > 0 ? Durable(result, durability, cancellationToken) : new ValueTask<SettlementResult>(result);
     }
 
     public ValueTask ReleaseAsync(Reservation reservation, CancellationToken cancellationToken = default)
@@ -170,12 +168,6 @@ internal sealed partial class EntitlementGuard
             replayed: false);
         state.Finish(ReservationState.Settled);
         _reservations.Return(state);
-        return result;
-    }
-
-    private async ValueTask<SettlementResult> AwaitCommitted(SettlementResult result, CancellationToken cancellationToken)
-    {
-        await _writer.WhenCommitted().WaitAsync(cancellationToken).ConfigureAwait(false);
         return result;
     }
 }

@@ -63,24 +63,7 @@ internal class Pool
     }
 
     /// <summary>Holds as much of <paramref name="amount"/> as is available; returns what was held.</summary>
-    internal long HoldUpTo(long amount)
-    {
-        long available = Volatile.Read(ref _available);
-        while (available > 0)
-        {
-            long take = Math.Min(available, amount);
-            long seen = Interlocked.CompareExchange(ref _available, available - take, available);
-            if (seen == available)
-            {
-                Interlocked.Add(ref _held, take);
-                return take;
-            }
-
-            available = seen;
-        }
-
-        return 0;
-    }
+    internal long HoldUpTo(long amount) => TakeUpTo(amount, ref _held);
 
     /// <summary>Turns part of a hold into use and gives the rest back.</summary>
     /// <returns>What could not be given back because the pool closed meanwhile; the caller records it as removed.</returns>
@@ -96,24 +79,7 @@ internal class Pool
     }
 
     /// <summary>Uses credits straight from what is available, with no hold (settlement overruns, corrections).</summary>
-    internal long ConsumeUpTo(long amount)
-    {
-        long available = Volatile.Read(ref _available);
-        while (available > 0)
-        {
-            long take = Math.Min(available, amount);
-            long seen = Interlocked.CompareExchange(ref _available, available - take, available);
-            if (seen == available)
-            {
-                Interlocked.Add(ref _used, take);
-                return take;
-            }
-
-            available = seen;
-        }
-
-        return 0;
-    }
+    internal long ConsumeUpTo(long amount) => TakeUpTo(amount, ref _used);
 
     /// <summary>Undoes use (a refund unwinding a charge); only on an open pool and up to what was used.</summary>
     /// <remarks>Called under the wallet lock, which every close also takes, so the pool cannot close halfway.</remarks>
@@ -150,6 +116,26 @@ internal class Pool
         _removed = removed;
         _held = 0;
         _available = closed ? ClosedMarker : Capacity - used - removed;
+    }
+
+    /// <summary>Takes up to <paramref name="amount"/> from what is available and adds it to <paramref name="into"/> (held or used).</summary>
+    private long TakeUpTo(long amount, ref long into)
+    {
+        long available = Volatile.Read(ref _available);
+        while (available > 0)
+        {
+            long take = Math.Min(available, amount);
+            long seen = Interlocked.CompareExchange(ref _available, available - take, available);
+            if (seen == available)
+            {
+                Interlocked.Add(ref into, take);
+                return take;
+            }
+
+            available = seen;
+        }
+
+        return 0;
     }
 
     private long GiveBack(long amount)
