@@ -37,6 +37,21 @@ internal sealed class CustomerAccount
         }
     }
 
+    /// <summary>Gets the wallets created so far.</summary>
+    internal IEnumerable<Wallet> Wallets
+    {
+        get
+        {
+            foreach (Wallet? wallet in _wallets)
+            {
+                if (wallet is { } w)
+                {
+                    yield return w;
+                }
+            }
+        }
+    }
+
     internal Wallet? FindWalletOf(Guid blockId)
     {
         foreach (Wallet? wallet in _wallets)

@@ -163,7 +163,7 @@ internal sealed class Wallet
     {
         int index = _all.BinarySearch(block, BlockOrder.For(Type.BurnOrder));
         _all.Insert(index < 0 ? ~index : index, block);
-        if (block.Terms.EffectiveAt > now || !_activated.Add(block.Terms.Id) || _owed == 0)
+        if (block.Terms.EffectiveAt > now || block.Terms.ExpiresAt <= now || !_activated.Add(block.Terms.Id) || _owed == 0)
         {
             return 0;
         }

@@ -47,6 +47,10 @@ internal sealed partial class EntitlementGuard
         }
 
         Durability durability = grant.Durability ?? _options.GrantDurability;
+        if (!Enum.IsDefined(durability))
+        {
+            throw new ArgumentOutOfRangeException(nameof(grant.Durability), durability, "Unknown durability.");
+        }
         var terms = new CreditBlock(Guid.CreateVersion7(now), grant.CustomerId, type.Code, CreditAmount.FromUnits(units, type.Scale), effective, grant.ExpiresAt, grant.Priority, grant.Category, grant.CostBasis, grant.FeatureScope, metadata, now);
         if (grant.IdempotencyKey is null)
         {
@@ -178,6 +182,7 @@ internal sealed partial class EntitlementGuard
     private AdjustmentResult AdjustCore(Wallet wallet, long units, string reason, string? idempotencyKey, Func<AdjustmentResult, IdempotencyRecord>? record, DateTimeOffset now)
     {
         var changes = new List<ReservationState.Hold>();
+        _reservations.ReclaimExpired(now.UtcTicks);
         lock (wallet.Gate)
         {
             wallet.Sweep(now);
@@ -204,10 +209,6 @@ internal sealed partial class EntitlementGuard
                     throw new ArgumentException($"The refund of {FixedPoint.ToDecimal(units, wallet.Type.Scale)} exceeds what open blocks have used ({FixedPoint.ToDecimal(units - remaining, wallet.Type.Scale)}); grant credits instead.", "adjustment");
                 }
 
-                foreach (ReservationState.Hold change in changes)
-                {
-                    change.Block.TryRestore(change.Units);
-                }
             }
             else
             {
@@ -237,6 +238,16 @@ internal sealed partial class EntitlementGuard
 
             var result = new AdjustmentResult(CreditAmount.FromUnits(units, wallet.Type.Scale), blockChanges, replayed: false);
             _writer.Write(entries, record?.Invoke(result));
+            if (units > 0)
+            {
+                // Restored only after the refund's entries are queued: a settlement that spends the restored credits
+                // without the lock must follow the refund in the ledger, or the block would dip below zero there.
+                foreach (ReservationState.Hold change in changes)
+                {
+                    change.Block.TryRestore(change.Units);
+                }
+            }
+
             wallet.Publish(now);
             return result;
         }
@@ -271,13 +282,30 @@ internal sealed partial class EntitlementGuard
 
     private async ValueTask<T> CompleteAsync<T>(T result, IdempotencyTable.Slot slot, Durability durability, CancellationToken cancellationToken)
     {
-        if (durability == Durability.Durable)
+        if (durability != Durability.Durable)
         {
-            await _writer.WhenCommitted().WaitAsync(cancellationToken).ConfigureAwait(false);
+            slot.Complete(result!);
+            return result;
         }
 
-        slot.Complete(result!);
+        // The outcome is published to duplicates when the commit lands, whether or not this caller stops waiting.
+        Task committed = _writer.WhenCommitted();
+        _ = PublishWhenCommitted(committed, slot, result!);
+        await committed.WaitAsync(cancellationToken).ConfigureAwait(false);
         return result;
+    }
+
+    private static async Task PublishWhenCommitted(Task committed, IdempotencyTable.Slot slot, object result)
+    {
+        try
+        {
+            await committed.ConfigureAwait(false);
+            slot.Complete(result);
+        }
+        catch (Exception ex)
+        {
+            slot.Fail(ex);
+        }
     }
 
     private static async ValueTask<T> ReplayAsync<T>(IdempotencyTable.Slot existing, Func<object, T> replay) =>

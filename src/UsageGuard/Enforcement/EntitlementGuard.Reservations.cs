@@ -4,8 +4,6 @@ namespace UsageGuard;
 
 internal sealed partial class EntitlementGuard
 {
-    private static readonly ReservationState s_gone = new(null!);
-
     public ValueTask<ReservationResult> ReserveAsync(ReservationRequest request, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -194,7 +192,7 @@ internal sealed partial class EntitlementGuard
         return result;
     }
 
-    private static ReservationResult ReplayReservation(object outcome)
+    private ReservationResult ReplayReservation(object outcome)
     {
         if (outcome is ReservationResult live)
         {
@@ -203,7 +201,7 @@ internal sealed partial class EntitlementGuard
 
         var stored = (IdempotencyOutcome)outcome;
         Reservation handle = stored.Status == (int)ReservationStatus.Admitted
-            ? new Reservation(s_gone, stored.ReservationId, CreditAmount.FromUnits(stored.Held, stored.Scale), new DateTimeOffset(stored.DeadlineTicks, TimeSpan.Zero))
+            ? new Reservation(_gone, stored.ReservationId, CreditAmount.FromUnits(stored.Held, stored.Scale), new DateTimeOffset(stored.DeadlineTicks, TimeSpan.Zero))
             : default;
         return new ReservationResult((ReservationStatus)stored.Status, handle, stored.Reason, stored.Scope, RetryAfter(stored), replayed: true);
     }

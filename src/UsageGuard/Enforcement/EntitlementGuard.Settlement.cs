@@ -16,7 +16,7 @@ internal sealed partial class EntitlementGuard
         Durability durability = state.Durability;
         SettlementResult result = SettleCore(state, units, now, out EntryGroup entries);
         _writer.Write(entries, null);
-        return entries.Count > 0 ? Durable(result, durability, cancellationToken) : new ValueTask<SettlementResult>(result);
+        return Durable(result, durability, cancellationToken);
     }
 
     public ValueTask ReleaseAsync(Reservation reservation, CancellationToken cancellationToken = default)
@@ -120,6 +120,8 @@ internal sealed partial class EntitlementGuard
             }
             else
             {
+                // Holds abandoned past their TTL may be what the overrun needs (invariant I5, lazily).
+                _reservations.ReclaimExpired(now.UtcTicks);
                 var used = new List<ReservationState.Hold>();
                 lock (wallet.Gate)
                 {
@@ -136,20 +138,29 @@ internal sealed partial class EntitlementGuard
                     {
                         waived = remaining;
                     }
-                }
 
-                foreach (ReservationState.Hold use in used)
-                {
-                    entries.Add(Entry(LedgerEntryKind.Settle, wallet, use.Block, -use.Units, now, state));
-                }
+                    foreach (ReservationState.Hold use in used)
+                    {
+                        entries.Add(Entry(LedgerEntryKind.Settle, wallet, use.Block, -use.Units, now, state));
+                    }
 
-                if (overdrawn > 0)
-                {
-                    entries.Add(Entry(LedgerEntryKind.Overdraft, wallet, null, -overdrawn, now, state));
+                    if (overdrawn > 0)
+                    {
+                        entries.Add(Entry(LedgerEntryKind.Overdraft, wallet, null, -overdrawn, now, state));
+                    }
+
+                    if (overage > 0)
+                    {
+                        entries.Add(Entry(LedgerEntryKind.Overage, wallet, null, overage, now, state));
+                    }
+
+                    // Queued under the wallet lock: debt taken here must precede, in the ledger, any grant that pays it.
+                    _writer.Write(entries, null);
+                    entries = default;
                 }
             }
 
-            if (overage > 0)
+            if (overage > 0 && state.Policy == SettlementPolicy.Reject)
             {
                 entries.Add(Entry(LedgerEntryKind.Overage, wallet, null, overage, now, state));
             }

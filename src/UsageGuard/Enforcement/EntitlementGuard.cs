@@ -9,7 +9,7 @@ namespace UsageGuard;
 /// pooled reservations, the idempotency table, and the single ledger writer.
 /// </summary>
 /// <remarks>Thread-safe. Built by <see cref="StartAsync"/>, which replays the store before anything is served.</remarks>
-internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedger, IAsyncDisposable
+internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedger, IAsyncDisposable, IDisposable
 {
     private const string InsufficientReason = "The wallet's usable credits do not cover the amount.";
 
@@ -25,6 +25,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
     private readonly IdempotencyTable _idempotency;
     private readonly long _defaultTtlTicks;
     private readonly long _maxTtlTicks;
+    private readonly ReservationState _gone;
     private LedgerWriter _writer = null!;
     private ITimer? _sweepTimer;
     private long _lastReservationId;
@@ -43,12 +44,16 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
         _typeIndex = _types.Select((t, i) => (t.Code, i)).ToFrozenDictionary(p => p.Code, p => p.i, StringComparer.Ordinal);
         _defaultType = _typeIndex[options.DefaultCreditType];
         _reservations = new ReservationRegistry(this, 1024);
+
+        // Stands for reservations replayed from a record after a restart: never active, so settling one is refused.
+        _gone = new ReservationState(this);
         _idempotency = new IdempotencyTable(options.IdempotencyRetention);
         _defaultTtlTicks = options.DefaultReservationTtl.Ticks;
         _maxTtlTicks = options.MaxReservationTtl.Ticks;
 
-        // Ids grow across restarts: the high bits are the start time in milliseconds.
-        _lastReservationId = time.GetUtcNow().ToUnixTimeMilliseconds() << 20;
+        // Ids grow across restarts: the high bits are the start time in milliseconds (room for 4,096 reservations a
+        // millisecond before ids run ahead of the clock), and ids stay below 2^60 so the state stamp can pack them with 3 status bits.
+        _lastReservationId = time.GetUtcNow().ToUnixTimeMilliseconds() << 12;
     }
 
     internal TimeProvider Time => _time;
@@ -91,6 +96,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
         }
 
         guard._writer = new LedgerWriter(store, projection, lastSequence, lastHash, options.LedgerQueueCapacity, options.MaxBatchSize, options.SnapshotInterval, logger);
+        guard.CloseOutLostHolds(time.GetUtcNow());
         if (options.ReservationSweepInterval > TimeSpan.Zero)
         {
             guard._sweepTimer = time.CreateTimer(static s => ((EntitlementGuard)s!).SweepReservations(), guard, options.ReservationSweepInterval, options.ReservationSweepInterval);
@@ -98,6 +104,9 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
 
         return guard;
     }
+
+    /// <summary>Stops the guard, blocking until the writer has committed everything queued (for containers disposed synchronously).</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     public async ValueTask DisposeAsync()
     {
@@ -167,6 +176,31 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
             }
 
             customer.Wallet(typeIndex).Restore(blocks, projected.Owed);
+        }
+    }
+
+    /// <summary>
+    /// Holds do not survive a restart. What a closed (expired or voided) block still had held when the process stopped
+    /// would have gone back to the block and been removed; remove it now, so no closed block keeps a balance forever.
+    /// </summary>
+    private void CloseOutLostHolds(DateTimeOffset now)
+    {
+        foreach (CustomerAccount customer in _customers.Values)
+        {
+            foreach (Wallet wallet in customer.Wallets)
+            {
+                lock (wallet.Gate)
+                {
+                    foreach (BlockAccount block in wallet.Blocks)
+                    {
+                        long left = block.IsClosed ? block.RemoveRemainder() : 0;
+                        if (left > 0)
+                        {
+                            RecordBlockEntry(block.ClosedAs, wallet, block, -left, now, null);
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -51,6 +51,11 @@ public readonly struct LedgerHash : IEquatable<LedgerHash>
     public static LedgerHash Parse(string hex)
     {
         ArgumentNullException.ThrowIfNull(hex);
+        if (hex.Length != Size * 2)
+        {
+            throw new FormatException($"A ledger hash is {Size * 2} hexadecimal characters; got {hex.Length}.");
+        }
+
         return FromBytes(Convert.FromHexString(hex));
     }
 

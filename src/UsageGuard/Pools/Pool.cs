@@ -109,6 +109,18 @@ internal class Pool
         return available;
     }
 
+    /// <summary>Removes whatever a closed pool still counts as remaining (holds lost in a restart); returns it.</summary>
+    internal long RemoveRemainder()
+    {
+        long left = Remaining - Held;
+        if (left > 0)
+        {
+            Interlocked.Add(ref _removed, left);
+        }
+
+        return Math.Max(0, left);
+    }
+
     /// <summary>Restores counters from the ledger at start-up, before the pool is shared.</summary>
     internal void Restore(long used, long removed, bool closed)
     {

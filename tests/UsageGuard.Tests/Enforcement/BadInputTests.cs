@@ -73,7 +73,7 @@ public sealed class BadInputTests
 
         Func<Task> again = () => r.SettleAsync(4).AsTask();
 
-        (await again.Should().ThrowAsync<ReservationStateException>()).Which.Message.Should().Contain("already settled");
+        (await again.Should().ThrowAsync<ReservationStateException>()).Which.Message.Should().Contain("it was already settled.");
         (await StateAsync()).Should().Be(before);
     }
 
@@ -87,7 +87,7 @@ public sealed class BadInputTests
         Func<Task> settle = () => r.SettleAsync(4).AsTask();
         Func<Task> release = () => r.ReleaseAsync().AsTask();
 
-        (await settle.Should().ThrowAsync<ReservationStateException>()).Which.Message.Should().Contain("released");
+        (await settle.Should().ThrowAsync<ReservationStateException>()).Which.Message.Should().Contain("it was already released.");
         await release.Should().ThrowAsync<ReservationStateException>();
         (await StateAsync()).Should().Be(before);
     }

@@ -1,0 +1,204 @@
+using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using NUnit.Framework;
+
+namespace UsageGuard.Tests.Enforcement;
+
+/// <summary>Each test here failed before the fix it names.</summary>
+[TestFixture]
+public sealed class EdgeCaseTests
+{
+    [TestCase(1)]
+    [TestCase(2)]
+    public async Task OverdraftSettlementsRacingGrants_KeepTheLedgerVerifiable(int seed)
+    {
+        // The overdraft entry used to be queued after the wallet lock was released, so a grant paying that debt could
+        // precede it in the ledger, and verification (and the next start-up) failed.
+        await using var h = await GuardHarness.StartAsync(o => o.SettlementDurability = Durability.WriteBehind);
+        await h.GrantAsync("acme", 50);
+        using var start = new Barrier(4);
+        var settlers = Enumerable.Range(0, 3).Select(w => Task.Factory.StartNew(() =>
+        {
+            var random = new Random(seed * 10 + w);
+            start.SignalAndWait();
+            for (int i = 0; i < 5000; i++)
+            {
+                var r = h.Gate.ReserveAsync(new ReservationRequest { CustomerId = "acme", Amount = 1, OverrunPolicy = SettlementPolicy.Overdraft }).AsTask().Result;
+                if (r.IsAdmitted)
+                {
+                    r.Reservation.SettleAsync(random.Next(1, 6)).AsTask().Wait();
+                }
+            }
+        }, TaskCreationOptions.LongRunning));
+        var granter = Task.Factory.StartNew(() =>
+        {
+            start.SignalAndWait();
+            for (int i = 0; i < 4000; i++)
+            {
+                h.Ledger.GrantAsync(new CreditGrant { CustomerId = "acme", Amount = 1, Durability = Durability.WriteBehind }).AsTask().Wait();
+            }
+        }, TaskCreationOptions.LongRunning);
+        await Task.WhenAll(settlers.Append(granter));
+
+        (await h.Ledger.VerifyAsync()).IsValid.Should().BeTrue();
+        var live = h.Ledger.GetBalance("acme");
+        await h.RestartAsync();
+        h.Ledger.GetBalance("acme").Balance.Should().Be(live.Balance);
+        h.Ledger.GetBalance("acme").Owed.Should().Be(live.Owed);
+    }
+
+    [Test]
+    public async Task Restart_AfterAHeldBlockExpired_RemovesWhatTheLostHoldHad()
+    {
+        await using var h = await GuardHarness.StartAsync();
+        await h.GrantAsync("acme", 100, expiresAt: h.Time.GetUtcNow().AddHours(1));
+        await h.ReserveAsync("acme", 30, ttl: TimeSpan.FromHours(3));
+        h.Time.Advance(TimeSpan.FromHours(2));
+        h.Balance("acme").Should().Be(30);
+
+        await h.RestartAsync();
+
+        h.Balance("acme").Should().Be(0, "holds do not survive a restart, and the block is expired");
+        h.Ledger.GetBalance("acme").Blocks[0].Expired.ToDecimal().Should().Be(100);
+        (await h.Ledger.VerifyAsync()).IsValid.Should().BeTrue();
+    }
+
+    [Test]
+    public async Task KeyedGrant_WhoseCallerStopsWaiting_StillPublishesItsOutcomeToRetries()
+    {
+        var store = new GatedStore();
+        await using var guard = await EntitlementGuard.StartAsync(new UsageGuardOptions { ReservationSweepInterval = TimeSpan.Zero }, store, TimeProvider.System, NullLogger.Instance);
+        store.Gate.Reset();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        var grant = new CreditGrant { CustomerId = "acme", Amount = 10, IdempotencyKey = "topup-1" };
+
+        Func<Task> first = () => guard.GrantAsync(grant, cancel.Token).AsTask();
+        await first.Should().ThrowAsync<OperationCanceledException>();
+        store.Gate.Set();
+
+        var retry = await guard.GrantAsync(grant).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        retry.Replayed.Should().BeTrue();
+        guard.GetBalance("acme").Balance.ToDecimal().Should().Be(10);
+    }
+
+    [Test]
+    public void ServiceProvider_DisposedSynchronously_AfterUse_StopsTheGuard()
+    {
+        var store = new InMemoryLedgerStore();
+        var services = new ServiceCollection();
+        services.AddSingleton<ILedgerStore>(store);
+        services.AddUsageGuard();
+        using (ServiceProvider provider = services.BuildServiceProvider())
+        {
+            provider.GetRequiredService<ICreditLedger>().GrantAsync(new CreditGrant { CustomerId = "acme", Amount = 1, Durability = Durability.WriteBehind }).AsTask().Wait();
+            provider.GetRequiredService<IEntitlementGuard>();
+        }
+
+        store.Count.Should().Be(1);
+    }
+
+    [Test]
+    public async Task ReservationReplayedAfterRestart_IsValidButRefusesSettlement()
+    {
+        await using var h = await GuardHarness.StartAsync();
+        await h.GrantAsync("acme", 100);
+        var request = new ReservationRequest { CustomerId = "acme", Amount = 5, IdempotencyKey = "r-1" };
+        var first = await h.Gate.ReserveAsync(request);
+        await h.RestartAsync();
+
+        var replay = await h.Gate.ReserveAsync(request);
+
+        replay.Replayed.Should().BeTrue();
+        replay.Reservation.IsValid.Should().BeTrue();
+        replay.Reservation.Id.Should().Be(first.Reservation.Id);
+        Func<Task> settle = () => replay.Reservation.SettleAsync(5).AsTask();
+        await settle.Should().ThrowAsync<ReservationStateException>();
+        h.Balance("acme").Should().Be(100, "the hold did not survive the restart");
+    }
+
+    [Test]
+    public async Task GrantAlreadyExpired_DoesNotPayDebt()
+    {
+        await using var h = await GuardHarness.StartAsync();
+        await h.GrantAsync("acme", 1);
+        await (await h.ReserveAsync("acme", 1, policy: SettlementPolicy.Overdraft)).Reservation.SettleAsync(6);
+        DateTimeOffset now = h.Time.GetUtcNow();
+
+        var late = await h.GrantAsync("acme", 10, effectiveAt: now.AddDays(-2), expiresAt: now.AddDays(-1));
+
+        late.PaidToDebt.IsZero.Should().BeTrue();
+        h.Ledger.GetBalance("acme").Owed.ToDecimal().Should().Be(5);
+        h.Balance("acme").Should().Be(-5);
+    }
+
+    [Test]
+    public async Task Grant_UndefinedDurability_IsRejected()
+    {
+        await using var h = await GuardHarness.StartAsync();
+        Func<Task> grant = () => h.Ledger.GrantAsync(new CreditGrant { CustomerId = "acme", Amount = 1, Durability = (Durability)9 }).AsTask();
+        (await grant.Should().ThrowAsync<ArgumentOutOfRangeException>()).Which.ParamName.Should().Be("Durability");
+    }
+
+    [Test]
+    public async Task Debit_ReleasesHoldsPastTheirTtlFirst()
+    {
+        await using var h = await GuardHarness.StartAsync(o => o.ReservationSweepInterval = TimeSpan.Zero);
+        await h.GrantAsync("acme", 10);
+        await h.ReserveAsync("acme", 10, ttl: TimeSpan.FromMinutes(1));
+        h.Time.Advance(TimeSpan.FromMinutes(2));
+
+        var debit = await h.Ledger.AdjustAsync(new CreditAdjustment { CustomerId = "acme", Amount = -5, Reason = "late usage" });
+
+        debit.Total.ToDecimal().Should().Be(-5);
+    }
+
+    [Test]
+    public async Task OverrunUnderCap_ReleasesHoldsPastTheirTtlFirst()
+    {
+        await using var h = await GuardHarness.StartAsync(o => o.ReservationSweepInterval = TimeSpan.Zero);
+        await h.GrantAsync("acme", 10);
+        var live = await h.ReserveAsync("acme", 2, policy: SettlementPolicy.Cap, ttl: TimeSpan.FromHours(1));
+        await h.ReserveAsync("acme", 8, ttl: TimeSpan.FromMinutes(1));
+        h.Time.Advance(TimeSpan.FromMinutes(2));
+
+        var settled = await live.Reservation.SettleAsync(6);
+
+        settled.Charged.ToDecimal().Should().Be(6);
+        settled.Waived.IsZero.Should().BeTrue();
+    }
+
+    [Test]
+    public void LedgerHash_Parse_WrongLength_ThrowsFormatException()
+    {
+        Action parse = () => LedgerHash.Parse("abcd");
+        parse.Should().Throw<FormatException>();
+        LedgerHash.Parse(new string('0', 64)).Should().Be(LedgerHash.Genesis);
+    }
+
+    /// <summary>An in-memory store whose appends wait for a gate, to hold a durable call in flight.</summary>
+    private sealed class GatedStore : ILedgerStore
+    {
+        private readonly InMemoryLedgerStore _inner = new();
+
+        public ManualResetEventSlim Gate { get; } = new(true);
+
+        public ValueTask AppendAsync(LedgerBatch batch, CancellationToken cancellationToken = default)
+        {
+            Gate.Wait(cancellationToken);
+            return _inner.AppendAsync(batch, cancellationToken);
+        }
+
+        public IAsyncEnumerable<LedgerEntry> ReadAsync(long afterSequence, CancellationToken cancellationToken = default) => _inner.ReadAsync(afterSequence, cancellationToken);
+
+        public ValueTask<IReadOnlyList<LedgerEntry>> QueryAsync(LedgerQuery query, CancellationToken cancellationToken = default) => _inner.QueryAsync(query, cancellationToken);
+
+        public ValueTask SaveSnapshotAsync(LedgerSnapshot snapshot, CancellationToken cancellationToken = default) => _inner.SaveSnapshotAsync(snapshot, cancellationToken);
+
+        public ValueTask<LedgerSnapshot?> LoadLatestSnapshotAsync(CancellationToken cancellationToken = default) => _inner.LoadLatestSnapshotAsync(cancellationToken);
+
+        public ValueTask<IdempotencyRecord?> FindIdempotencyRecordAsync(string customerId, string key, CancellationToken cancellationToken = default) => _inner.FindIdempotencyRecordAsync(customerId, key, cancellationToken);
+
+        public IAsyncEnumerable<IdempotencyRecord> ReadIdempotencyRecordsAsync(DateTimeOffset createdSince, CancellationToken cancellationToken = default) => _inner.ReadIdempotencyRecordsAsync(createdSince, cancellationToken);
+    }
+}
