@@ -45,7 +45,7 @@ public sealed class UsageGuardOptions
     [Range(1, 4096)]
     public int MaxIdLength { get; set; } = UsageGuardDefaults.MaxIdLength;
 
-    /// <summary>Gets or sets the ledger queue's capacity, in entries; a full queue makes writers wait.</summary>
+    /// <summary>Gets or sets the ledger queue's capacity, in commands (one per operation, whatever its number of entries); a full queue makes writers wait.</summary>
     /// <value>The default value is 65,536.</value>
     [Range(16, 16_777_216)]
     public int LedgerQueueCapacity { get; set; } = UsageGuardDefaults.LedgerQueueCapacity;
