@@ -10,10 +10,32 @@ internal static class FixedPoint
     internal const int MaxScale = 18;
 
     private static readonly decimal[] s_pow10Decimal = BuildDecimalPowers();
+    private static readonly ulong[] s_pow10 = BuildPowers();
 
     internal static decimal Pow10(int scale) => s_pow10Decimal[scale];
 
     internal static long ToUnits(decimal value, int scale, string paramName)
+    {
+        // Fast path, exact: a mantissa of at most 64 bits with no more decimal places than the scale is multiplied
+        // by a power of ten, with the overflow checked on the 128-bit product.
+        Span<int> bits = stackalloc int[4];
+        decimal.GetBits(value, bits);
+        int valueScale = (bits[3] >> 16) & 0xFF;
+        if (bits[2] == 0 && valueScale <= scale)
+        {
+            ulong mantissa = ((ulong)(uint)bits[1] << 32) | (uint)bits[0];
+            ulong high = Math.BigMul(mantissa, s_pow10[scale - valueScale], out ulong low);
+            bool negative = bits[3] < 0;
+            if (high == 0 && low <= (negative ? 1UL << 63 : long.MaxValue))
+            {
+                return negative ? unchecked((long)(0UL - low)) : (long)low;
+            }
+        }
+
+        return ToUnitsSlow(value, scale, paramName);
+    }
+
+    private static long ToUnitsSlow(decimal value, int scale, string paramName)
     {
         decimal scaled;
         try
@@ -53,6 +75,19 @@ internal static class FixedPoint
         {
             throw new ArgumentOutOfRangeException(paramName, scale, $"A scale must be between 0 and {MaxScale}.");
         }
+    }
+
+    private static ulong[] BuildPowers()
+    {
+        var powers = new ulong[MaxScale + 1];
+        ulong value = 1;
+        for (int i = 0; i <= MaxScale; i++)
+        {
+            powers[i] = value;
+            value *= 10;
+        }
+
+        return powers;
     }
 
     private static decimal[] BuildDecimalPowers()

@@ -15,8 +15,14 @@ internal sealed partial class EntitlementGuard
             return new ValueTask<ReservationResult>(ReserveCore(request, prepared, now));
         }
 
+        return ReserveKeyed(request, prepared, now, cancellationToken);
+    }
+
+    // Separate from ReserveAsync so that the lambdas' closure is allocated only on the keyed path.
+    private ValueTask<ReservationResult> ReserveKeyed(ReservationRequest request, Prepared prepared, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         // A reservation writes no entry of its own (holds are not recorded by default), so only its record is queued.
-        return Keyed(request.CustomerId, request.IdempotencyKey, Fingerprint("reserve", request, prepared), now, Durability.WriteBehind,
+        return Keyed(request.CustomerId, request.IdempotencyKey!, Fingerprint("reserve", request, prepared), now, Durability.WriteBehind,
             (slot, record) =>
             {
                 ReservationResult result = ReserveCore(request, prepared, now);
@@ -51,7 +57,13 @@ internal sealed partial class EntitlementGuard
             return result.IsAdmitted ? Durable(result, prepared.Durability, cancellationToken) : new ValueTask<ConsumeResult>(result);
         }
 
-        return Keyed(request.CustomerId, request.IdempotencyKey, Fingerprint("consume", request, prepared), now, prepared.Durability,
+        return ConsumeKeyed(request, prepared, now, cancellationToken);
+    }
+
+    // Separate from ConsumeAsync so that the lambdas' closure is allocated only on the keyed path.
+    private ValueTask<ConsumeResult> ConsumeKeyed(ReservationRequest request, Prepared prepared, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        return Keyed(request.CustomerId, request.IdempotencyKey!, Fingerprint("consume", request, prepared), now, prepared.Durability,
             (slot, record) => ConsumeCore(request, prepared, now, record),
             r => new IdempotencyOutcome
             {

@@ -10,10 +10,13 @@ namespace UsageGuard;
 /// declaration order; integers big-endian, strings as a 32-bit byte length (-1 for null) and UTF-8, metadata sorted
 /// by key. Not thread-safe: each writer or verifier owns one instance and its buffer.
 /// </remarks>
-internal sealed class LedgerEntryHasher
+internal sealed class LedgerEntryHasher : IDisposable
 {
     private const byte FormatVersion = 1;
 
+    // One reused context: a one-shot SHA256.HashData sets up and tears down a native context per call, which costs
+    // more than hashing a ledger entry.
+    private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private byte[] _buffer = new byte[512];
     private int _length;
 
@@ -44,9 +47,12 @@ internal sealed class LedgerEntryHasher
         WriteString(entry.Reason);
         WriteBlock(entry.Block);
 
-        SHA256.HashData(_buffer.AsSpan(0, _length), hash);
+        _sha256.AppendData(_buffer, 0, _length);
+        _sha256.GetHashAndReset(hash);
         return LedgerHash.FromBytes(hash);
     }
+
+    public void Dispose() => _sha256.Dispose();
 
     private void WriteBlock(CreditBlock? block)
     {

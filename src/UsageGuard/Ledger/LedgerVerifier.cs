@@ -11,7 +11,7 @@ public static class LedgerVerifier
     public static LedgerVerificationResult Verify(IEnumerable<LedgerEntry> entries)
     {
         ArgumentNullException.ThrowIfNull(entries);
-        var walk = new Walk(null);
+        using var walk = new Walk(null);
         foreach (LedgerEntry entry in entries)
         {
             if (!walk.Step(entry))
@@ -32,7 +32,7 @@ public static class LedgerVerifier
     public static async ValueTask<LedgerVerificationResult> VerifyAsync(IAsyncEnumerable<LedgerEntry> entries, LedgerSnapshot? start = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entries);
-        var walk = new Walk(start);
+        using var walk = new Walk(start);
         await foreach (LedgerEntry entry in entries.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             if (!walk.Step(entry))
@@ -44,7 +44,7 @@ public static class LedgerVerifier
         return walk.Result();
     }
 
-    private sealed class Walk(LedgerSnapshot? start)
+    private sealed class Walk(LedgerSnapshot? start) : IDisposable
     {
         private readonly LedgerProjection _projection = LedgerProjection.FromSnapshot(start);
         private readonly LedgerEntryHasher _hasher = new();
@@ -71,6 +71,8 @@ public static class LedgerVerifier
         }
 
         internal LedgerVerificationResult Result() => new(_checked, _badSequence, _problem, _last);
+
+        public void Dispose() => _hasher.Dispose();
 
         private string? Check(in LedgerEntry entry)
         {

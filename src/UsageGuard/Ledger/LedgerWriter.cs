@@ -152,6 +152,7 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
             }
 
             SaveSnapshot();
+            _hasher.Dispose();
             _stopped.TrySetResult();
         }
         catch (Exception ex)

@@ -18,6 +18,27 @@ public sealed class CreditAmountTests
         amount.ToDecimal().Should().Be(decimal.Parse(value, System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    [TestCase("1.500", 6, 1_500_000L)]
+    [TestCase("1.5000000", 6, 1_500_000L)]
+    [TestCase("-9223372036854.775808", 6, long.MinValue)]
+    [TestCase("18446744073709551615", 0, null)]
+    [TestCase("9223372036854775808", 0, null)]
+    [TestCase("-9223372036854775808", 0, long.MinValue)]
+    [TestCase("0.000000", 2, 0L)]
+    public void FromDecimal_AtTheEdgesOfTheFastPath_IsExactOrThrows(string value, int scale, long? units)
+    {
+        decimal d = decimal.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+        Func<CreditAmount> convert = () => CreditAmount.FromDecimal(d, scale);
+        if (units is null)
+        {
+            convert.Should().Throw<OverflowException>();
+        }
+        else
+        {
+            convert().Units.Should().Be(units.Value);
+        }
+    }
+
     [Test]
     public void FromDecimal_MorePlacesThanTheScale_ThrowsInsteadOfRounding()
     {

@@ -69,7 +69,11 @@ public sealed class ReplayAndChainTests
 
         var rehashed = entries.ToList();
         rehashed[4] = rehashed[4] with { Subject = "someone-else" };
-        rehashed[4] = rehashed[4] with { Hash = new LedgerEntryHasher().Compute(rehashed[4], rehashed[4].PreviousHash) };
+        using (var hasher = new LedgerEntryHasher())
+        {
+            rehashed[4] = rehashed[4] with { Hash = hasher.Compute(rehashed[4], rehashed[4].PreviousHash) };
+        }
+
         LedgerVerifier.Verify(rehashed).FirstBadSequence.Should().Be(6, "re-hashing an edited entry breaks the next link");
 
         var dropped = entries.ToList();
@@ -90,7 +94,7 @@ public sealed class ReplayAndChainTests
         await using var h = await BusyLedgerAsync();
         var entries = (await h.EntriesAsync()).ToList();
         var forged = entries.ToList();
-        var hasher = new LedgerEntryHasher();
+        using var hasher = new LedgerEntryHasher();
 
         // A forger who re-hashes the whole chain still cannot make wrong balances add up.
         forged[2] = forged[2] with { BalanceAfter = CreditAmount.FromDecimal(1_000, 6) };

@@ -103,7 +103,7 @@ public abstract class LedgerStoreContractTests
 
     private static LedgerEntry[] Chain(int count)
     {
-        var hasher = new LedgerEntryHasher();
+        using var hasher = new LedgerEntryHasher();
         var entries = new LedgerEntry[count];
         LedgerHash previous = LedgerHash.Genesis;
         for (int i = 0; i < count; i++)
