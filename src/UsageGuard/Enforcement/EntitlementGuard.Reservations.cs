@@ -110,13 +110,13 @@ internal sealed partial class EntitlementGuard
         }
 
         SettlementPolicy policy = request.OverrunPolicy ?? _options.DefaultOverrunPolicy;
-        if (!Enum.IsDefined(policy))
+        if ((uint)policy > (uint)SettlementPolicy.Overdraft)
         {
             throw new ArgumentOutOfRangeException(nameof(request.OverrunPolicy), policy, "Unknown settlement policy.");
         }
 
         Durability durability = request.Durability ?? _options.SettlementDurability;
-        if (!Enum.IsDefined(durability))
+        if ((uint)durability > (uint)Durability.WriteBehind)
         {
             throw new ArgumentOutOfRangeException(nameof(request.Durability), durability, "Unknown durability.");
         }

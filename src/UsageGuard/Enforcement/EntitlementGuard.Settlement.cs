@@ -32,24 +32,22 @@ internal sealed partial class EntitlementGuard
     internal void ReleaseHolds(ReservationState state, int status, DateTimeOffset timestamp)
     {
         Wallet wallet = state.Wallet;
-        var entries = default(EntryGroup);
         for (int i = 0; i < state.HoldCount; i++)
         {
             ref readonly ReservationState.Hold hold = ref state.HoldAt(i);
             long lost = hold.Block.Settle(hold.Units, 0);
             if (_options.RecordHolds)
             {
-                entries.Add(Entry(LedgerEntryKind.Release, wallet, hold.Block, hold.Units, timestamp, state));
+                RecordBlockEntry(LedgerEntryKind.Release, wallet, hold.Block, hold.Units, timestamp, state);
             }
 
             if (lost > 0)
             {
                 // The block closed while held: what the hold gives back expires (or is voided) now.
-                entries.Add(Entry(hold.Block.ClosedAs, wallet, hold.Block, -lost, timestamp, state));
+                RecordBlockEntry(hold.Block.ClosedAs, wallet, hold.Block, -lost, timestamp, state);
             }
         }
 
-        _writer.Write(entries, null);
         state.Finish(status);
         _reservations.Return(state);
     }

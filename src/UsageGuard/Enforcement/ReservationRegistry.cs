@@ -7,6 +7,9 @@ namespace UsageGuard;
 /// <remarks>Rent and return are lock-free (a CAS on a slot); creating a new state, which happens only when concurrency rises, takes a lock.</remarks>
 internal sealed class ReservationRegistry
 {
+    [ThreadStatic]
+    private static ReservationState? t_cached;
+
     private readonly EntitlementGuard _guard;
     private readonly ReservationState?[] _free;
     private readonly Lock _growth = new();
@@ -25,6 +28,14 @@ internal sealed class ReservationRegistry
 
     internal ReservationState Rent()
     {
+        // A one-slot cache per thread serves the common reserve-then-settle-on-the-same-thread cycle without a CAS.
+        ReservationState? cached = t_cached;
+        if (cached is not null && ReferenceEquals(cached.Guard, _guard))
+        {
+            t_cached = null;
+            return cached;
+        }
+
         ReservationState?[] free = _free;
         for (int i = 0; i < free.Length; i++)
         {
@@ -41,6 +52,12 @@ internal sealed class ReservationRegistry
     internal void Return(ReservationState state)
     {
         state.ClearHolds();
+        if (t_cached is null)
+        {
+            t_cached = state;
+            return;
+        }
+
         ReservationState?[] free = _free;
         for (int i = 0; i < free.Length; i++)
         {
