@@ -1,8 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace UsageGuard;
@@ -46,43 +44,4 @@ public static class UsageGuardServiceCollectionExtensions
     {
         public IServiceCollection Services { get; } = services;
     }
-}
-
-/// <summary>Owns the engine's lifetime inside a service provider.</summary>
-internal sealed class UsageGuardHost : IAsyncDisposable, IDisposable
-{
-    private readonly Lazy<EntitlementGuard> _guard;
-
-    public UsageGuardHost(IOptions<UsageGuardOptions> options, ILedgerStore store, TimeProvider time, ILoggerFactory? loggerFactory = null)
-    {
-        ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("UsageGuard");
-        _guard = new Lazy<EntitlementGuard>(
-            () => EntitlementGuard.StartAsync(options.Value, store, time, logger).AsTask().GetAwaiter().GetResult(),
-            LazyThreadSafetyMode.ExecutionAndPublication);
-    }
-
-    internal EntitlementGuard Guard => _guard.Value;
-
-    /// <summary>Disposes synchronously for containers disposed with <c>using</c>; blocks until the writer has committed.</summary>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_guard.IsValueCreated)
-        {
-            await _guard.Value.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-}
-
-/// <summary>Starts the guard with the host (replaying the store before requests arrive) and flushes the ledger at shutdown.</summary>
-internal sealed class UsageGuardHostedService(UsageGuardHost host) : IHostedService
-{
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        _ = host.Guard;
-        return Task.CompletedTask;
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) => host.DisposeAsync().AsTask();
 }

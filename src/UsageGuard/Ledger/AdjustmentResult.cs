@@ -19,8 +19,3 @@ public sealed class AdjustmentResult
     /// <summary>Gets a value indicating whether this is the remembered outcome of an earlier call with the same idempotency key.</summary>
     public bool Replayed { get; }
 }
-
-/// <summary>A signed change to one block.</summary>
-/// <param name="BlockId">The block.</param>
-/// <param name="Amount">The signed change to its remaining balance.</param>
-public readonly record struct BlockChange(Guid BlockId, CreditAmount Amount);
