@@ -169,6 +169,27 @@ public sealed class EdgeCaseTests
     }
 
     [Test]
+    public async Task DurableSettlement_CompletesOnlyAfterItsBatchIsCommitted_WriteBehindAtOnce()
+    {
+        var store = new GatedStore();
+        await using var guard = await EntitlementGuard.StartAsync(new UsageGuardOptions { ReservationSweepInterval = TimeSpan.Zero }, store, TimeProvider.System, NullLogger.Instance);
+        await guard.GrantAsync(new CreditGrant { CustomerId = "acme", Amount = 10 });
+        store.Gate.Reset();
+
+        var durable = (await guard.ReserveAsync(new ReservationRequest { CustomerId = "acme", Amount = 2 })).Reservation.SettleAsync(2).AsTask();
+        var writeBehind = (await guard.ReserveAsync(new ReservationRequest { CustomerId = "acme", Amount = 3, Durability = Durability.WriteBehind })).Reservation.SettleAsync(3).AsTask();
+
+        writeBehind.IsCompletedSuccessfully.Should().BeTrue("write-behind acknowledges at once");
+        await Task.Delay(200);
+        durable.IsCompleted.Should().BeFalse("the store has not committed the batch yet");
+        store.Gate.Set();
+        (await durable.WaitAsync(TimeSpan.FromSeconds(10))).Charged.ToDecimal().Should().Be(2);
+        (await store.QueryAsync(new LedgerQuery { CustomerId = "acme" })).Should().Contain(e => e.Kind == LedgerEntryKind.Settle && e.Amount.Units == -2_000_000, "acknowledged means committed");
+        await guard.FlushAsync();
+        (await store.QueryAsync(new LedgerQuery { CustomerId = "acme" })).Count(e => e.Kind == LedgerEntryKind.Settle).Should().Be(2);
+    }
+
+    [Test]
     public void LedgerHash_Parse_WrongLength_ThrowsFormatException()
     {
         Action parse = () => LedgerHash.Parse("abcd");
