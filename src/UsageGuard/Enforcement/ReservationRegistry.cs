@@ -30,10 +30,16 @@ internal sealed class ReservationRegistry
     {
         // A one-slot cache per thread serves the common reserve-then-settle-on-the-same-thread cycle without a CAS.
         ReservationState? cached = t_cached;
-        if (cached is not null && ReferenceEquals(cached.Guard, _guard))
+        if (cached is not null)
         {
             t_cached = null;
-            return cached;
+            if (ReferenceEquals(cached.Guard, _guard))
+            {
+                return cached;
+            }
+
+            // Another guard's state: back to that guard's own pool, so this thread does not keep that guard alive.
+            cached.Guard.Reservations.ReturnToPool(cached);
         }
 
         ReservationState?[] free = _free;
@@ -58,6 +64,11 @@ internal sealed class ReservationRegistry
             return;
         }
 
+        ReturnToPool(state);
+    }
+
+    private void ReturnToPool(ReservationState state)
+    {
         ReservationState?[] free = _free;
         for (int i = 0; i < free.Length; i++)
         {

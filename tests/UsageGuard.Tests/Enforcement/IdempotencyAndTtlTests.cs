@@ -146,4 +146,70 @@ public sealed class IdempotencyAndTtlTests
         (await fresh.SettleAsync(1)).Charged.ToDecimal().Should().Be(1);
         h.Guard.Reservations.Created.Should().BeLessThan(4);
     }
+
+    [Test]
+    public async Task TwoGuardsOnOneThread_KeepReusingTheirOwnReservationStates()
+    {
+        await using var a = await GuardHarness.StartAsync();
+        await using var b = await GuardHarness.StartAsync();
+        await a.GrantAsync("acme", 10);
+        await b.GrantAsync("acme", 10);
+
+        for (int i = 0; i < 1000; i++)
+        {
+            a.Gate.ReserveAsync(new ReservationRequest { CustomerId = "acme", Amount = 1 }).AsTask().Result.Reservation.ReleaseAsync().AsTask().Wait();
+            b.Gate.ReserveAsync(new ReservationRequest { CustomerId = "acme", Amount = 1 }).AsTask().Result.Reservation.ReleaseAsync().AsTask().Wait();
+        }
+
+        a.Guard.Reservations.Created.Should().BeLessThan(4);
+        b.Guard.Reservations.Created.Should().BeLessThan(4);
+    }
+
+    [Test]
+    public void DisposedGuard_IsNotKeptAliveByAThreadThatUsedIt()
+    {
+        // The thread stays alive (as pool threads do) while the check runs: a dead thread's statics would not count.
+        WeakReference disposed = null!;
+        using var used = new ManualResetEventSlim();
+        using var checkedIt = new ManualResetEventSlim();
+        var worker = new Thread(() =>
+        {
+            disposed = UseAndDisposeAGuard();
+            UseAnotherGuard();
+            used.Set();
+            checkedIt.Wait();
+        });
+        worker.Start();
+        used.Wait();
+
+        for (int i = 0; i < 3 && disposed.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        bool alive = disposed.IsAlive;
+        checkedIt.Set();
+        worker.Join();
+        alive.Should().BeFalse();
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference UseAndDisposeAGuard()
+    {
+        var h = GuardHarness.StartAsync().GetAwaiter().GetResult();
+        h.GrantAsync("acme", 10).GetAwaiter().GetResult();
+        h.Gate.ReserveAsync(new ReservationRequest { CustomerId = "acme", Amount = 1 }).AsTask().Result.Reservation.ReleaseAsync().AsTask().Wait();
+        h.DisposeAsync().AsTask().Wait();
+        return new WeakReference(h.Guard);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void UseAnotherGuard()
+    {
+        var h = GuardHarness.StartAsync().GetAwaiter().GetResult();
+        h.GrantAsync("acme", 10).GetAwaiter().GetResult();
+        h.Gate.ReserveAsync(new ReservationRequest { CustomerId = "acme", Amount = 1 }).AsTask().Result.Reservation.ReleaseAsync().AsTask().Wait();
+        h.DisposeAsync().AsTask().Wait();
+    }
 }
