@@ -19,7 +19,7 @@ public static class UsageGuardDefaults
     public const int MaxIdLength = 256;
 
     /// <summary>The ledger queue's capacity, in entries.</summary>
-    public const int LedgerQueueCapacity = 65_536;
+    public const int LedgerQueueCapacity = 8_192;
 
     /// <summary>The most entries committed in one batch.</summary>
     public const int MaxBatchSize = 4_096;

@@ -46,7 +46,7 @@ public sealed class UsageGuardOptions
     public int MaxIdLength { get; set; } = UsageGuardDefaults.MaxIdLength;
 
     /// <summary>Gets or sets the ledger queue's capacity, in commands (one per operation, whatever its number of entries); a full queue makes writers wait.</summary>
-    /// <value>The default value is 65,536.</value>
+    /// <value>The default value is 8,192; the queue is allocated up front (about 300 bytes a command) and rounded up to a power of two.</value>
     [Range(16, 16_777_216)]
     public int LedgerQueueCapacity { get; set; } = UsageGuardDefaults.LedgerQueueCapacity;
 

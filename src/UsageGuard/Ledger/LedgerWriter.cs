@@ -8,8 +8,8 @@ namespace UsageGuard;
 /// entries, computes their before/after balances, and commits each batch in one store call (group commit).
 /// </summary>
 /// <remarks>
-/// <para>Producers (any thread) enqueue without a lock of ours and without allocating; the writer waits on an
-/// event only when the queue is empty, so a short queue is committed at once rather than on a timer.</para>
+/// <para>Producers (any thread) enqueue into a lock-free <see cref="LedgerQueue{T}"/> channel without allocating; the
+/// writer waits on an event only when the queue is empty, so a short queue is committed at once rather than on a timer.</para>
 /// <para>A full queue pushes back: producers spin, then sleep, until the writer catches up. The queue never
 /// grows without bound and never drops an entry.</para>
 /// </remarks>
@@ -44,12 +44,7 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
         _maxBatchSize = maxBatchSize;
         _batch = new LedgerEntry[maxBatchSize];
         _snapshotInterval = snapshotInterval;
-        _channel = Channel.CreateBounded<LedgerCommand>(new BoundedChannelOptions(queueCapacity)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-            AllowSynchronousContinuations = false,
-        });
+        _channel = new LedgerQueue<LedgerCommand>(queueCapacity);
         _thread = new Thread(Run) { IsBackground = true, Name = "UsageGuard ledger writer" };
         _thread.Start();
     }

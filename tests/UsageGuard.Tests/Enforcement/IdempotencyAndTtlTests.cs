@@ -133,17 +133,24 @@ public sealed class IdempotencyAndTtlTests
     [Test]
     public async Task Reservations_AreReusedWithoutConfusingStaleHandles()
     {
-        await using var h = await GuardHarness.StartAsync();
+        await using var h = await GuardHarness.StartAsync(o => o.SettlementDurability = Durability.WriteBehind);
         await h.GrantAsync("acme", 1000);
-        var stale = (await h.ReserveAsync("acme", 1)).Reservation;
-        await stale.SettleAsync(1);
 
-        var fresh = (await h.ReserveAsync("acme", 1)).Reservation;
-        Func<Task> staleSettle = () => stale.SettleAsync(1).AsTask();
+        // Synchronous on one thread, so the settled state is the one the next reservation on this thread reuses.
+        await Task.Factory.StartNew(() =>
+        {
+            var stale = h.Gate.ReserveAsync(new ReservationRequest { CustomerId = "acme", Amount = 1 }).AsTask().Result.Reservation;
+            stale.SettleAsync(1).AsTask().Wait();
 
-        fresh.State.Should().BeSameAs(stale.State, "the pooled state object is reused");
-        await staleSettle.Should().ThrowAsync<ReservationStateException>();
-        (await fresh.SettleAsync(1)).Charged.ToDecimal().Should().Be(1);
+            var fresh = h.Gate.ReserveAsync(new ReservationRequest { CustomerId = "acme", Amount = 1 }).AsTask().Result.Reservation;
+            Action staleSettle = () => stale.SettleAsync(1).AsTask().GetAwaiter().GetResult();
+
+            fresh.State.Should().BeSameAs(stale.State, "the pooled state object is reused");
+            staleSettle.Should().Throw<ReservationStateException>();
+            fresh.SettleAsync(1).AsTask().Result.Charged.ToDecimal().Should().Be(1);
+        }, TaskCreationOptions.LongRunning);
+
+        h.Balance("acme").Should().Be(998);
         h.Guard.Reservations.Created.Should().BeLessThan(4);
     }
 

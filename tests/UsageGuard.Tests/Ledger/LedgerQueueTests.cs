@@ -1,0 +1,129 @@
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace UsageGuard.Tests.Ledger;
+
+[TestFixture]
+public sealed class LedgerQueueTests
+{
+    [TestCase(4, 1)]
+    [TestCase(16, 2)]
+    [TestCase(1024, 3)]
+    public void ManyWriters_OneReader_EveryItemOnceAndInOrderPerWriter(int capacity, int seed)
+    {
+        var queue = new LedgerQueue<(int Writer, int Index)>(capacity);
+        const int writers = 4;
+        const int perWriter = 50_000;
+        using var start = new Barrier(writers + 1);
+        var producers = Enumerable.Range(0, writers).Select(w => Task.Factory.StartNew(() =>
+        {
+            start.SignalAndWait();
+            for (int i = 0; i < perWriter; i++)
+            {
+                while (!queue.Writer.TryWrite((w, i)))
+                {
+                    Thread.Yield();
+                }
+            }
+        }, TaskCreationOptions.LongRunning)).ToArray();
+
+        var next = new int[writers];
+        int read = 0;
+        start.SignalAndWait();
+        var random = new Random(seed);
+        while (read < writers * perWriter)
+        {
+            if (queue.Reader.TryRead(out var item))
+            {
+                item.Index.Should().Be(next[item.Writer], "each writer's items arrive once, in its order");
+                next[item.Writer]++;
+                read++;
+            }
+            else if (random.Next(4) == 0)
+            {
+                Thread.Yield();
+            }
+        }
+
+        Task.WaitAll(producers);
+        queue.Reader.TryRead(out _).Should().BeFalse();
+    }
+
+    [Test]
+    public void Full_RefusesUntilTheReaderFreesASlot()
+    {
+        var queue = new LedgerQueue<int>(4);
+        for (int i = 0; i < 4; i++)
+        {
+            queue.Writer.TryWrite(i).Should().BeTrue();
+        }
+
+        queue.Writer.TryWrite(99).Should().BeFalse();
+        queue.Reader.TryRead(out int first).Should().BeTrue();
+        first.Should().Be(0);
+        queue.Writer.TryWrite(4).Should().BeTrue();
+        queue.Reader.TryPeek(out int peeked).Should().BeTrue();
+        peeked.Should().Be(1);
+    }
+
+    [Test]
+    public async Task Complete_WhileWritersWrite_LosesNothingAcceptedAndRefusesTheRest()
+    {
+        var queue = new LedgerQueue<int>(64);
+        int accepted = 0;
+        using var go = new ManualResetEventSlim();
+        var writers = Enumerable.Range(0, 3).Select(_ => Task.Factory.StartNew(() =>
+        {
+            go.Wait();
+            var spinner = default(SpinWait);
+            while (!queue.Reader.Completion.IsCompleted)
+            {
+                if (queue.Writer.TryWrite(1))
+                {
+                    Interlocked.Increment(ref accepted);
+                }
+                else
+                {
+                    spinner.SpinOnce();
+                }
+
+                if (Volatile.Read(ref accepted) > 200_000)
+                {
+                    break;
+                }
+            }
+        }, TaskCreationOptions.LongRunning)).ToArray();
+
+        // The reader drains while writers write, and the queue is completed in the middle of it all.
+        int read = 0;
+        go.Set();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        bool completed = false;
+        while (true)
+        {
+            if (queue.Reader.TryRead(out _))
+            {
+                read++;
+                continue;
+            }
+
+            if (!completed && clock.ElapsedMilliseconds > 20)
+            {
+                queue.Writer.TryComplete().Should().BeTrue();
+                completed = true;
+            }
+
+            if (queue.Reader.Completion.IsCompleted)
+            {
+                break;
+            }
+        }
+
+        await Task.WhenAll(writers);
+        read.Should().Be(accepted);
+        queue.Reader.Completion.IsCompleted.Should().BeTrue();
+        queue.Writer.TryWrite(1).Should().BeFalse();
+        queue.Writer.TryComplete().Should().BeFalse();
+        (await queue.Reader.WaitToReadAsync()).Should().BeFalse();
+    }
+}
