@@ -125,7 +125,15 @@ internal sealed partial class EntitlementGuard
         return new Prepared(wallet, units, ttl, policy, durability);
     }
 
-    private ReservationResult ReserveCore(in ReservationRequest request, in Prepared prepared, DateTimeOffset now)
+    /// <param name="request">The request.</param>
+    /// <param name="prepared">The validated request.</param>
+    /// <param name="now">The instant of the reservation.</param>
+    /// <param name="publish">
+    /// Whether the reservation becomes active, visible to TTL reclaim. A consumption settles its reservation at once
+    /// and passes <see langword="false"/>: a reservation nobody else can see cannot be reclaimed (and recycled)
+    /// between its admission and its settlement, however the clock moves.
+    /// </param>
+    private ReservationResult ReserveCore(in ReservationRequest request, in Prepared prepared, DateTimeOffset now, bool publish = true)
     {
         long nowTicks = now.UtcTicks;
         ReservationState state = _reservations.Rent();
@@ -136,8 +144,12 @@ internal sealed partial class EntitlementGuard
         if (prepared.Wallet.TryHoldFast(prepared.Units, request.Feature, nowTicks, state)
             || HoldSlow(prepared.Wallet, prepared.Units, request.Feature, now, state, out retryAfter))
         {
-            state.Activate();
-            _reservations.NoteDeadline(deadline);
+            if (publish)
+            {
+                state.Activate();
+                _reservations.NoteDeadline(deadline);
+            }
+
             if (_options.RecordHolds)
             {
                 for (int i = 0; i < state.HoldCount; i++)
@@ -185,7 +197,7 @@ internal sealed partial class EntitlementGuard
     /// <summary>Reserves and settles at once; the settlement's entries and the idempotency record go to the writer as one command.</summary>
     private ConsumeResult ConsumeCore(in ReservationRequest request, in Prepared prepared, DateTimeOffset now, Func<ConsumeResult, IdempotencyRecord>? record)
     {
-        ReservationResult reserved = ReserveCore(request, prepared, now);
+        ReservationResult reserved = ReserveCore(request, prepared, now, publish: false);
         ConsumeResult result;
         var entries = default(EntryGroup);
         if (!reserved.IsAdmitted)
@@ -194,9 +206,7 @@ internal sealed partial class EntitlementGuard
         }
         else
         {
-            // Fresh and unpublished to any caller: beginning it cannot fail.
             ReservationState state = reserved.Reservation.State!;
-            state.TryBegin(reserved.Reservation.Id);
             result = new ConsumeResult(ReservationStatus.Admitted, SettleCore(state, prepared.Units, now, out entries), null, null, null, replayed: false);
         }
 

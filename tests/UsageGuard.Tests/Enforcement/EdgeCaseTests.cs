@@ -190,6 +190,43 @@ public sealed class EdgeCaseTests
     }
 
     [Test]
+    public async Task Consume_WhileTtlReclaimRunsAndTheClockJumps_NeverLeaksOrSharesAHold()
+    {
+        // A consumption used to publish its reservation before settling it, so a reclaim running on another thread
+        // after a clock jump could release and recycle it in between: holds leaked and two reservations shared a state.
+        await using var h = await GuardHarness.StartAsync(o => o.SettlementDurability = Durability.WriteBehind);
+        await h.GrantAsync("acme", 1_000_000);
+        using var stop = new CancellationTokenSource();
+        var reclaimer = Task.Factory.StartNew(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                h.Time.Advance(TimeSpan.FromMilliseconds(2));
+                h.Guard.SweepReservations();
+            }
+        }, TaskCreationOptions.LongRunning);
+        long charged = 0;
+        var consumers = Enumerable.Range(0, 2).Select(_ => Task.Factory.StartNew(() =>
+        {
+            for (int i = 0; i < 20_000; i++)
+            {
+                var r = h.Gate.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 1, Ttl = TimeSpan.FromMilliseconds(1) }).AsTask().Result;
+                Interlocked.Add(ref charged, (long)r.Settlement.Charged.ToDecimal());
+            }
+        }, TaskCreationOptions.LongRunning)).ToArray();
+
+        await Task.WhenAll(consumers);
+        stop.Cancel();
+        await reclaimer;
+
+        charged.Should().Be(40_000);
+        var balance = h.Ledger.GetBalance("acme");
+        balance.Held.IsZero.Should().BeTrue();
+        balance.Balance.ToDecimal().Should().Be(1_000_000 - 40_000);
+        (await h.Ledger.VerifyAsync()).IsValid.Should().BeTrue();
+    }
+
+    [Test]
     public void LedgerHash_Parse_WrongLength_ThrowsFormatException()
     {
         Action parse = () => LedgerHash.Parse("abcd");
