@@ -126,4 +126,27 @@ public sealed class LedgerQueueTests
         queue.Writer.TryComplete().Should().BeFalse();
         (await queue.Reader.WaitToReadAsync()).Should().BeFalse();
     }
+
+    [TestCase(1)]
+    [TestCase(2)]
+    public async Task Writer_NeverMissesAWakeUp_UnderManyShortDurableCalls(int seed)
+    {
+        // Every durable call leaves the writer idle for a moment, so the writer resets and re-arms its event thousands
+        // of times while producers publish: the window in which a wake-up can be lost.
+        await using var h = await GuardHarness.StartAsync();
+        await h.GrantAsync("acme", 1_000_000);
+        var workers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            var random = new Random(seed * 10 + w);
+            for (int i = 0; i < 2_500; i++)
+            {
+                var r = await h.Gate.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = random.Next(1, 3) });
+                r.IsAdmitted.Should().BeTrue();
+            }
+        })).ToArray();
+
+        await Task.WhenAll(workers);
+
+        h.Guard.Writer.MissedWakeUps.Should().Be(0);
+    }
 }
