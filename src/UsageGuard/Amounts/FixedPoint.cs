@@ -12,8 +12,6 @@ internal static class FixedPoint
     private static readonly decimal[] s_pow10Decimal = BuildDecimalPowers();
     private static readonly ulong[] s_pow10 = BuildPowers();
 
-    internal static decimal Pow10(int scale) => s_pow10Decimal[scale];
-
     internal static long ToUnits(decimal value, int scale, string paramName)
     {
         // Fast path, exact: a mantissa of at most 64 bits with no more decimal places than the scale is multiplied

@@ -19,8 +19,6 @@ internal sealed class CreditType
 
     internal BurnOrder BurnOrder { get; }
 
-    internal CreditAmount Amount(long units) => CreditAmount.FromUnits(units, Scale);
-
     internal static CreditType From(CreditTypeOptions options) =>
         new(options.Code, options.Scale, FixedPoint.ToUnits(options.OverdraftLimit, options.Scale, nameof(options.OverdraftLimit)), options.BurnOrder ?? BurnOrder.Default);
 }

@@ -128,22 +128,6 @@ internal sealed class Wallet
         return amount - remaining;
     }
 
-    /// <summary>Gets what could be used now with no hold, for a feature. Caller holds <see cref="Gate"/> and has swept.</summary>
-    internal long AvailableFor(string? feature)
-    {
-        long sum = 0;
-        foreach (BlockAccount block in _spendable)
-        {
-            long available = block.Available;
-            if (available > 0 && block.Terms.CanPayFor(feature))
-            {
-                sum = checked(sum + available);
-            }
-        }
-
-        return sum;
-    }
-
     /// <summary>Takes on debt. Caller holds <see cref="Gate"/>.</summary>
     internal long Overdraw(long amount)
     {

@@ -56,10 +56,6 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
         _lastReservationId = time.GetUtcNow().ToUnixTimeMilliseconds() << 12;
     }
 
-    internal TimeProvider Time => _time;
-
-    internal UsageGuardOptions Options => _options;
-
     internal ReservationRegistry Reservations => _reservations;
 
     internal LedgerWriter Writer => _writer;

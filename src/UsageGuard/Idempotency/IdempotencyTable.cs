@@ -18,8 +18,6 @@ internal sealed class IdempotencyTable
 
     internal IdempotencyTable(TimeSpan retention) => _retention = retention;
 
-    internal int Count => _slots.Count;
-
     internal static string Fingerprint(string operation, ReadOnlySpan<string?> parts)
     {
         var text = new StringBuilder(operation);

@@ -42,9 +42,6 @@ internal sealed class LedgerProjection
         _ => 0,
     };
 
-    internal ProjectedWallet? Find(string customerId, string creditType) =>
-        _wallets.TryGetValue((customerId, creditType), out var wallet) ? wallet : null;
-
     /// <summary>Applies one entry; returns a description of what is wrong with it, or <see langword="null"/>.</summary>
     internal string? Apply(in LedgerEntry entry, out long balanceBefore, out long balanceAfter)
     {

@@ -34,7 +34,6 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
     private static readonly TimeSpan WakeUpBound = TimeSpan.FromSeconds(1);
     private long _missedWakeUps;
     private volatile bool _stopping;
-    private volatile Exception? _lastFailure;
 
     internal LedgerWriter(ILedgerStore store, LedgerProjection projection, long lastSequence, LedgerHash lastHash, int queueCapacity, int maxBatchSize, long snapshotInterval, ILogger logger)
     {
@@ -51,14 +50,8 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
         _thread.Start();
     }
 
-    /// <summary>Gets the store failure the writer is retrying, or <see langword="null"/> when commits succeed.</summary>
-    internal Exception? LastFailure => _lastFailure;
-
     /// <summary>Gets how often the writer found work after waiting the full wake-up bound: a wake-up that was lost.</summary>
     internal long MissedWakeUps => Interlocked.Read(ref _missedWakeUps);
-
-    /// <summary>Gets the sequence number of the last entry numbered (committed or about to be).</summary>
-    internal long LastSequence => Volatile.Read(ref _lastSequence);
 
     internal void Write(in LedgerEntry entry) => Enqueue(new LedgerCommand(entry, null, null, null));
 
@@ -228,7 +221,7 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
         };
         entry = entry with { Hash = _hasher.Compute(entry, _lastHash) };
         _lastHash = entry.Hash;
-        Volatile.Write(ref _lastSequence, sequence);
+        _lastSequence = sequence;
         return entry;
     }
 
@@ -251,14 +244,12 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
             catch (Exception ex) when (!_stopping || attempt < 3)
             {
                 // Nothing acknowledged may be lost: keep the batch and retry, with back-off, until the store takes it.
-                _lastFailure = ex;
                 attempt++;
                 LogAppendFailed(_logger, attempt, ex);
                 Thread.Sleep(TimeSpan.FromMilliseconds(Math.Min(5000, 10 * (1 << Math.Min(attempt, 9)))));
             }
         }
 
-        _lastFailure = null;
         Array.Clear(_batch, 0, count);
         _records.Clear();
         foreach (TaskCompletionSource waiter in _waiters)
