@@ -72,7 +72,7 @@ internal sealed partial class EntitlementGuard
         return Keyed(grant.CustomerId, grant.IdempotencyKey, fingerprint, now, durability,
             (slot, record) => GrantCore(terms, typeIndex, grant.IdempotencyKey, record),
             r => new IdempotencyOutcome { Operation = "grant", Scale = type.Scale, BlockId = r.Block.Id, Overdrawn = r.PaidToDebt.Units },
-            o => o is GrantResult live ? new GrantResult(live.Block, live.PaidToDebt, replayed: true) : ReplayGrant((IdempotencyOutcome)o),
+            o => o is GrantResult live ? new GrantResult(live.Block, live.PaidToDebt, replayed: true) : ReplayGrant(grant.CustomerId, (IdempotencyOutcome)o),
             cancellationToken);
     }
 
@@ -320,14 +320,12 @@ internal sealed partial class EntitlementGuard
         return result;
     }
 
-    private GrantResult ReplayGrant(IdempotencyOutcome stored)
+    private GrantResult ReplayGrant(string customerId, IdempotencyOutcome stored)
     {
-        foreach (CustomerAccount customer in _customers.Values)
+        // Keys are per customer, so the block is the customer's: no need to look through every other customer.
+        if (_customers.TryGetValue(customerId, out CustomerAccount? customer) && customer.FindWalletOf(stored.BlockId!.Value) is { } wallet)
         {
-            if (customer.FindWalletOf(stored.BlockId!.Value) is { } wallet)
-            {
-                return new GrantResult(wallet.Find(stored.BlockId.Value)!.Terms, CreditAmount.FromUnits(stored.Overdrawn, stored.Scale), replayed: true);
-            }
+            return new GrantResult(wallet.Find(stored.BlockId.Value)!.Terms, CreditAmount.FromUnits(stored.Overdrawn, stored.Scale), replayed: true);
         }
 
         throw new UsageGuardException($"The idempotency record names block {stored.BlockId}, which the ledger does not hold; the store is damaged.");

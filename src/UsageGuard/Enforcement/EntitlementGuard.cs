@@ -162,12 +162,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
             foreach (LedgerProjection.ProjectedBlock b in projected.Blocks.Values)
             {
                 var account = new BlockAccount(b.Terms);
-                account.Restore(b.Used, b.Removed, b.ClosedAs is not null);
-                if (b.ClosedAs is { } kind)
-                {
-                    account.RestoreClosed(kind);
-                }
-
+                account.Restore(b.Used, b.Removed, b.ClosedAs);
                 blocks.Add(account);
             }
 

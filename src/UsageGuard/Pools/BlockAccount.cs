@@ -22,7 +22,12 @@ internal sealed class BlockAccount : Pool
         return Close();
     }
 
-    internal void RestoreClosed(LedgerEntryKind kind) => _closedAs = (int)kind;
+    /// <summary>Restores counters and closure from the ledger at start-up, before the block is shared.</summary>
+    internal void Restore(long used, long removed, LedgerEntryKind? closedAs)
+    {
+        _closedAs = (int)closedAs.GetValueOrDefault();
+        Restore(used, removed, closedAs is not null);
+    }
 
     internal CreditBlockState StateAt(DateTimeOffset now)
     {
