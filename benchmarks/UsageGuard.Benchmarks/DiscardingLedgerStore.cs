@@ -35,6 +35,8 @@ internal sealed class DiscardingLedgerStore : ILedgerStore
     public ValueTask<LedgerSnapshot?> LoadLatestSnapshotAsync(CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(Volatile.Read(ref _snapshot));
 
+    public ValueTask PruneIdempotencyRecordsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
     public ValueTask<IdempotencyRecord?> FindIdempotencyRecordAsync(string customerId, string key, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult<IdempotencyRecord?>(null);
 

@@ -36,6 +36,10 @@ public sealed class UsageGuardOptions
     /// <value>The default value is <see cref="Durability.Durable"/>.</value>
     public Durability GrantDurability { get; set; } = Durability.Durable;
 
+    /// <summary>Gets or sets what the guard does while the ledger store cannot take writes.</summary>
+    /// <value>The default value is <see cref="StoreFailurePolicy.FailClosed"/>.</value>
+    public StoreFailurePolicy StoreFailurePolicy { get; set; } = StoreFailurePolicy.FailClosed;
+
     /// <summary>Gets or sets a value indicating whether holds are written to the ledger as <see cref="LedgerEntryKind.Reserve"/> and <see cref="LedgerEntryKind.Release"/> entries.</summary>
     /// <value>The default value is <see langword="false"/>: holds live in memory only, and a crash releases them.</value>
     public bool RecordHolds { get; set; }

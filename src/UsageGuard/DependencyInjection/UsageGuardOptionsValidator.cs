@@ -49,12 +49,26 @@ internal sealed class UsageGuardOptionsValidator : IValidateOptions<UsageGuardOp
             failures.Add("UsageGuard:DefaultReservationTtl is longer than MaxReservationTtl.");
         }
 
+        Defined(options.StoreFailurePolicy, "StoreFailurePolicy", failures);
+        Defined(options.SettlementDurability, "SettlementDurability", failures);
+        Defined(options.GrantDurability, "GrantDurability", failures);
+        Defined(options.DefaultOverrunPolicy, "DefaultOverrunPolicy", failures);
+
         if (options.MaxBatchSize > options.LedgerQueueCapacity)
         {
             failures.Add("UsageGuard:MaxBatchSize is larger than LedgerQueueCapacity.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Defined<T>(T value, string name, List<string> failures)
+        where T : struct, Enum
+    {
+        if (!Enum.IsDefined(value))
+        {
+            failures.Add($"UsageGuard:{name} '{value}' is not a defined {typeof(T).Name}.");
+        }
     }
 
     private static void Annotate(object instance, string path, List<string> failures)

@@ -28,6 +28,7 @@ internal sealed partial class EntitlementGuard
             throw new ArgumentOutOfRangeException(nameof(grant.Category), grant.Category, "Unknown credit category.");
         }
 
+        ThrowIfRefusing();
         DateTimeOffset now = _time.GetUtcNow();
         DateTimeOffset effective = grant.EffectiveAt ?? now;
         if (grant.ExpiresAt is { } expiry && expiry <= effective)
@@ -85,6 +86,7 @@ internal sealed partial class EntitlementGuard
         ValidateOptionalId(idempotencyKey, nameof(idempotencyKey));
         Wallet wallet = Customer(customerId).FindWalletOf(blockId)
             ?? throw new UnknownCreditBlockException(blockId, $"Customer '{customerId}' has no credit block {blockId}.");
+        ThrowIfRefusing();
         DateTimeOffset now = _time.GetUtcNow();
         if (idempotencyKey is null)
         {
@@ -117,6 +119,7 @@ internal sealed partial class EntitlementGuard
 
         long units = FixedPoint.ToUnits(adjustment.Amount, type.Scale, nameof(adjustment.Amount));
         Wallet wallet = Customer(adjustment.CustomerId).Wallet(typeIndex);
+        ThrowIfRefusing();
         DateTimeOffset now = _time.GetUtcNow();
         if (adjustment.IdempotencyKey is null)
         {

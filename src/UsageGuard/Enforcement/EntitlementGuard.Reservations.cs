@@ -9,6 +9,11 @@ internal sealed partial class EntitlementGuard
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
         Prepared prepared = Prepare(request);
+        if (Refusing)
+        {
+            return new ValueTask<ReservationResult>(new ReservationResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false));
+        }
+
         DateTimeOffset now = _time.GetUtcNow();
         if (request.IdempotencyKey is null)
         {
@@ -50,6 +55,11 @@ internal sealed partial class EntitlementGuard
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
         Prepared prepared = Prepare(request);
+        if (Refusing)
+        {
+            return new ValueTask<ConsumeResult>(new ConsumeResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false));
+        }
+
         DateTimeOffset now = _time.GetUtcNow();
         if (request.IdempotencyKey is null)
         {

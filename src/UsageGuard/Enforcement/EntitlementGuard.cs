@@ -12,6 +12,8 @@ namespace UsageGuard;
 internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedger, IAsyncDisposable, IDisposable
 {
     private const string InsufficientReason = "The wallet's usable credits do not cover the amount.";
+    private const string StoreScope = "ledger";
+    private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(1);
 
     private readonly UsageGuardOptions _options;
     private readonly ILedgerStore _store;
@@ -68,21 +70,30 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
         var projection = LedgerProjection.FromSnapshot(snapshot);
         long lastSequence = snapshot?.Sequence ?? 0;
         LedgerHash lastHash = snapshot?.LastHash ?? LedgerHash.Genesis;
-        await foreach (LedgerEntry entry in store.ReadAsync(lastSequence, cancellationToken).ConfigureAwait(false))
+        using (var hasher = new LedgerEntryHasher())
         {
-            if (entry.Sequence != lastSequence + 1 || entry.PreviousHash != lastHash)
+            await foreach (LedgerEntry entry in store.ReadAsync(lastSequence, cancellationToken).ConfigureAwait(false))
             {
-                throw new UsageGuardException($"The ledger store is damaged at sequence {lastSequence + 1}: entries are missing or out of order. Refusing to start rather than serve wrong balances; run a verification and restore from a backup.");
-            }
+                // Every replayed entry is checked in full, not only its link: a changed amount would otherwise become a wrong balance.
+                if (entry.Sequence != lastSequence + 1 || entry.PreviousHash != lastHash)
+                {
+                    throw new LedgerCorruptedException($"The ledger store is damaged at sequence {lastSequence + 1}: entries are missing or out of order. Refusing to start rather than serve wrong balances; run a verification and restore from a backup.");
+                }
 
-            string? problem = projection.Apply(entry, out _, out _);
-            if (problem is not null)
-            {
-                throw new UsageGuardException($"The ledger store is damaged at sequence {entry.Sequence}: {problem} Refusing to start rather than serve wrong balances.");
-            }
+                if (hasher.Compute(entry, lastHash) != entry.Hash)
+                {
+                    throw new LedgerCorruptedException($"The ledger store is damaged at sequence {entry.Sequence}: the entry was changed after it was written (its hash does not match its fields). Refusing to start rather than serve wrong balances; restore from a backup.");
+                }
 
-            lastSequence = entry.Sequence;
-            lastHash = entry.Hash;
+                string? problem = projection.Apply(entry, out _, out _);
+                if (problem is not null)
+                {
+                    throw new LedgerCorruptedException($"The ledger store is damaged at sequence {entry.Sequence}: {problem} Refusing to start rather than serve wrong balances.");
+                }
+
+                lastSequence = entry.Sequence;
+                lastHash = entry.Hash;
+            }
         }
 
         guard.RestoreFrom(projection);
@@ -91,7 +102,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
             guard._idempotency.Load(record);
         }
 
-        guard._writer = new LedgerWriter(store, projection, lastSequence, lastHash, options.LedgerQueueCapacity, options.MaxBatchSize, options.SnapshotInterval, logger);
+        guard._writer = new LedgerWriter(store, projection, lastSequence, lastHash, options.LedgerQueueCapacity, options.MaxBatchSize, options.SnapshotInterval, time, options.IdempotencyRetention, logger);
         guard.CloseOutLostHolds(time.GetUtcNow());
         if (options.ReservationSweepInterval > TimeSpan.Zero)
         {
@@ -118,6 +129,11 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
 
         await _writer.DisposeAsync().ConfigureAwait(false);
     }
+
+    public UsageGuardHealth Health => _writer.Health;
+
+    /// <summary>Gets whether new work is refused because the store is failing and the policy is to fail closed.</summary>
+    private bool Refusing => !_writer.Health.IsHealthy && _options.StoreFailurePolicy == StoreFailurePolicy.FailClosed;
 
     internal CreditType CreditTypeAt(int index) => _types[index];
 
@@ -249,6 +265,17 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
 
         return FixedPoint.ToUnits(amount, scale, paramName);
     }
+
+    private void ThrowIfRefusing()
+    {
+        if (Refusing)
+        {
+            UsageGuardHealth health = _writer.Health;
+            throw new LedgerUnavailableException($"The ledger store cannot take writes ({health.LastError!.Message}), and UsageGuardOptions.StoreFailurePolicy is FailClosed: nothing was changed. Retry once the store recovers (see IEntitlementGuard.Health).", health.LastError);
+        }
+    }
+
+    private string StoreDenialReason() => $"The ledger store cannot take writes ({_writer.Health.LastError?.Message}); new work is refused until it recovers (StoreFailurePolicy.FailClosed).";
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 }

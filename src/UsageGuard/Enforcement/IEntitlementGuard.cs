@@ -10,6 +10,9 @@ namespace UsageGuard;
 /// </remarks>
 public interface IEntitlementGuard
 {
+    /// <summary>Gets whether the ledger store takes writes; while it does not, <see cref="UsageGuardOptions.StoreFailurePolicy"/> decides what the guard admits.</summary>
+    UsageGuardHealth Health { get; }
+
     /// <summary>Holds an estimated amount, all or nothing.</summary>
     /// <param name="request">The request.</param>
     /// <param name="cancellationToken">Cancels the call before it takes effect.</param>

@@ -9,4 +9,11 @@ public enum ReservationStatus
 
     /// <summary>Denied: the wallet's usable credits do not cover the amount; nothing was held anywhere.</summary>
     InsufficientCredits = 1,
+
+    /// <summary>
+    /// Denied: the ledger store cannot take writes and <see cref="UsageGuardOptions.StoreFailurePolicy"/> is
+    /// <see cref="StoreFailurePolicy.FailClosed"/>; nothing was held. Never remembered under an idempotency key, so a retry after the
+    /// store recovers is decided afresh.
+    /// </summary>
+    StoreUnavailable = 2,
 }

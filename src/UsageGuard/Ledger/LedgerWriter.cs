@@ -32,12 +32,18 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
     private LedgerHash _lastHash;
     private long _sinceSnapshot;
     private static readonly TimeSpan WakeUpBound = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(1);
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _idempotencyRetention;
     private long _missedWakeUps;
     private volatile bool _stopping;
+    private volatile UsageGuardHealth _health = UsageGuardHealth.Healthy;
 
-    internal LedgerWriter(ILedgerStore store, LedgerProjection projection, long lastSequence, LedgerHash lastHash, int queueCapacity, int maxBatchSize, long snapshotInterval, ILogger logger)
+    internal LedgerWriter(ILedgerStore store, LedgerProjection projection, long lastSequence, LedgerHash lastHash, int queueCapacity, int maxBatchSize, long snapshotInterval, TimeProvider time, TimeSpan idempotencyRetention, ILogger logger)
     {
         _store = store;
+        _time = time;
+        _idempotencyRetention = idempotencyRetention;
         _projection = projection;
         _lastSequence = lastSequence;
         _lastHash = lastHash;
@@ -52,6 +58,9 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
 
     /// <summary>Gets how often the writer found work after waiting the full wake-up bound: a wake-up that was lost.</summary>
     internal long MissedWakeUps => Interlocked.Read(ref _missedWakeUps);
+
+    /// <summary>Gets whether the store takes the writer's batches: healthy, failing (the batch is kept and retried), or stopped.</summary>
+    internal UsageGuardHealth Health => _health;
 
     internal void Write(in LedgerEntry entry) => Enqueue(new LedgerCommand(entry, null, null, null));
 
@@ -111,6 +120,11 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
         var spinner = default(SpinWait);
         while (!_channel.Writer.TryWrite(command))
         {
+            if (_health.WriterStopped)
+            {
+                throw new LedgerUnavailableException("The ledger writer stopped after an unexpected error and writes nothing more; restart the guard. The store holds everything committed before.", _health.LastError!);
+            }
+
             if (_stopping)
             {
                 throw new ObjectDisposedException(nameof(LedgerWriter), "The ledger writer has stopped; the guard is shutting down.");
@@ -157,6 +171,7 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
         }
         catch (Exception ex)
         {
+            _health = new UsageGuardHealth(ex, _time.GetUtcNow(), _health.FailedAttempts, writerStopped: true);
             LogWriterStopped(_logger, ex);
             FailWaiters(ex);
             _stopped.TrySetException(ex);
@@ -243,11 +258,19 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
             }
             catch (Exception ex) when (!_stopping || attempt < 3)
             {
-                // Nothing acknowledged may be lost: keep the batch and retry, with back-off, until the store takes it.
+                // Nothing acknowledged may be lost: keep the batch and retry, with back-off, until the store takes it. The store
+                // applies a batch whole or not at all, and recognises a batch it already committed, so a retry never doubles it.
                 attempt++;
+                _health = new UsageGuardHealth(ex, _health.FailingSince ?? _time.GetUtcNow(), attempt, writerStopped: false);
                 LogAppendFailed(_logger, attempt, ex);
-                Thread.Sleep(TimeSpan.FromMilliseconds(Math.Min(5000, 10 * (1 << Math.Min(attempt, 9)))));
+                Thread.Sleep(TimeSpan.FromMilliseconds(Math.Min(MaxRetryDelay.TotalMilliseconds, 10 * (1 << Math.Min(attempt, 9)))));
             }
+        }
+
+        if (!_health.IsHealthy)
+        {
+            LogStoreRecovered(_logger, attempt);
+            _health = UsageGuardHealth.Healthy;
         }
 
         Array.Clear(_batch, 0, count);
@@ -281,10 +304,15 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
             }
 
             _sinceSnapshot = 0;
+            ValueTask prune = _store.PruneIdempotencyRecordsAsync(_time.GetUtcNow() - _idempotencyRetention);
+            if (!prune.IsCompletedSuccessfully)
+            {
+                prune.AsTask().GetAwaiter().GetResult();
+            }
         }
         catch (Exception ex)
         {
-            // A snapshot only shortens start-up; the entries stay the truth, so a failed one is logged, not fatal.
+            // A snapshot only shortens start-up and pruning only saves space; the entries stay the truth, so a failure is logged, not fatal.
             LogSnapshotFailed(_logger, ex);
         }
     }
@@ -310,6 +338,9 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Critical, Message = "Ledger entry {Sequence} does not fit the projection: {Problem}")]
     private static partial void LogProjectionProblem(ILogger logger, long sequence, string problem);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "The ledger store takes writes again after {Attempts} failed attempts.")]
+    private static partial void LogStoreRecovered(ILogger logger, int attempts);
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Critical, Message = "The ledger writer stopped.")]
     private static partial void LogWriterStopped(ILogger logger, Exception exception);

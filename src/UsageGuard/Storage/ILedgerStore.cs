@@ -12,7 +12,11 @@ public interface ILedgerStore
     /// <summary>Appends one batch atomically: entries and idempotency records together.</summary>
     /// <remarks>
     /// A record whose customer and key are already stored replaces the old one: the engine only writes a key again
-    /// after the old record left its retention window. A gap in sequence numbers must fail the whole batch.
+    /// after the old record left its retention window. A gap in sequence numbers must fail the whole batch
+    /// (<see cref="InvalidOperationException"/>). A batch sent again after a commit whose success went unreported must apply
+    /// once: leading entries already stored with the same hashes are skipped, and a different entry under a stored sequence
+    /// number fails the whole batch (<see cref="LedgerCorruptedException"/>). A store that cannot take writes throws
+    /// <see cref="LedgerUnavailableException"/>, having applied nothing.
     /// </remarks>
     /// <param name="batch">The batch; its memory is reused after the call completes.</param>
     /// <param name="cancellationToken">Cancels the append.</param>
@@ -54,4 +58,11 @@ public interface ILedgerStore
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The records.</returns>
     IAsyncEnumerable<IdempotencyRecord> ReadIdempotencyRecordsAsync(DateTimeOffset createdSince, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the idempotency records created before an instant: they have left the retention window.</summary>
+    /// <param name="createdBefore">Records created before this instant are deleted.</param>
+    /// <param name="cancellationToken">Cancels the deletion.</param>
+    /// <returns>A task that completes when the records are deleted.</returns>
+    /// <remarks>The ledger writer calls it after each snapshot. Entries are never deleted.</remarks>
+    ValueTask PruneIdempotencyRecordsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default);
 }

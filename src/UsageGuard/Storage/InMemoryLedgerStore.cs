@@ -33,16 +33,37 @@ public sealed class InMemoryLedgerStore : ILedgerStore
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            long expected = _entries.Count == 0 ? 0 : _entries[^1].Sequence;
-            foreach (LedgerEntry entry in batch.Entries.Span)
+            ReadOnlySpan<LedgerEntry> entries = batch.Entries.Span;
+            long last = _entries.Count == 0 ? 0 : _entries[^1].Sequence;
+            int stored = 0;
+            if (!entries.IsEmpty && entries[0].Sequence <= last)
             {
-                if (entry.Sequence != ++expected)
+                // A batch sent again after its commit went unacknowledged: the same entries are skipped, a different one is refused.
+                stored = (int)Math.Min(entries.Length, last - entries[0].Sequence + 1);
+                for (int i = 0; i < stored; i++)
                 {
-                    throw new InvalidOperationException($"Ledger entries must be appended in sequence without gaps: expected {expected}, got {entry.Sequence}. Nothing of this batch was appended.");
+                    if (entries[i].Sequence < 1 || _entries[(int)entries[i].Sequence - 1].Hash != entries[i].Hash)
+                    {
+                        throw new LedgerCorruptedException($"The store already holds a different entry {entries[i].Sequence}: another writer, or a replaced store. Nothing of this batch was appended.");
+                    }
                 }
             }
 
-            _entries.AddRange(batch.Entries.Span);
+            long expected = stored == 0 ? last : entries[stored - 1].Sequence;
+            for (int i = stored; i < entries.Length; i++)
+            {
+                if (entries[i].Sequence != ++expected)
+                {
+                    throw new InvalidOperationException($"Ledger entries must be appended in sequence without gaps: expected {expected}, got {entries[i].Sequence}. Nothing of this batch was appended.");
+                }
+            }
+
+            if (stored == entries.Length && stored > 0)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            _entries.AddRange(entries[stored..]);
             foreach (IdempotencyRecord record in batch.IdempotencyRecords)
             {
                 _records.Add(record);
@@ -140,5 +161,20 @@ public sealed class InMemoryLedgerStore : ILedgerStore
         }
 
         await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public ValueTask PruneIdempotencyRecordsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            _records.RemoveAll(r => r.CreatedAt < createdBefore);
+            foreach (KeyValuePair<(string Customer, string Key), IdempotencyRecord> pair in _recordsByKey.Where(p => p.Value.CreatedAt < createdBefore).ToList())
+            {
+                _recordsByKey.Remove(pair.Key);
+            }
+        }
+
+        return ValueTask.CompletedTask;
     }
 }

@@ -163,6 +163,8 @@ public sealed class ReplayAndChainTests
 
         public ValueTask<LedgerSnapshot?> LoadLatestSnapshotAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult<LedgerSnapshot?>(null);
 
+        public ValueTask PruneIdempotencyRecordsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default) => _inner.PruneIdempotencyRecordsAsync(createdBefore, cancellationToken);
+
         public ValueTask<IdempotencyRecord?> FindIdempotencyRecordAsync(string customerId, string key, CancellationToken cancellationToken = default) => _inner.FindIdempotencyRecordAsync(customerId, key, cancellationToken);
 
         public IAsyncEnumerable<IdempotencyRecord> ReadIdempotencyRecordsAsync(DateTimeOffset createdSince, CancellationToken cancellationToken = default) => _inner.ReadIdempotencyRecordsAsync(createdSince, cancellationToken);

@@ -1,4 +1,5 @@
 using NUnit.Framework;
+using UsageGuard.Testing;
 
 namespace UsageGuard.Tests.Storage;
 

@@ -1,7 +1,7 @@
 using FluentAssertions;
 using NUnit.Framework;
 
-namespace UsageGuard.Tests.Storage;
+namespace UsageGuard.Testing;
 
 /// <summary>The behaviour every <see cref="ILedgerStore"/> must have; each store's test project derives one fixture from it.</summary>
 public abstract class LedgerStoreContractTests
@@ -38,6 +38,46 @@ public abstract class LedgerStoreContractTests
     }
 
     [Test]
+    public async Task Append_ABatchAlreadyCommitted_AppliesOnlyItsNewEntries()
+    {
+        ILedgerStore store = await CreateStoreAsync();
+        LedgerEntry[] chain = Chain(4);
+        await store.AppendAsync(new LedgerBatch(chain.AsMemory(0, 2), [Record("k1")]));
+
+        // A writer that lost the acknowledgement of a commit sends the batch again, now with more entries behind it.
+        await store.AppendAsync(new LedgerBatch(chain.AsMemory(0, 2), [Record("k1")]));
+        await store.AppendAsync(new LedgerBatch(chain.AsMemory(1, 3), []));
+
+        (await Read(store, 0)).Should().Equal(chain);
+    }
+
+    [Test]
+    public async Task Append_ADifferentEntryUnderAStoredSequence_IsRefusedWhole()
+    {
+        ILedgerStore store = await CreateStoreAsync();
+        LedgerEntry[] chain = Chain(3);
+        await store.AppendAsync(new LedgerBatch(chain.AsMemory(0, 2), []));
+        LedgerEntry[] forged = [chain[1] with { Hash = chain[0].Hash }, chain[2]];
+
+        Func<Task> fork = () => store.AppendAsync(new LedgerBatch(forged, [])).AsTask();
+
+        await fork.Should().ThrowAsync<LedgerCorruptedException>();
+        (await Read(store, 0)).Should().Equal(chain[0], chain[1]);
+    }
+
+    [Test]
+    public async Task PruneIdempotencyRecords_DeletesOnlyThoseCreatedBefore()
+    {
+        ILedgerStore store = await CreateStoreAsync();
+        await store.AppendAsync(new LedgerBatch(Chain(1), [Record("old", T0.AddDays(-40)), Record("new")]));
+
+        await store.PruneIdempotencyRecordsAsync(T0.AddDays(-35));
+
+        (await store.FindIdempotencyRecordAsync("acme", "old")).Should().BeNull();
+        (await store.FindIdempotencyRecordAsync("acme", "new")).Should().NotBeNull();
+    }
+
+    [Test]
     public async Task Append_AKeyAgain_ReplacesTheExpiredRecord()
     {
         ILedgerStore store = await CreateStoreAsync();
@@ -71,9 +111,10 @@ public abstract class LedgerStoreContractTests
     {
         ILedgerStore store = await CreateStoreAsync();
         (await store.LoadLatestSnapshotAsync()).Should().BeNull();
-        var snapshot = new LedgerSnapshot { Sequence = 3, LastHash = Chain(3)[2].Hash, Wallets = [] };
+        LedgerEntry[] chain = Chain(3);
+        await store.AppendAsync(new LedgerBatch(chain, [Record("k1"), Record("k2", T0.AddDays(-40))]));
+        var snapshot = new LedgerSnapshot { Sequence = 3, LastHash = chain[2].Hash, Wallets = [] };
         await store.SaveSnapshotAsync(snapshot);
-        await store.AppendAsync(new LedgerBatch(Chain(1), [Record("k1"), Record("k2", T0.AddDays(-40))]));
 
         (await store.LoadLatestSnapshotAsync())!.Sequence.Should().Be(3);
         (await store.FindIdempotencyRecordAsync("acme", "k1"))!.Outcome.Should().Be("{}");

@@ -1,0 +1,175 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Microsoft.Data.Sqlite;
+
+namespace UsageGuard.Sqlite;
+
+public sealed partial class SqliteLedgerStore
+{
+    /// <inheritdoc />
+    /// <exception cref="LedgerCorruptedException">A stored entry cannot be read back.</exception>
+    public async IAsyncEnumerable<LedgerEntry> ReadAsync(long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        SqliteConnection connection = OpenReader();
+        try
+        {
+            using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = $"SELECT {EntryColumns} FROM ug_entries WHERE seq > $after ORDER BY seq;";
+            command.Parameters.AddWithValue("$after", afterSequence);
+            using SqliteDataReader reader = Run(command.ExecuteReader, "reading entries");
+            while (Run(reader.Read, "reading entries"))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return ReadEntry(reader);
+            }
+        }
+        finally
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<LedgerEntry>> QueryAsync(LedgerQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        using SqliteConnection connection = OpenReader();
+        using SqliteCommand command = connection.CreateCommand();
+        var sql = new StringBuilder($"SELECT {EntryColumns} FROM ug_entries WHERE customer_id = $customer AND seq > $after");
+        command.Parameters.AddWithValue("$customer", query.CustomerId);
+        command.Parameters.AddWithValue("$after", query.AfterSequence);
+        Filter(sql, command, "credit_type", query.CreditType);
+        Filter(sql, command, "subject", query.Subject);
+        Filter(sql, command, "feature", query.Feature);
+        Filter(sql, command, "model", query.Model);
+        Filter(sql, command, "session_id", query.SessionId);
+        if (query.From is DateTimeOffset from)
+        {
+            sql.Append(" AND ts >= $from");
+            command.Parameters.AddWithValue("$from", from.UtcTicks);
+        }
+
+        if (query.To is DateTimeOffset to)
+        {
+            sql.Append(" AND ts < $to");
+            command.Parameters.AddWithValue("$to", to.UtcTicks);
+        }
+
+        sql.Append(" ORDER BY seq LIMIT $limit;");
+        command.Parameters.AddWithValue("$limit", query.Limit);
+        command.CommandText = sql.ToString();
+        var page = new List<LedgerEntry>(Math.Min(query.Limit, 1024));
+        using SqliteDataReader reader = Run(command.ExecuteReader, "querying entries");
+        while (Run(reader.Read, "querying entries"))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            page.Add(ReadEntry(reader));
+        }
+
+        return ValueTask.FromResult<IReadOnlyList<LedgerEntry>>(page);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IdempotencyRecord?> FindIdempotencyRecordAsync(string customerId, string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(customerId);
+        ArgumentNullException.ThrowIfNull(key);
+        using SqliteConnection connection = OpenReader();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT customer_id, key, fingerprint, created_at, outcome FROM ug_idempotency WHERE key_hash = $hash AND customer_id = $customer AND key = $key ORDER BY id DESC LIMIT 1;";
+        command.Parameters.AddWithValue("$hash", KeyHash(customerId, key));
+        command.Parameters.AddWithValue("$customer", customerId);
+        command.Parameters.AddWithValue("$key", key);
+        using SqliteDataReader reader = Run(command.ExecuteReader, "finding an idempotency key");
+        return ValueTask.FromResult(Run(reader.Read, "finding an idempotency key") ? ReadRecord(reader) : null);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<IdempotencyRecord> ReadIdempotencyRecordsAsync(DateTimeOffset createdSince, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        SqliteConnection connection = OpenReader();
+        try
+        {
+            using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = "SELECT customer_id, key, fingerprint, created_at, outcome FROM ug_idempotency WHERE created_at >= $since ORDER BY id;";
+            command.Parameters.AddWithValue("$since", createdSince.UtcTicks);
+            using SqliteDataReader reader = Run(command.ExecuteReader, "reading idempotency keys");
+            while (Run(reader.Read, "reading idempotency keys"))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return ReadRecord(reader);
+            }
+        }
+        finally
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static void Filter(StringBuilder sql, SqliteCommand command, string column, string? value)
+    {
+        if (value is not null)
+        {
+            sql.Append(" AND ").Append(column).Append(" = $").Append(column);
+            command.Parameters.AddWithValue("$" + column, value);
+        }
+    }
+
+    private T Run<T>(Func<T> read, string action)
+    {
+        try
+        {
+            return read();
+        }
+        catch (SqliteException ex)
+        {
+            throw Translate(ex, action);
+        }
+    }
+
+    private LedgerEntry ReadEntry(SqliteDataReader r)
+    {
+        try
+        {
+            int scale = r.GetInt32(8);
+            return new LedgerEntry
+            {
+                Sequence = r.GetInt64(0),
+                Timestamp = new DateTimeOffset(r.GetInt64(1), TimeSpan.Zero).ToOffset(TimeSpan.FromMinutes(r.GetInt64(2))),
+                Kind = (LedgerEntryKind)r.GetInt32(3),
+                CustomerId = r.GetString(4),
+                CreditType = r.GetString(5),
+                BlockId = r.IsDBNull(6) ? null : new Guid((byte[])r.GetValue(6)),
+                Amount = CreditAmount.FromUnits(r.GetInt64(7), scale),
+                BalanceBefore = CreditAmount.FromUnits(r.GetInt64(9), scale),
+                BalanceAfter = CreditAmount.FromUnits(r.GetInt64(10), scale),
+                Subject = NullableString(r, 11),
+                Feature = NullableString(r, 12),
+                Model = NullableString(r, 13),
+                SessionId = NullableString(r, 14),
+                RequestId = NullableString(r, 15),
+                IdempotencyKey = NullableString(r, 16),
+                ReservationId = r.IsDBNull(17) ? null : r.GetInt64(17),
+                Reason = NullableString(r, 18),
+                Block = r.IsDBNull(19) ? null : StoreCodec.DecodeBlock(r.GetString(19)),
+                PreviousHash = LedgerHash.FromBytes((byte[])r.GetValue(20)),
+                Hash = LedgerHash.FromBytes((byte[])r.GetValue(21)),
+            };
+        }
+        catch (Exception ex) when (ex is InvalidCastException or ArgumentException or FormatException or OverflowException or System.Text.Json.JsonException)
+        {
+            throw new LedgerCorruptedException($"The SQLite ledger store '{_displayName}' holds an entry that cannot be read back ({ex.Message}); the file is damaged. Restore it from a backup.", ex);
+        }
+    }
+
+    private static string? NullableString(SqliteDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : r.GetString(ordinal);
+
+    private static IdempotencyRecord ReadRecord(SqliteDataReader r) => new()
+    {
+        CustomerId = r.GetString(0),
+        Key = r.GetString(1),
+        Fingerprint = r.GetString(2),
+        CreatedAt = new DateTimeOffset(r.GetInt64(3), TimeSpan.Zero),
+        Outcome = r.GetString(4),
+    };
+}

@@ -1,0 +1,186 @@
+using Microsoft.Data.Sqlite;
+
+namespace UsageGuard.Sqlite;
+
+/// <summary>The embedded durable ledger store: one SQLite file in WAL mode, written by the guard's single ledger writer.</summary>
+/// <remarks>
+/// <para>Each <see cref="AppendAsync"/> is one <c>BEGIN IMMEDIATE</c> transaction committed with <c>synchronous=FULL</c>: a batch is
+/// on disk, whole, when the call returns, or not at all. A retried batch whose entries were already committed is recognised by
+/// their hashes and not applied twice.</para>
+/// <para>One process writes a SQLite ledger. A second writer is refused (its sequence numbers collide); use the PostgreSQL store
+/// for many instances.</para>
+/// <para>Opening checks the schema version (creating or migrating it), and that no committed entry is missing: after every commit
+/// the store records the newest sequence number and hash in a small side file (<c>&lt;database&gt;-head</c>), so a damaged or lost
+/// WAL file that silently drops committed transactions is detected instead of served as a smaller balance history.</para>
+/// <para>Thread-safe: appends and snapshot saves are serialized; reads use their own pooled connections and run concurrently.</para>
+/// </remarks>
+public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
+{
+    /// <summary>The file name used when no connection string is given.</summary>
+    public const string DefaultFileName = "usageguard.db";
+
+    /// <summary>The schema version this release creates and reads.</summary>
+    public const int SchemaVersion = 1;
+
+    private readonly SqliteLedgerStoreOptions _options;
+    private readonly string _connectionString;
+    private readonly string _readConnectionString;
+    private readonly string _displayName;
+    private readonly Lock _writeGate = new();
+    private readonly SqliteConnection _write;
+    private readonly HeadFile _head = null!;
+    private readonly Guid _databaseId;
+    private SqliteCommand _insertEntry = null!;
+    private SqliteCommand _insertRecord = null!;
+    private long _lastSequence = -1;
+    private bool _disposed;
+
+    /// <summary>Initializes a new instance of the <see cref="SqliteLedgerStore"/> class: opens (or creates) the database and checks it.</summary>
+    /// <param name="options">The options.</param>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    /// <exception cref="LedgerUnavailableException">The file cannot be opened for writing (missing directory, read-only file, locked by another process).</exception>
+    /// <exception cref="LedgerCorruptedException">The file is not a database, is damaged, or misses committed entries.</exception>
+    /// <exception cref="UsageGuardException">The schema is newer than this release understands.</exception>
+    public SqliteLedgerStore(SqliteLedgerStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        var builder = new SqliteConnectionStringBuilder(options.ConnectionString)
+        {
+            DefaultTimeout = Math.Max(1, (int)Math.Ceiling(options.BusyTimeout.TotalSeconds)),
+        };
+        _connectionString = builder.ToString();
+        if (builder.Mode == SqliteOpenMode.Memory || builder.DataSource is "" or ":memory:")
+        {
+            throw new ArgumentException("The SQLite ledger store needs a database file; for a ledger that lives in memory use InMemoryLedgerStore.", nameof(options));
+        }
+
+        _displayName = builder.DataSource;
+        builder.Mode = SqliteOpenMode.ReadOnly;
+        _readConnectionString = builder.ToString();
+        _write = new SqliteConnection(_connectionString);
+        try
+        {
+            _write.Open();
+            Configure();
+            _databaseId = Migrate();
+            _head = new HeadFile(Path.GetFullPath(_displayName) + "-head");
+            CheckHead();
+
+            PrepareCommands();
+        }
+        catch (SqliteException ex)
+        {
+            _write.Dispose();
+            throw Translate(ex, "opening it");
+        }
+        catch
+        {
+            _write.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens (or creates) a store on a file path or a connection string.</summary>
+    /// <param name="connectionStringOrPath">A SQLite connection string (it contains <c>=</c>, e.g. <c>Data Source=ledger.db</c>) or a file path.</param>
+    /// <returns>The open store.</returns>
+    /// <exception cref="ArgumentException"><paramref name="connectionStringOrPath"/> is null, empty or white space.</exception>
+    public static SqliteLedgerStore Open(string connectionStringOrPath) =>
+        new(new SqliteLedgerStoreOptions { ConnectionString = ToConnectionString(connectionStringOrPath) });
+
+    internal static string ToConnectionString(string connectionStringOrPath)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionStringOrPath);
+        return connectionStringOrPath.Contains('=', StringComparison.Ordinal)
+            ? connectionStringOrPath
+            : new SqliteConnectionStringBuilder { DataSource = connectionStringOrPath }.ToString();
+    }
+
+    /// <summary>Checkpoints the WAL into the database file and closes the store.</summary>
+    public void Dispose()
+    {
+        lock (_writeGate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            try
+            {
+                Execute("PRAGMA wal_checkpoint(TRUNCATE);");
+            }
+            catch (SqliteException)
+            {
+                // A checkpoint only tidies the files; the next open replays the WAL anyway.
+            }
+
+            _insertEntry?.Dispose();
+            _insertRecord?.Dispose();
+            _write.Dispose();
+            _head.Dispose();
+            SqliteConnection.ClearPool(new SqliteConnection(_readConnectionString));
+            SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
+        }
+    }
+
+    private void Configure()
+    {
+        Execute($"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout={(long)_options.BusyTimeout.TotalMilliseconds}; PRAGMA cache_size=-{_options.CacheSizeKiB};");
+        if (_options.MaxDatabaseBytes is long max)
+        {
+            long pageSize = (long)ExecuteScalar("PRAGMA page_size;")!;
+            Execute($"PRAGMA max_page_count={Math.Max(1, max / pageSize)};");
+        }
+    }
+
+    private void Execute(string sql, SqliteTransaction? transaction = null)
+    {
+        using SqliteCommand command = _write.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        command.ExecuteNonQuery();
+    }
+
+    private object? ExecuteScalar(string sql, SqliteTransaction? transaction = null)
+    {
+        using SqliteCommand command = _write.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        return command.ExecuteScalar();
+    }
+
+    private SqliteConnection OpenReader()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var connection = new SqliteConnection(_readConnectionString);
+        try
+        {
+            connection.Open();
+            return connection;
+        }
+        catch (SqliteException ex)
+        {
+            connection.Dispose();
+            throw Translate(ex, "opening it for reading");
+        }
+    }
+
+    /// <summary>Turns a SQLite error into the documented exception that says what is wrong and what to do.</summary>
+    internal Exception Translate(SqliteException ex, string action)
+    {
+        string where = $"The SQLite ledger store '{_displayName}'";
+        return (ex.SqliteErrorCode & 0xFF) switch
+        {
+            13 => new LedgerUnavailableException($"{where} is full while {action} (the disk is full or SqliteLedgerStoreOptions.MaxDatabaseBytes is reached). Free space or raise the limit; the ledger writer keeps the batch and retries it.", ex),
+            8 => new LedgerUnavailableException($"{where} is read-only while {action}. Make the database file, its -wal and -shm files and their directory writable by this process.", ex),
+            5 or 6 => new LedgerUnavailableException($"{where} is locked by another connection or process while {action}. One process writes a SQLite ledger; use the PostgreSQL store to share a ledger between instances.", ex),
+            14 => new LedgerUnavailableException($"{where} cannot be opened while {action}: check that the directory exists and that this process may create and write files in it.", ex),
+            10 => new LedgerUnavailableException($"{where} had an I/O error while {action} ({ex.Message}). Check the disk; the ledger writer keeps the batch and retries it.", ex),
+            11 or 26 => new LedgerCorruptedException($"{where} is damaged or is not a SQLite database ({ex.Message}) while {action}. Refusing to use it rather than serve wrong balances; restore it from a backup.", ex),
+            _ => new LedgerUnavailableException($"{where} failed while {action}: {ex.Message}", ex),
+        };
+    }
+}
