@@ -11,7 +11,8 @@ namespace UsageGuard.Sqlite;
 /// <remarks>
 /// It is written after the commit and not flushed: after a crash it can only lag the database (never lead it), so it
 /// never raises a false alarm; it exists to catch the opposite, a database that lost committed transactions.
-/// A torn or damaged head fails its checksum and is ignored.
+/// A torn or damaged head fails its checksum and is ignored. The file is held with an exclusive lock while the store is
+/// open (released by the OS when the process dies), which keeps a second writer off the database.
 /// </remarks>
 internal sealed class HeadFile : IDisposable
 {
@@ -19,10 +20,12 @@ internal sealed class HeadFile : IDisposable
     private readonly SafeFileHandle _handle;
     private readonly byte[] _buffer = new byte[Size];
 
+    /// <summary>Opens the head file and locks it for this store: a second store on the same database, in this process or another, is refused.</summary>
+    /// <exception cref="IOException">Another store holds the lock.</exception>
     internal HeadFile(string path)
     {
         Path = path;
-        _handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
+        _handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
     }
 
     internal string Path { get; }

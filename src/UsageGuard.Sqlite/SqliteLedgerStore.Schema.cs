@@ -81,6 +81,10 @@ public sealed partial class SqliteLedgerStore
 
             Execute("PRAGMA user_version = 1;", transaction);
             transaction.Commit();
+
+            // Move the new schema and the database id out of the WAL into the main file at once: a lost WAL must not also lose
+            // the id that ties the head file to this database, or the head check could not notice the loss.
+            Execute("PRAGMA wal_checkpoint(TRUNCATE);");
         }
 
         object? stored = ExecuteScalar("SELECT value FROM ug_meta WHERE name = 'database_id';");

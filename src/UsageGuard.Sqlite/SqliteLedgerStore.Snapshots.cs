@@ -52,8 +52,11 @@ public sealed partial class SqliteLedgerStore
         }
 
         long sequence = reader.GetInt64(0);
-        byte[] payload = (byte[])reader.GetValue(1);
-        byte[] checksum = (byte[])reader.GetValue(2);
+        if (reader.GetValue(1) is not byte[] payload || reader.GetValue(2) is not byte[] checksum)
+        {
+            throw new LedgerCorruptedException($"The SQLite ledger store '{_displayName}' holds a damaged snapshot at entry {sequence} (its payload or checksum is not binary). Refusing to start rather than serve wrong balances; restore the store from a backup.");
+        }
+
         if (!StoreCodec.Checksum(payload).AsSpan().SequenceEqual(checksum))
         {
             throw new LedgerCorruptedException($"The SQLite ledger store '{_displayName}' holds a damaged snapshot at entry {sequence} (its checksum does not match). Refusing to start rather than serve wrong balances; restore the store from a backup.");

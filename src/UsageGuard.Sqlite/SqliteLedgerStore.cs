@@ -65,18 +65,23 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
             _write.Open();
             Configure();
             _databaseId = Migrate();
-            _head = new HeadFile(Path.GetFullPath(_displayName) + "-head");
+            _head = OpenHead(Path.GetFullPath(_displayName) + "-head");
             CheckHead();
+
+            // Refuse at start, not at the first commit, a file this process cannot write (read-only, locked).
+            Execute("BEGIN IMMEDIATE; ROLLBACK;");
 
             PrepareCommands();
         }
         catch (SqliteException ex)
         {
+            _head?.Dispose();
             _write.Dispose();
             throw Translate(ex, "opening it");
         }
         catch
         {
+            _head?.Dispose();
             _write.Dispose();
             throw;
         }
@@ -123,6 +128,22 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
             _head.Dispose();
             SqliteConnection.ClearPool(new SqliteConnection(_readConnectionString));
             SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
+        }
+    }
+
+    private HeadFile OpenHead(string path)
+    {
+        try
+        {
+            return new HeadFile(path);
+        }
+        catch (IOException ex)
+        {
+            throw new LedgerUnavailableException($"The SQLite ledger store '{_displayName}' is already open in another store or process (its head file '{path}' is locked). One process writes a SQLite ledger; use the PostgreSQL store to share a ledger between instances.", ex);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new LedgerUnavailableException($"The SQLite ledger store '{_displayName}' is read-only: its head file '{path}' cannot be opened for writing. Make the database's directory writable by this process.", ex);
         }
     }
 

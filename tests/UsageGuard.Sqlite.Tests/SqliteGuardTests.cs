@@ -1,0 +1,190 @@
+using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
+using NUnit.Framework;
+
+namespace UsageGuard.Sqlite.Tests;
+
+/// <summary>The engine over a SQLite file: what a restart rebuilds, snapshots, idempotency across restarts, and the DI wiring.</summary>
+[TestFixture]
+public sealed class SqliteGuardTests
+{
+    private TempDirectory _dir = null!;
+
+    [SetUp]
+    public void CreateDirectory() => _dir = new TempDirectory();
+
+    [TearDown]
+    public void DeleteDirectory() => _dir.Dispose();
+
+    [Test]
+    public async Task Restart_RebuildsBalancesHistoryAndTheChain()
+    {
+        await using SqliteGuard g = await SqliteGuard.StartAsync(_dir.File("ledger.db"));
+        await g.GrantAsync("acme", 100m);
+        await g.GrantAsync("globex", 50m);
+        await g.SpendAsync("acme", 10m, 7.5m);
+        await g.SpendAsync("globex", 5m, 5m);
+        ReservationResult open = await g.Gate.ReserveAsync(new ReservationRequest { CustomerId = "acme", Amount = 20m });
+        List<LedgerEntry> before = await g.EntriesAsync();
+
+        await g.RestartAsync();
+
+        g.Balance("acme").Should().Be(92.5m);
+        g.Balance("globex").Should().Be(45m);
+        g.Ledger.GetBalance("acme").Available.ToDecimal().Should().Be(92.5m, "holds live in memory and do not survive a restart");
+        (await g.EntriesAsync()).Select(e => e.Hash).Should().Equal(before.Select(e => e.Hash), "the hash covers every field");
+        (await g.Ledger.VerifyAsync()).IsValid.Should().BeTrue();
+        open.IsAdmitted.Should().BeTrue();
+    }
+
+    [Test]
+    public async Task Restart_ReplaysAKeyedConsumeInsteadOfApplyingItTwice()
+    {
+        await using SqliteGuard g = await SqliteGuard.StartAsync(_dir.File("ledger.db"));
+        await g.GrantAsync("acme", 100m, key: "grant-1");
+        var request = new ReservationRequest { CustomerId = "acme", Amount = 30m, IdempotencyKey = "c-1" };
+        ConsumeResult first = await g.Gate.ConsumeAsync(request);
+
+        await g.RestartAsync();
+        ConsumeResult again = await g.Gate.ConsumeAsync(request);
+        GrantResult grantAgain = await g.GrantAsync("acme", 100m, key: "grant-1");
+
+        again.Replayed.Should().BeTrue();
+        again.Settlement.Charged.Should().Be(first.Settlement.Charged);
+        grantAgain.Replayed.Should().BeTrue();
+        g.Balance("acme").Should().Be(70m);
+        RawSqlite.Scalar(_dir.File("ledger.db"), "SELECT count(*) FROM ug_idempotency;").Should().Be(2L);
+    }
+
+    [Test]
+    public async Task Snapshots_AreWrittenEveryIntervalAndAtShutdown_AndStartUpReplaysOnlyTheTail()
+    {
+        string path = _dir.File("ledger.db");
+        await using SqliteGuard g = await SqliteGuard.StartAsync(path, o => o.SnapshotInterval = 10);
+        await g.GrantAsync("acme", 1000m);
+        for (int i = 0; i < 25; i++)
+        {
+            await g.SpendAsync("acme", 2m, 1m);
+        }
+
+        long newestWhileRunning = (long)RawSqlite.Scalar(path, "SELECT max(seq) FROM ug_snapshots;")!;
+        await g.RestartAsync();
+
+        newestWhileRunning.Should().BeGreaterThanOrEqualTo(20, "a snapshot is saved after every 10 entries");
+        RawSqlite.Scalar(path, "SELECT max(seq) FROM ug_snapshots;").Should().Be(26L, "shutdown saves one at the last entry");
+        RawSqlite.Scalar(path, "SELECT count(*) FROM ug_snapshots;").Should().Be(2L, "older snapshots are deleted");
+        g.Balance("acme").Should().Be(975m);
+        await g.SpendAsync("acme", 2m, 2m);
+        (await g.Ledger.VerifyAsync()).IsValid.Should().BeTrue();
+    }
+
+    [Test]
+    public async Task Snapshot_PrunesIdempotencyRecordsPastTheRetentionWindow()
+    {
+        string path = _dir.File("ledger.db");
+        await using SqliteGuard g = await SqliteGuard.StartAsync(path, o =>
+        {
+            o.SnapshotInterval = 1;
+            o.IdempotencyRetention = TimeSpan.FromDays(1);
+        });
+        await g.GrantAsync("acme", 10m, key: "old");
+        g.Time.Advance(TimeSpan.FromDays(2));
+
+        await g.GrantAsync("acme", 10m, key: "new");
+        await g.Ledger.FlushAsync();
+
+        RawSqlite.Scalar(path, "SELECT group_concat(key) FROM ug_idempotency;").Should().Be("new");
+    }
+
+    [Test]
+    public async Task StartUp_RefusesAnEntryChangedAfterItWasWritten_AndVerifyNamesIt()
+    {
+        string path = _dir.File("ledger.db");
+        await using (SqliteGuard g = await SqliteGuard.StartAsync(path, o => o.SnapshotInterval = 0))
+        {
+            await g.GrantAsync("acme", 100m);
+            await g.SpendAsync("acme", 10m, 10m);
+            await g.SpendAsync("acme", 10m, 10m);
+        }
+
+        // Start-up checks every entry after the newest snapshot; without snapshots, that is all of them.
+        RawSqlite.Execute(path, "UPDATE ug_entries SET amount = amount + 1 WHERE seq = 2; DELETE FROM ug_snapshots;");
+
+        Func<Task> start = () => SqliteGuard.StartAsync(path);
+        (await start.Should().ThrowAsync<LedgerCorruptedException>()).Which.Message.Should().Contain("sequence 2");
+        using var store = SqliteLedgerStore.Open(path);
+        LedgerVerificationResult verified = await LedgerVerifier.VerifyAsync(store.ReadAsync(0));
+        verified.FirstBadSequence.Should().Be(2);
+    }
+
+    [Test]
+    public async Task StartUp_RefusesFlippedBytesInTheDatabaseFile()
+    {
+        string path = _dir.File("ledger.db");
+        LedgerHash damaged;
+        await using (SqliteGuard g = await SqliteGuard.StartAsync(path, o => o.SnapshotInterval = 0))
+        {
+            await g.GrantAsync("acme", 100m);
+            await g.SpendAsync("acme", 10m, 10m);
+            damaged = (await g.EntriesAsync())[0].Hash;
+        }
+
+        byte[] needle = new byte[LedgerHash.Size];
+        damaged.CopyTo(needle);
+        RawSqlite.FlipBitOf(path, needle);
+        RawSqlite.Execute(path, "DELETE FROM ug_snapshots;");
+
+        Func<Task> start = () => SqliteGuard.StartAsync(path);
+        await start.Should().ThrowAsync<LedgerCorruptedException>();
+    }
+
+    [Test]
+    public async Task Open_RefusesAFileWhoseHeaderIsDamaged()
+    {
+        string path = _dir.File("ledger.db");
+        await using (SqliteGuard g = await SqliteGuard.StartAsync(path))
+        {
+            await g.GrantAsync("acme", 100m);
+        }
+
+        using (FileStream file = File.OpenWrite(path))
+        {
+            file.Write("NOT A DATABASE!!"u8);
+        }
+
+        Action open = () => SqliteLedgerStore.Open(path);
+        open.Should().Throw<LedgerCorruptedException>().Which.Message.Should().Contain("damaged or is not a SQLite database");
+    }
+
+    [Test]
+    public async Task UseSqlite_KeepsTheLedgerInTheFileAcrossServiceProviders()
+    {
+        string path = _dir.File("di.db");
+        await using (ServiceProvider first = Services(path))
+        {
+            await first.GetRequiredService<ICreditLedger>().GrantAsync(new CreditGrant { CustomerId = "acme", Amount = 40m });
+        }
+
+        await using ServiceProvider second = Services(path);
+
+        second.GetRequiredService<ICreditLedger>().GetBalance("acme").Balance.ToDecimal().Should().Be(40m);
+        second.GetRequiredService<ILedgerStore>().Should().BeOfType<SqliteLedgerStore>();
+    }
+
+    [Test]
+    public void UseSqlite_RejectsAnEmptyPathAndBadOptions()
+    {
+        IUsageGuardBuilder builder = new ServiceCollection().AddUsageGuard();
+
+        builder.Invoking(b => b.UseSqlite(" ")).Should().Throw<ArgumentException>();
+        builder.Invoking(b => b.UseSqlite(o => o.SnapshotsToKeep = 0)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("SnapshotsToKeep");
+        builder.Invoking(b => b.UseSqlite(o => o.MaxDatabaseBytes = -1)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("MaxDatabaseBytes");
+    }
+
+    private static ServiceProvider Services(string path)
+    {
+        var services = new ServiceCollection();
+        services.AddUsageGuard(o => o.ReservationSweepInterval = TimeSpan.Zero).UseSqlite(path);
+        return services.BuildServiceProvider();
+    }
+}

@@ -1,0 +1,160 @@
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace UsageGuard.Sqlite.Tests;
+
+/// <summary>What opening a SQLite ledger checks: schema version, one writer, and that no committed entry went missing.</summary>
+[TestFixture]
+public sealed class SqliteLedgerStoreTests
+{
+    private TempDirectory _dir = null!;
+
+    [SetUp]
+    public void CreateDirectory() => _dir = new TempDirectory();
+
+    [TearDown]
+    public void DeleteDirectory() => _dir.Dispose();
+
+    [Test]
+    public void Open_ANewFile_CreatesTheSchemaAtTheCurrentVersionInWalMode()
+    {
+        string path = _dir.File("new.db");
+        using (SqliteLedgerStore.Open(path))
+        {
+        }
+
+        RawSqlite.Scalar(path, "PRAGMA user_version;").Should().Be((long)SqliteLedgerStore.SchemaVersion);
+        RawSqlite.Scalar(path, "PRAGMA journal_mode;").Should().Be("wal");
+    }
+
+    [Test]
+    public void Open_ASchemaNewerThanThisRelease_IsRefused()
+    {
+        string path = _dir.File("newer.db");
+        using (SqliteLedgerStore.Open(path))
+        {
+        }
+
+        RawSqlite.Execute(path, "PRAGMA user_version = 99;");
+
+        Action open = () => SqliteLedgerStore.Open(path);
+        open.Should().Throw<UsageGuardException>().Which.Message.Should().Contain("schema version 99");
+    }
+
+    [Test]
+    public void Open_TheSameFileTwice_RefusesTheSecondWriter()
+    {
+        string path = _dir.File("one.db");
+        using SqliteLedgerStore first = SqliteLedgerStore.Open(path);
+
+        Action second = () => SqliteLedgerStore.Open(path);
+
+        second.Should().Throw<LedgerUnavailableException>().Which.Message.Should().Contain("already open");
+    }
+
+    [Test]
+    public void Open_AMissingDirectoryOrAMemoryDatabase_IsAClearError()
+    {
+        Action missing = () => SqliteLedgerStore.Open(_dir.File(Path.Combine("no", "such", "dir", "x.db")));
+        Action memory = () => SqliteLedgerStore.Open("Data Source=:memory:");
+
+        missing.Should().Throw<LedgerUnavailableException>().Which.Message.Should().Contain("cannot be opened");
+        memory.Should().Throw<ArgumentException>().Which.Message.Should().Contain("InMemoryLedgerStore");
+    }
+
+    [Test]
+    public async Task Open_AfterTheWalLostCommittedEntries_RefusesToStart()
+    {
+        string path = _dir.File("ledger.db");
+        string image = CrashImageOf(path, out SqliteGuard running);
+        await using (running)
+        {
+            await running.GrantAsync("acme", 100m);
+            for (int i = 0; i < 20; i++)
+            {
+                await running.SpendAsync("acme", 1m, 1m);
+            }
+
+            Snapshot(path, image);
+        }
+
+        File.Delete(image + "-wal");
+
+        Action open = () => SqliteLedgerStore.Open(image);
+        open.Should().Throw<LedgerCorruptedException>().Which.Message.Should().Contain("committed entries are missing");
+    }
+
+    [Test]
+    public async Task Open_AfterBytesFlippedInTheWal_RefusesToStart()
+    {
+        string path = _dir.File("ledger.db");
+        string image = CrashImageOf(path, out SqliteGuard running);
+        await using (running)
+        {
+            await running.GrantAsync("acme", 100m);
+            for (int i = 0; i < 20; i++)
+            {
+                await running.SpendAsync("acme", 1m, 1m);
+            }
+
+            Snapshot(path, image);
+        }
+
+        byte[] wal = File.ReadAllBytes(image + "-wal");
+        wal.Length.Should().BeGreaterThan(8192, "the crash image must hold committed frames in its WAL");
+        wal[^2000] ^= 0xFF;
+        File.WriteAllBytes(image + "-wal", wal);
+
+        Action open = () => SqliteLedgerStore.Open(image);
+        open.Should().Throw<LedgerCorruptedException>();
+    }
+
+    [Test]
+    public async Task Open_ADatabaseCreatedAnewBesideAnOldHeadFile_Starts()
+    {
+        string path = _dir.File("ledger.db");
+        await using (SqliteGuard g = await SqliteGuard.StartAsync(path))
+        {
+            await g.GrantAsync("acme", 100m);
+        }
+
+        File.Delete(path);
+
+        using SqliteLedgerStore store = SqliteLedgerStore.Open(path);
+        (await store.LoadLatestSnapshotAsync()).Should().BeNull();
+    }
+
+    [Test]
+    public async Task LoadLatestSnapshot_WithADamagedPayload_IsRefused()
+    {
+        string path = _dir.File("ledger.db");
+        await using (SqliteGuard g = await SqliteGuard.StartAsync(path))
+        {
+            await g.GrantAsync("acme", 100m);
+        }
+
+        RawSqlite.Execute(path, "UPDATE ug_snapshots SET payload = CAST(replace(payload, X'31', X'32') AS BLOB);");
+
+        Func<Task> start = () => SqliteGuard.StartAsync(path);
+        (await start.Should().ThrowAsync<LedgerCorruptedException>()).Which.Message.Should().Contain("damaged snapshot");
+    }
+
+    /// <summary>Starts a guard on <paramref name="path"/> and names a second directory to copy its files into while it runs: what a disk holds after a crash.</summary>
+    private string CrashImageOf(string path, out SqliteGuard running)
+    {
+        running = SqliteGuard.StartAsync(path).GetAwaiter().GetResult();
+        Directory.CreateDirectory(_dir.File("image"));
+        return Path.Combine(_dir.File("image"), Path.GetFileName(path));
+    }
+
+    /// <remarks>Copied with cp: the running store holds an exclusive lock on its head file, which .NET's own file APIs honour.</remarks>
+    private static void Snapshot(string path, string image)
+    {
+        foreach (string suffix in new[] { string.Empty, "-wal", "-head" })
+        {
+            using var cp = System.Diagnostics.Process.Start("cp", [path + suffix, image + suffix]);
+            cp.WaitForExit();
+            cp.ExitCode.Should().Be(0);
+        }
+    }
+}
