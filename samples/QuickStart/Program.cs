@@ -2,12 +2,16 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using UsageGuard;
 
-// The ledger lives in process memory here (InMemoryLedgerStore, the default store); a durable SQLite store is planned.
+// The ledger lives in a SQLite file in the working directory. The sample starts a fresh one each run, so its output
+// is the same every time; delete these lines and the balances and history carry over from run to run.
+const string LedgerFile = "quickstart.db";
+foreach (string suffix in new[] { "", "-wal", "-shm", "-head" })
+{
+    File.Delete(LedgerFile + suffix);
+}
+
 // Dispose the provider asynchronously (await using): that commits whatever the ledger writer still has queued.
-await using ServiceProvider services = new ServiceCollection()
-    .AddUsageGuard(o => o.CreditTypes.Add(new CreditTypeOptions { Code = "credits", Scale = 2 }))
-    .Services
-    .BuildServiceProvider();
+ServiceProvider services = Build();
 
 var ledger = services.GetRequiredService<ICreditLedger>();
 var guard = services.GetRequiredService<IEntitlementGuard>();
@@ -15,7 +19,7 @@ var clock = services.GetRequiredService<TimeProvider>();
 var model = new FakeChatModel();
 const string Customer = "acme";
 
-Console.WriteLine("UsageGuard quick start (in-memory ledger)");
+Console.WriteLine($"UsageGuard quick start (ledger in {LedgerFile})");
 
 // 1. Two blocks with different burn attributes. Same priority, so expiry decides: the block that expires burns first,
 //    the one that never expires burns last.
@@ -138,7 +142,25 @@ foreach (LedgerEntry entry in await ledger.GetHistoryAsync(new LedgerQuery { Cus
 Heading("8. Verify the hash chain");
 LedgerVerificationResult verification = await ledger.VerifyAsync();
 Console.WriteLine($"   {verification}");
+
+// Stop and start again, as a new process would: start-up loads the newest snapshot and replays the entries after it.
+Heading("9. Restart from the file");
+await services.DisposeAsync();
+await using (ServiceProvider restarted = Build())
+{
+    var reopened = restarted.GetRequiredService<ICreditLedger>();
+    PrintWallet(reopened.GetBalance(Customer));
+    verification = await reopened.VerifyAsync();
+    Console.WriteLine($"   {verification}");
+}
+
 return verification.IsValid ? 0 : 1;
+
+static ServiceProvider Build() => new ServiceCollection()
+    .AddUsageGuard(o => o.CreditTypes.Add(new CreditTypeOptions { Code = "credits", Scale = 2 }))
+    .UseSqlite(LedgerFile)
+    .Services
+    .BuildServiceProvider();
 
 static void Heading(string text)
 {
