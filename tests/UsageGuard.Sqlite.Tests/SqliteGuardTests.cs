@@ -57,6 +57,37 @@ public sealed class SqliteGuardTests
     }
 
     [Test]
+    public async Task HistoryAndBalanceAsOf_AreServedFromTheFileAfterARestart()
+    {
+        await using SqliteGuard g = await SqliteGuard.StartAsync(_dir.File("ledger.db"));
+        DateTimeOffset t0 = g.Time.GetUtcNow();
+        await g.GrantAsync("acme", 100m);
+        g.Time.Advance(TimeSpan.FromHours(1));
+        await Spend(g, "acme/eng/search", "s-1", 10m);
+        g.Time.Advance(TimeSpan.FromHours(1));
+        await Spend(g, "acme/ops", "s-2", 5m);
+        await g.GrantAsync("globex", 7m);
+
+        await g.RestartAsync();
+
+        (await g.Ledger.GetBalanceAsOfAsync("acme", t0.AddMinutes(30))).ToDecimal().Should().Be(100m);
+        (await g.Ledger.GetBalanceAsOfAsync("acme", t0.AddMinutes(90))).ToDecimal().Should().Be(90m);
+        (await g.Ledger.GetBalanceAsOfAsync("acme", DateTimeOffset.MaxValue)).ToDecimal().Should().Be(85m);
+        (await g.Ledger.GetHistoryAsync(new LedgerQuery { CustomerId = "acme", Subject = "acme/eng/search" })).Should().ContainSingle().Which.Amount.ToDecimal().Should().Be(-10m);
+        (await g.Ledger.GetHistoryAsync(new LedgerQuery { CustomerId = "acme", SessionId = "s-2" })).Should().ContainSingle().Which.Subject.Should().Be("acme/ops");
+        (await g.Ledger.GetHistoryAsync(new LedgerQuery { CustomerId = "acme", Model = "m", Feature = "chat", From = t0.AddMinutes(90) })).Should().ContainSingle();
+        var pages = new List<long>();
+        long after = 0;
+        while (await g.Ledger.GetHistoryAsync(new LedgerQuery { CustomerId = "acme", AfterSequence = after, Limit = 1 }) is [LedgerEntry next])
+        {
+            pages.Add(next.Sequence);
+            after = next.Sequence;
+        }
+
+        pages.Should().Equal(1, 2, 3);
+    }
+
+    [Test]
     public async Task Snapshots_AreWrittenEveryIntervalAndAtShutdown_AndStartUpReplaysOnlyTheTail()
     {
         string path = _dir.File("ledger.db");
@@ -179,6 +210,12 @@ public sealed class SqliteGuardTests
         builder.Invoking(b => b.UseSqlite(" ")).Should().Throw<ArgumentException>();
         builder.Invoking(b => b.UseSqlite(o => o.SnapshotsToKeep = 0)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("SnapshotsToKeep");
         builder.Invoking(b => b.UseSqlite(o => o.MaxDatabaseBytes = -1)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("MaxDatabaseBytes");
+    }
+
+    private static async Task Spend(SqliteGuard g, string subject, string session, decimal amount)
+    {
+        ReservationResult r = await g.Gate.ReserveAsync(new ReservationRequest { CustomerId = "acme", Amount = amount, Subject = subject, SessionId = session, Model = "m", Feature = "chat" });
+        await g.Gate.SettleAsync(r.Reservation, amount);
     }
 
     private static ServiceProvider Services(string path)

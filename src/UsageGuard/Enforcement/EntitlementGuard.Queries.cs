@@ -62,7 +62,8 @@ internal sealed partial class EntitlementGuard
         long after = 0;
         while (true)
         {
-            IReadOnlyList<LedgerEntry> page = await _store.QueryAsync(new LedgerQuery { CustomerId = customerId, CreditType = wallet.Type.Code, AfterSequence = after, Limit = 10_000 }, cancellationToken).ConfigureAwait(false);
+            // The time bound lets a store use its time index; the check below stays the rule.
+            IReadOnlyList<LedgerEntry> page = await _store.QueryAsync(new LedgerQuery { CustomerId = customerId, CreditType = wallet.Type.Code, AfterSequence = after, To = asOf == DateTimeOffset.MaxValue ? null : asOf.AddTicks(1), Limit = 10_000 }, cancellationToken).ConfigureAwait(false);
             foreach (LedgerEntry entry in page)
             {
                 if (entry.Timestamp <= asOf)
