@@ -65,18 +65,7 @@ public sealed class SqliteLedgerStoreTests
     [Test]
     public async Task Open_AfterTheWalLostCommittedEntries_RefusesToStart()
     {
-        string path = _dir.File("ledger.db");
-        string image = CrashImageOf(path, out SqliteGuard running);
-        await using (running)
-        {
-            await running.GrantAsync("acme", 100m);
-            for (int i = 0; i < 20; i++)
-            {
-                await running.SpendAsync("acme", 1m, 1m);
-            }
-
-            Snapshot(path, image);
-        }
+        string image = await CrashImageAsync();
 
         File.Delete(image + "-wal");
 
@@ -87,18 +76,7 @@ public sealed class SqliteLedgerStoreTests
     [Test]
     public async Task Open_AfterBytesFlippedInTheWal_RefusesToStart()
     {
-        string path = _dir.File("ledger.db");
-        string image = CrashImageOf(path, out SqliteGuard running);
-        await using (running)
-        {
-            await running.GrantAsync("acme", 100m);
-            for (int i = 0; i < 20; i++)
-            {
-                await running.SpendAsync("acme", 1m, 1m);
-            }
-
-            Snapshot(path, image);
-        }
+        string image = await CrashImageAsync();
 
         byte[] wal = File.ReadAllBytes(image + "-wal");
         wal.Length.Should().BeGreaterThan(8192, "the crash image must hold committed frames in its WAL");
@@ -139,16 +117,28 @@ public sealed class SqliteLedgerStoreTests
         (await start.Should().ThrowAsync<LedgerCorruptedException>()).Which.Message.Should().Contain("damaged snapshot");
     }
 
-    /// <summary>Starts a guard on <paramref name="path"/> and names a second directory to copy its files into while it runs: what a disk holds after a crash.</summary>
-    private string CrashImageOf(string path, out SqliteGuard running)
+    /// <summary>
+    /// Runs a guard that commits 21 entries, and copies its files while it still runs: what a disk holds after a crash,
+    /// with committed transactions still in the WAL.
+    /// </summary>
+    private async Task<string> CrashImageAsync()
     {
-        running = SqliteGuard.StartAsync(path).GetAwaiter().GetResult();
+        string path = _dir.File("ledger.db");
+        string image = Path.Combine(_dir.File("image"), "ledger.db");
         Directory.CreateDirectory(_dir.File("image"));
-        return Path.Combine(_dir.File("image"), Path.GetFileName(path));
+        await using SqliteGuard running = await SqliteGuard.StartAsync(path);
+        await running.GrantAsync("acme", 100m);
+        for (int i = 0; i < 20; i++)
+        {
+            await running.SpendAsync("acme", 1m, 1m);
+        }
+
+        Copy(path, image);
+        return image;
     }
 
     /// <remarks>Copied with cp: the running store holds an exclusive lock on its head file, which .NET's own file APIs honour.</remarks>
-    private static void Snapshot(string path, string image)
+    private static void Copy(string path, string image)
     {
         foreach (string suffix in new[] { string.Empty, "-wal", "-head" })
         {
