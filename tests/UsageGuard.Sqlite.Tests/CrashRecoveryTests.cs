@@ -14,7 +14,7 @@ namespace UsageGuard.Sqlite.Tests;
 /// <remarks>Set <c>USAGEGUARD_CRASH_SEED</c> to replay the kill schedule of a failed run (timing still varies).</remarks>
 [TestFixture]
 [NonParallelizable]
-public sealed class CrashRecoveryTests
+public sealed class CrashRecoveryTests : FileFixture
 {
     private const string Customer = "acme";
     private const int DurableIterations = 50;
@@ -26,19 +26,11 @@ public sealed class CrashRecoveryTests
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan AckTimeout = TimeSpan.FromSeconds(30);
 
-    private TempDirectory _dir = null!;
-
-    [SetUp]
-    public void CreateDirectory() => _dir = new TempDirectory();
-
-    [TearDown]
-    public void DeleteDirectory() => _dir.Dispose();
-
     [Test]
     [CancelAfter(300_000)]
     public async Task Kill9_Durable_EveryAcknowledgedSettlementIsStoredAndTheLedgerVerifies(CancellationToken cancellationToken)
     {
-        string db = _dir.File("crash-durable.db");
+        string db = Dir.File("crash-durable.db");
         var random = new Random(Seed());
         var acked = new List<long>();
         var clock = Stopwatch.StartNew();
@@ -64,7 +56,7 @@ public sealed class CrashRecoveryTests
     public async Task Kill9_WriteBehind_LosesAtMostTheQueueAndOneBatchAndTheLedgerVerifies(CancellationToken cancellationToken)
     {
         const int lossWindow = WriteBehindQueueCapacity + WriteBehindMaxBatchSize;
-        string db = _dir.File("crash-writebehind.db");
+        string db = Dir.File("crash-writebehind.db");
         var random = new Random(Seed());
         var acked = new List<long>();
         int lostBefore = 0;

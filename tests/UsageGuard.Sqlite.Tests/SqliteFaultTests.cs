@@ -11,21 +11,13 @@ namespace UsageGuard.Sqlite.Tests;
 /// connection. The guard fails closed, never half-applies a batch, loses nothing acknowledged, and recovers on its own.
 /// </summary>
 [TestFixture]
-public sealed class SqliteFaultTests
+public sealed class SqliteFaultTests : FileFixture
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
-    private TempDirectory _dir = null!;
-
-    [SetUp]
-    public void CreateDirectory() => _dir = new TempDirectory();
-
-    [TearDown]
-    public void DeleteDirectory() => _dir.Dispose();
-
     [Test]
     public async Task SizeLimitedFile_FailsClosed_AndCommitsOnlyWholeBatches()
     {
-        string path = _dir.File("small.db");
+        string path = Dir.File("small.db");
         SqliteGuard g = await SqliteGuard.StartAsync(path, configureStore: o => o.MaxDatabaseBytes = 192 * 1024);
         await g.GrantAsync("acme", 1_000_000m);
         var settles = new List<(long Id, Task<SettlementResult> Task)>();
@@ -64,7 +56,7 @@ public sealed class SqliteFaultTests
     [Test]
     public async Task FullFilesystem_FailsClosed_ThenRecoversWithNothingLost()
     {
-        string mount = _dir.File("fs");
+        string mount = Dir.File("fs");
         if (!TryMountSmallFilesystem(mount, "4m"))
         {
             Assert.Ignore("Mounting a small tmpfs needs root; SizeLimitedFile covers the same path without it.");
@@ -102,9 +94,9 @@ public sealed class SqliteFaultTests
     [Test]
     public async Task ReadOnlyFile_IsRefusedAtStart()
     {
-        string mount = _dir.File("fs");
+        string mount = Dir.File("fs");
         bool root = TryMountSmallFilesystem(mount, "4m");
-        string path = Path.Combine(root ? mount : _dir.Path, "ledger.db");
+        string path = Path.Combine(root ? mount : Dir.Path, "ledger.db");
         try
         {
             await using (SqliteGuard g = await SqliteGuard.StartAsync(path))
@@ -140,7 +132,7 @@ public sealed class SqliteFaultTests
     [Test]
     public async Task LockHeldByAnotherConnection_FailsClosed_ThenRecovers()
     {
-        string path = _dir.File("locked.db");
+        string path = Dir.File("locked.db");
         await using SqliteGuard g = await SqliteGuard.StartAsync(path, configureStore: o => o.BusyTimeout = TimeSpan.FromMilliseconds(200));
         await g.GrantAsync("acme", 100m);
         ReservationResult admitted = await g.Gate.ReserveAsync(new ReservationRequest { CustomerId = "acme", Amount = 10m });
@@ -171,7 +163,7 @@ public sealed class SqliteFaultTests
     [Test]
     public async Task FailOpen_KeepsAdmittingWhileTheStoreIsLocked_AndRecordsEverythingAfter()
     {
-        string path = _dir.File("open.db");
+        string path = Dir.File("open.db");
         await using SqliteGuard g = await SqliteGuard.StartAsync(
             path,
             o => o.StoreFailurePolicy = StoreFailurePolicy.FailOpen,

@@ -6,20 +6,12 @@ namespace UsageGuard.Sqlite.Tests;
 
 /// <summary>The engine over a SQLite file: what a restart rebuilds, snapshots, idempotency across restarts, and the DI wiring.</summary>
 [TestFixture]
-public sealed class SqliteGuardTests
+public sealed class SqliteGuardTests : FileFixture
 {
-    private TempDirectory _dir = null!;
-
-    [SetUp]
-    public void CreateDirectory() => _dir = new TempDirectory();
-
-    [TearDown]
-    public void DeleteDirectory() => _dir.Dispose();
-
     [Test]
     public async Task Restart_RebuildsBalancesHistoryAndTheChain()
     {
-        await using SqliteGuard g = await SqliteGuard.StartAsync(_dir.File("ledger.db"));
+        await using SqliteGuard g = await SqliteGuard.StartAsync(Dir.File("ledger.db"));
         await g.GrantAsync("acme", 100m);
         await g.GrantAsync("globex", 50m);
         await g.SpendAsync("acme", 10m, 7.5m);
@@ -40,7 +32,7 @@ public sealed class SqliteGuardTests
     [Test]
     public async Task Restart_ReplaysAKeyedConsumeInsteadOfApplyingItTwice()
     {
-        await using SqliteGuard g = await SqliteGuard.StartAsync(_dir.File("ledger.db"));
+        await using SqliteGuard g = await SqliteGuard.StartAsync(Dir.File("ledger.db"));
         await g.GrantAsync("acme", 100m, key: "grant-1");
         var request = new ReservationRequest { CustomerId = "acme", Amount = 30m, IdempotencyKey = "c-1" };
         ConsumeResult first = await g.Gate.ConsumeAsync(request);
@@ -53,13 +45,13 @@ public sealed class SqliteGuardTests
         again.Settlement.Charged.Should().Be(first.Settlement.Charged);
         grantAgain.Replayed.Should().BeTrue();
         g.Balance("acme").Should().Be(70m);
-        RawSqlite.Scalar(_dir.File("ledger.db"), "SELECT count(*) FROM ug_idempotency;").Should().Be(2L);
+        RawSqlite.Scalar(Dir.File("ledger.db"), "SELECT count(*) FROM ug_idempotency;").Should().Be(2L);
     }
 
     [Test]
     public async Task HistoryAndBalanceAsOf_AreServedFromTheFileAfterARestart()
     {
-        await using SqliteGuard g = await SqliteGuard.StartAsync(_dir.File("ledger.db"));
+        await using SqliteGuard g = await SqliteGuard.StartAsync(Dir.File("ledger.db"));
         DateTimeOffset t0 = g.Time.GetUtcNow();
         await g.GrantAsync("acme", 100m);
         g.Time.Advance(TimeSpan.FromHours(1));
@@ -90,7 +82,7 @@ public sealed class SqliteGuardTests
     [Test]
     public async Task Snapshots_AreWrittenEveryIntervalAndAtShutdown_AndStartUpReplaysOnlyTheTail()
     {
-        string path = _dir.File("ledger.db");
+        string path = Dir.File("ledger.db");
         await using SqliteGuard g = await SqliteGuard.StartAsync(path, o => o.SnapshotInterval = 10);
         await g.GrantAsync("acme", 1000m);
         for (int i = 0; i < 25; i++)
@@ -112,7 +104,7 @@ public sealed class SqliteGuardTests
     [Test]
     public async Task Snapshot_PrunesIdempotencyRecordsPastTheRetentionWindow()
     {
-        string path = _dir.File("ledger.db");
+        string path = Dir.File("ledger.db");
         await using SqliteGuard g = await SqliteGuard.StartAsync(path, o =>
         {
             o.SnapshotInterval = 1;
@@ -130,7 +122,7 @@ public sealed class SqliteGuardTests
     [Test]
     public async Task StartUp_RefusesAnEntryChangedAfterItWasWritten_AndVerifyNamesIt()
     {
-        string path = _dir.File("ledger.db");
+        string path = Dir.File("ledger.db");
         await using (SqliteGuard g = await SqliteGuard.StartAsync(path, o => o.SnapshotInterval = 0))
         {
             await g.GrantAsync("acme", 100m);
@@ -151,7 +143,7 @@ public sealed class SqliteGuardTests
     [Test]
     public async Task StartUp_RefusesFlippedBytesInTheDatabaseFile()
     {
-        string path = _dir.File("ledger.db");
+        string path = Dir.File("ledger.db");
         LedgerHash damaged;
         await using (SqliteGuard g = await SqliteGuard.StartAsync(path, o => o.SnapshotInterval = 0))
         {
@@ -172,7 +164,7 @@ public sealed class SqliteGuardTests
     [Test]
     public async Task Open_RefusesAFileWhoseHeaderIsDamaged()
     {
-        string path = _dir.File("ledger.db");
+        string path = Dir.File("ledger.db");
         await using (SqliteGuard g = await SqliteGuard.StartAsync(path))
         {
             await g.GrantAsync("acme", 100m);
@@ -190,7 +182,7 @@ public sealed class SqliteGuardTests
     [Test]
     public async Task UseSqlite_KeepsTheLedgerInTheFileAcrossServiceProviders()
     {
-        string path = _dir.File("di.db");
+        string path = Dir.File("di.db");
         await using (ServiceProvider first = Services(path))
         {
             await first.GetRequiredService<ICreditLedger>().GrantAsync(new CreditGrant { CustomerId = "acme", Amount = 40m });

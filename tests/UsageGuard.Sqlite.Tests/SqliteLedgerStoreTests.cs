@@ -5,20 +5,12 @@ namespace UsageGuard.Sqlite.Tests;
 
 /// <summary>What opening a SQLite ledger checks: schema version, one writer, and that no committed entry went missing.</summary>
 [TestFixture]
-public sealed class SqliteLedgerStoreTests
+public sealed class SqliteLedgerStoreTests : FileFixture
 {
-    private TempDirectory _dir = null!;
-
-    [SetUp]
-    public void CreateDirectory() => _dir = new TempDirectory();
-
-    [TearDown]
-    public void DeleteDirectory() => _dir.Dispose();
-
     [Test]
     public void Open_ANewFile_CreatesTheSchemaAtTheCurrentVersionInWalMode()
     {
-        string path = _dir.File("new.db");
+        string path = Dir.File("new.db");
         using (SqliteLedgerStore.Open(path))
         {
         }
@@ -30,7 +22,7 @@ public sealed class SqliteLedgerStoreTests
     [Test]
     public void Open_ASchemaNewerThanThisRelease_IsRefused()
     {
-        string path = _dir.File("newer.db");
+        string path = Dir.File("newer.db");
         using (SqliteLedgerStore.Open(path))
         {
         }
@@ -44,7 +36,7 @@ public sealed class SqliteLedgerStoreTests
     [Test]
     public void Open_TheSameFileTwice_RefusesTheSecondWriter()
     {
-        string path = _dir.File("one.db");
+        string path = Dir.File("one.db");
         using SqliteLedgerStore first = SqliteLedgerStore.Open(path);
 
         Action second = () => SqliteLedgerStore.Open(path);
@@ -55,7 +47,7 @@ public sealed class SqliteLedgerStoreTests
     [Test]
     public void Open_AMissingDirectoryOrAMemoryDatabase_IsAClearError()
     {
-        Action missing = () => SqliteLedgerStore.Open(_dir.File(Path.Combine("no", "such", "dir", "x.db")));
+        Action missing = () => SqliteLedgerStore.Open(Dir.File(Path.Combine("no", "such", "dir", "x.db")));
         Action memory = () => SqliteLedgerStore.Open("Data Source=:memory:");
 
         missing.Should().Throw<LedgerUnavailableException>().Which.Message.Should().Contain("cannot be opened");
@@ -90,7 +82,7 @@ public sealed class SqliteLedgerStoreTests
     [Test]
     public async Task Open_ADatabaseCreatedAnewBesideAnOldHeadFile_Starts()
     {
-        string path = _dir.File("ledger.db");
+        string path = Dir.File("ledger.db");
         await using (SqliteGuard g = await SqliteGuard.StartAsync(path))
         {
             await g.GrantAsync("acme", 100m);
@@ -105,7 +97,7 @@ public sealed class SqliteLedgerStoreTests
     [Test]
     public async Task LoadLatestSnapshot_WithADamagedPayload_IsRefused()
     {
-        string path = _dir.File("ledger.db");
+        string path = Dir.File("ledger.db");
         await using (SqliteGuard g = await SqliteGuard.StartAsync(path))
         {
             await g.GrantAsync("acme", 100m);
@@ -123,9 +115,9 @@ public sealed class SqliteLedgerStoreTests
     /// </summary>
     private async Task<string> CrashImageAsync()
     {
-        string path = _dir.File("ledger.db");
-        string image = Path.Combine(_dir.File("image"), "ledger.db");
-        Directory.CreateDirectory(_dir.File("image"));
+        string path = Dir.File("ledger.db");
+        string image = Path.Combine(Dir.File("image"), "ledger.db");
+        Directory.CreateDirectory(Dir.File("image"));
         await using SqliteGuard running = await SqliteGuard.StartAsync(path);
         await running.GrantAsync("acme", 100m);
         for (int i = 0; i < 20; i++)
