@@ -1,3 +1,4 @@
+using System.Globalization;
 using BenchmarkDotNet.Running;
 
 namespace UsageGuard.Benchmarks;
@@ -11,6 +12,20 @@ public static class Program
         {
             // Not a benchmark: explains where the UsageGuard rows' allocations come from (see AllocationProbe).
             AllocationProbe.Run();
+            return;
+        }
+
+        if (args is ["--latency-probe", ..] && args.Length <= 2)
+        {
+            // Not a benchmark: durable acknowledgement latency at half the peak load on SQLite (see LatencyProbe).
+            LatencyProbe.Run(args.Length == 2 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_024);
+            return;
+        }
+
+        if (args is ["--store-probe"])
+        {
+            // Not a benchmark: what one appended entry costs the SQLite store, by number of customers (see StoreProbe).
+            StoreProbe.Run();
             return;
         }
 
