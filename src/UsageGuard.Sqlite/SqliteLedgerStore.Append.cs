@@ -47,20 +47,17 @@ public sealed partial class SqliteLedgerStore
             }
         }
 
-        _insertEntry.Transaction = transaction;
         for (int i = skip; i < entries.Length; i++)
         {
-            BindEntry(entries[i]);
-            _insertEntry.ExecuteNonQuery();
+            InsertEntry(entries[i]);
         }
 
-        if (skip == 0 || skip < entries.Length)
+        // A batch whose entries were all committed before had its records committed with them.
+        if (skip < entries.Length || entries.IsEmpty)
         {
-            _insertRecord.Transaction = transaction;
             foreach (IdempotencyRecord record in batch.IdempotencyRecords)
             {
-                BindRecord(record);
-                _insertRecord.ExecuteNonQuery();
+                InsertRecord(record);
             }
         }
 
@@ -109,64 +106,69 @@ public sealed partial class SqliteLedgerStore
 
     private void PrepareCommands()
     {
-        _insertEntry = _write.CreateCommand();
-        _insertEntry.CommandText = $"INSERT INTO ug_entries ({EntryColumns}) VALUES ($seq, $ts, $ts_offset, $kind, $customer_id, $credit_type, $block_id, $amount, $scale, $balance_before, $balance_after, $subject, $feature, $model, $session_id, $request_id, $idempotency_key, $reservation_id, $reason, $block_terms, $prev_hash, $hash);";
-        foreach (string name in EntryColumns.Split(", "))
+        string[] columns = EntryColumns.Split(", ");
+        _insertEntry = new RowStatement(_write, $"INSERT INTO ug_entries ({EntryColumns}) VALUES ({string.Join(", ", columns.Select((_, i) => "?" + (i + 1)))});");
+        _insertRecord = new RowStatement(_write, "INSERT INTO ug_idempotency (key_hash, customer_id, key, fingerprint, created_at, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6);");
+    }
+
+    private void InsertEntry(in LedgerEntry e)
+    {
+        RowStatement row = _insertEntry;
+        Span<byte> bytes = stackalloc byte[LedgerHash.Size];
+        row.Bind(1, e.Sequence);
+        row.Bind(2, e.Timestamp.UtcTicks);
+        row.Bind(3, (long)e.Timestamp.Offset.TotalMinutes);
+        row.Bind(4, (long)e.Kind);
+        row.Bind(5, e.CustomerId);
+        row.Bind(6, e.CreditType);
+        if (e.BlockId is Guid block)
         {
-            _insertEntry.Parameters.Add("$" + name, SqliteType.Integer);
+            block.TryWriteBytes(bytes);
+            row.Bind(7, bytes[..16]);
+        }
+        else
+        {
+            row.BindNull(7);
         }
 
-        _insertRecord = _write.CreateCommand();
-        _insertRecord.CommandText = "INSERT INTO ug_idempotency (key_hash, customer_id, key, fingerprint, created_at, outcome) VALUES ($key_hash, $customer_id, $key, $fingerprint, $created_at, $outcome);";
-        foreach (string name in new[] { "$key_hash", "$customer_id", "$key", "$fingerprint", "$created_at", "$outcome" })
+        row.Bind(8, e.Amount.Units);
+        row.Bind(9, e.Amount.Scale);
+        row.Bind(10, e.BalanceBefore.Units);
+        row.Bind(11, e.BalanceAfter.Units);
+        row.Bind(12, e.Subject);
+        row.Bind(13, e.Feature);
+        row.Bind(14, e.Model);
+        row.Bind(15, e.SessionId);
+        row.Bind(16, e.RequestId);
+        row.Bind(17, e.IdempotencyKey);
+        if (e.ReservationId is long reservation)
         {
-            _insertRecord.Parameters.Add(name, SqliteType.Integer);
+            row.Bind(18, reservation);
         }
+        else
+        {
+            row.BindNull(18);
+        }
+
+        row.Bind(19, e.Reason);
+        row.Bind(20, e.Block is { } terms ? StoreCodec.EncodeBlock(terms) : null);
+        e.PreviousHash.CopyTo(bytes);
+        row.Bind(21, bytes);
+        e.Hash.CopyTo(bytes);
+        row.Bind(22, bytes);
+        row.Execute();
     }
 
-    private void BindEntry(in LedgerEntry e)
+    private void InsertRecord(IdempotencyRecord r)
     {
-        SqliteParameterCollection p = _insertEntry.Parameters;
-        p[0].Value = e.Sequence;
-        p[1].Value = e.Timestamp.UtcTicks;
-        p[2].Value = (long)e.Timestamp.Offset.TotalMinutes;
-        p[3].Value = (long)e.Kind;
-        p[4].Value = e.CustomerId;
-        p[5].Value = e.CreditType;
-        p[6].Value = e.BlockId is Guid block ? block.ToByteArray() : DBNull.Value;
-        p[7].Value = e.Amount.Units;
-        p[8].Value = (long)e.Amount.Scale;
-        p[9].Value = e.BalanceBefore.Units;
-        p[10].Value = e.BalanceAfter.Units;
-        p[11].Value = (object?)e.Subject ?? DBNull.Value;
-        p[12].Value = (object?)e.Feature ?? DBNull.Value;
-        p[13].Value = (object?)e.Model ?? DBNull.Value;
-        p[14].Value = (object?)e.SessionId ?? DBNull.Value;
-        p[15].Value = (object?)e.RequestId ?? DBNull.Value;
-        p[16].Value = (object?)e.IdempotencyKey ?? DBNull.Value;
-        p[17].Value = e.ReservationId is long reservation ? reservation : DBNull.Value;
-        p[18].Value = (object?)e.Reason ?? DBNull.Value;
-        p[19].Value = e.Block is { } terms ? StoreCodec.EncodeBlock(terms) : DBNull.Value;
-        p[20].Value = HashBytes(e.PreviousHash);
-        p[21].Value = HashBytes(e.Hash);
-    }
-
-    private void BindRecord(IdempotencyRecord r)
-    {
-        SqliteParameterCollection p = _insertRecord.Parameters;
-        p[0].Value = KeyHash(r.CustomerId, r.Key);
-        p[1].Value = r.CustomerId;
-        p[2].Value = r.Key;
-        p[3].Value = r.Fingerprint;
-        p[4].Value = r.CreatedAt.UtcTicks;
-        p[5].Value = r.Outcome;
-    }
-
-    private static byte[] HashBytes(LedgerHash hash)
-    {
-        byte[] bytes = new byte[LedgerHash.Size];
-        hash.CopyTo(bytes);
-        return bytes;
+        RowStatement row = _insertRecord;
+        row.Bind(1, KeyHash(r.CustomerId, r.Key));
+        row.Bind(2, r.CustomerId);
+        row.Bind(3, r.Key);
+        row.Bind(4, r.Fingerprint);
+        row.Bind(5, r.CreatedAt.UtcTicks);
+        row.Bind(6, r.Outcome);
+        row.Execute();
     }
 
     /// <summary>A stable 64-bit FNV-1a hash of customer and key (string hash codes are randomized per process).</summary>

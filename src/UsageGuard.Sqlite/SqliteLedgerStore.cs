@@ -30,8 +30,8 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
     private readonly SqliteConnection _write;
     private readonly HeadFile _head = null!;
     private readonly Guid _databaseId;
-    private SqliteCommand _insertEntry = null!;
-    private SqliteCommand _insertRecord = null!;
+    private RowStatement _insertEntry = null!;
+    private RowStatement _insertRecord = null!;
     private long _lastSequence = -1;
     private bool _disposed;
 
