@@ -149,9 +149,10 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
 
     private void Configure()
     {
-        // Checkpoint every 16,384 pages (64 MiB of WAL) rather than SQLite's 1,000: a checkpoint runs inside the commit that
-        // crosses the mark and flushes the database file, and a page dirtied by many batches is copied back once, not each time.
-        Execute("PRAGMA wal_autocheckpoint=16384;");
+        // SQLite's own checkpoint mark, stated on purpose: the checkpoint runs inside the commit that crosses it, so a larger WAL
+        // (tried: 64 MiB) writes less with many customers but stalls one commit per checkpoint; the p99 durable latency went
+        // from 19 ms to 53 ms.
+        Execute("PRAGMA wal_autocheckpoint=1000;");
         Execute($"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout={(long)_options.BusyTimeout.TotalMilliseconds}; PRAGMA cache_size=-{_options.CacheSizeKiB};");
         if (_options.MaxDatabaseBytes is long max)
         {
