@@ -114,7 +114,7 @@ public sealed class SqliteGuardTests : FileFixture
         g.Time.Advance(TimeSpan.FromDays(2));
 
         await g.GrantAsync("acme", 10m, key: "new");
-        await g.Ledger.FlushAsync();
+        await g.RestartAsync();
 
         RawSqlite.Scalar(path, "SELECT group_concat(key) FROM ug_idempotency;").Should().Be("new");
     }

@@ -292,7 +292,7 @@ internal sealed partial class EntitlementGuard
         }
 
         // The outcome is published to duplicates when the commit lands, whether or not this caller stops waiting.
-        Task committed = _writer.WhenCommitted();
+        Task committed = _writer.WhenCommitted(LedgerWriter.QueuedByThisThread, CancellationToken.None);
         _ = PublishWhenCommitted(committed, slot, result!);
         await committed.WaitAsync(cancellationToken).ConfigureAwait(false);
         return result;
@@ -314,13 +314,30 @@ internal sealed partial class EntitlementGuard
     private static async ValueTask<T> ReplayAsync<T>(IdempotencyTable.Slot existing, Func<object, T> replay) =>
         replay(await existing.Outcome.ConfigureAwait(false));
 
-    private ValueTask<T> Durable<T>(T result, Durability durability, CancellationToken cancellationToken) =>
-        durability == Durability.Durable ? AwaitCommitted(result, cancellationToken) : new ValueTask<T>(result);
-
-    private async ValueTask<T> AwaitCommitted<T>(T result, CancellationToken cancellationToken)
+    private ValueTask<T> Durable<T>(T result, Durability durability, CancellationToken cancellationToken)
     {
-        await _writer.WhenCommitted().WaitAsync(cancellationToken).ConfigureAwait(false);
-        return result;
+        if (durability != Durability.Durable)
+        {
+            return new ValueTask<T>(result);
+        }
+
+        long through = LedgerWriter.QueuedByThisThread;
+        return _writer.IsCommitted(through) ? new ValueTask<T>(result) : AwaitCommitted(result, through, cancellationToken);
+    }
+
+    // The wait of LedgerWriter.WhenCommitted, inlined: one state machine per durable call instead of two.
+    private async ValueTask<T> AwaitCommitted<T>(T result, long through, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task next = _writer.NextCommit;
+            if (_writer.IsCommitted(through))
+            {
+                return result;
+            }
+
+            await next.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private GrantResult ReplayGrant(string customerId, IdempotencyOutcome stored)

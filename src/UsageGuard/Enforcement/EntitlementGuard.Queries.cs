@@ -105,6 +105,6 @@ internal sealed partial class EntitlementGuard
     public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        await _writer.WhenCommitted().WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _writer.WhenCommitted(_writer.QueuedByAnyThread, cancellationToken).ConfigureAwait(false);
     }
 }

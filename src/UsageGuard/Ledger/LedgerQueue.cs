@@ -39,11 +39,21 @@ internal sealed class LedgerQueue<T> : Channel<T>
         Writer = new QueueWriter(this);
     }
 
-    private bool TryEnqueue(T item)
+    /// <summary>Gets how many items were ever claimed: every position below it is, or will be, in the queue.</summary>
+    internal long Claimed => Volatile.Read(ref _enqueue.Value) & ~ClosedBit;
+
+    /// <summary>Gets how many items the reader has taken: positions are read in order, so every position below it.</summary>
+    internal long Dequeued => Volatile.Read(ref _dequeue.Value);
+
+    private bool TryEnqueue(T item) => TryEnqueue(item, out _);
+
+    /// <summary>Queues an item and says at which position: items are read in position order, from 0.</summary>
+    internal bool TryEnqueue(T item, out long claimed)
     {
         long position = Volatile.Read(ref _enqueue.Value);
         while (true)
         {
+            claimed = position;
             if ((position & ClosedBit) != 0)
             {
                 return false;

@@ -15,7 +15,7 @@ namespace UsageGuard;
 /// </remarks>
 internal sealed partial class LedgerWriter : IAsyncDisposable
 {
-    private readonly Channel<LedgerCommand> _channel;
+    private readonly LedgerQueue<LedgerCommand> _channel;
     private readonly ManualResetEventSlim _work = new(false);
     private readonly ILedgerStore _store;
     private readonly LedgerProjection _projection;
@@ -23,7 +23,6 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
     private readonly ILogger _logger;
     private LedgerEntry[] _batch;
     private readonly List<IdempotencyRecord> _records = [];
-    private readonly List<TaskCompletionSource> _waiters = [];
     private readonly long _snapshotInterval;
     private readonly int _maxBatchSize;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -38,6 +37,16 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
     private long _missedWakeUps;
     private volatile bool _stopping;
     private volatile UsageGuardHealth _health = UsageGuardHealth.Healthy;
+
+    /// <summary>How many queued commands are committed: all of them below this position.</summary>
+    private long _committed;
+
+    /// <summary>Completed (and replaced) after every commit; faulted, and kept, when the writer stops on an error.</summary>
+    private TaskCompletionSource _nextCommit = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>How many commands must be committed for everything this thread has queued to be: its last position + 1.</summary>
+    [ThreadStatic]
+    private static long t_queuedThrough;
 
     internal LedgerWriter(ILedgerStore store, LedgerProjection projection, long lastSequence, LedgerHash lastHash, int queueCapacity, int maxBatchSize, long snapshotInterval, TimeProvider time, TimeSpan idempotencyRetention, ILogger logger)
     {
@@ -62,7 +71,15 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
     /// <summary>Gets whether the store takes the writer's batches: healthy, failing (the batch is kept and retried), or stopped.</summary>
     internal UsageGuardHealth Health => _health;
 
-    internal void Write(in LedgerEntry entry) => Enqueue(new LedgerCommand(entry, null, null, null));
+    /// <summary>Gets the position that durability waits for after this thread's last write: pass it to <see cref="WhenCommitted"/>.</summary>
+    /// <remarks>An operation queues its entries and then waits on the same thread, so this is its own last command (or, when
+    /// it wrote nothing, an earlier one of this thread, which makes the wait end at once).</remarks>
+    internal static long QueuedByThisThread => t_queuedThrough;
+
+    /// <summary>Gets the position that covers everything queued so far, by any thread.</summary>
+    internal long QueuedByAnyThread => _channel.Claimed;
+
+    internal void Write(in LedgerEntry entry) => Enqueue(new LedgerCommand(entry, null, null));
 
     /// <summary>Queues one operation's entries and its idempotency record as one command: they are committed in the same batch.</summary>
     internal void Write(in EntryGroup group, IdempotencyRecord? record)
@@ -72,15 +89,32 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
             return;
         }
 
-        Enqueue(new LedgerCommand(group.Count == 0 ? default : group.First, group.More, record, null));
+        Enqueue(new LedgerCommand(group.Count == 0 ? default : group.First, group.More, record));
     }
 
-    /// <summary>Returns a task that completes when everything enqueued before the call is committed.</summary>
-    internal Task WhenCommitted()
+    /// <summary>Gets whether the commands below a position are committed.</summary>
+    internal bool IsCommitted(long through) => Volatile.Read(ref _committed) >= through;
+
+    /// <summary>Gets a task that completes at the next commit (or fails when the writer stops): read it before checking <see cref="IsCommitted"/>.</summary>
+    internal Task NextCommit => Volatile.Read(ref _nextCommit).Task;
+
+    /// <summary>Completes when every command below a position is committed; fails if the writer stops before that.</summary>
+    /// <remarks>
+    /// One shared completion per commit, not one per caller: a durable call costs no allocation of its own here and no extra
+    /// queue slot. The position is read again after taking the completion, so a commit that lands in between is not missed.
+    /// </remarks>
+    internal async Task WhenCommitted(long through, CancellationToken cancellationToken = default)
     {
-        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Enqueue(new LedgerCommand(default, null, null, waiter));
-        return waiter.Task;
+        while (true)
+        {
+            Task next = NextCommit;
+            if (IsCommitted(through))
+            {
+                return;
+            }
+
+            await next.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -100,10 +134,12 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
 
     private void Enqueue(in LedgerCommand command)
     {
-        if (!_channel.Writer.TryWrite(command))
+        if (!_channel.TryEnqueue(command, out long position))
         {
-            EnqueueSlow(command);
+            position = EnqueueSlow(command);
         }
+
+        t_queuedThrough = position + 1;
 
         // A full fence between publishing the command and reading the event: without it the read can be served before
         // the publish is visible (store-load reordering, allowed even on x86), while the writer resets the event and
@@ -115,10 +151,11 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
         }
     }
 
-    private void EnqueueSlow(in LedgerCommand command)
+    private long EnqueueSlow(in LedgerCommand command)
     {
         var spinner = default(SpinWait);
-        while (!_channel.Writer.TryWrite(command))
+        long position;
+        while (!_channel.TryEnqueue(command, out position))
         {
             if (_health.WriterStopped)
             {
@@ -132,6 +169,8 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
 
             spinner.SpinOnce(sleep1Threshold: 30);
         }
+
+        return position;
     }
 
     private void Run()
@@ -141,8 +180,9 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
             var reader = _channel.Reader;
             while (true)
             {
+                long dequeuedBefore = _channel.Dequeued;
                 int count = Drain(reader);
-                if (count == 0 && _records.Count == 0 && _waiters.Count == 0)
+                if (_channel.Dequeued == dequeuedBefore)
                 {
                     if (reader.Completion.IsCompleted)
                     {
@@ -186,11 +226,6 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
             if (command.Record is not null)
             {
                 _records.Add(command.Record);
-            }
-
-            if (command.Waiter is not null)
-            {
-                _waiters.Add(command.Waiter);
             }
 
             if (command.Entry.CustomerId is not null)
@@ -275,12 +310,10 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
 
         Array.Clear(_batch, 0, count);
         _records.Clear();
-        foreach (TaskCompletionSource waiter in _waiters)
-        {
-            waiter.TrySetResult();
-        }
 
-        _waiters.Clear();
+        // Everything taken from the queue so far was in this batch or an earlier one, and is now committed.
+        Volatile.Write(ref _committed, _channel.Dequeued);
+        Interlocked.Exchange(ref _nextCommit, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         _sinceSnapshot += count;
         if (_snapshotInterval > 0 && _sinceSnapshot >= _snapshotInterval)
         {
@@ -317,18 +350,8 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
         }
     }
 
-    private void FailWaiters(Exception ex)
-    {
-        foreach (TaskCompletionSource waiter in _waiters)
-        {
-            waiter.TrySetException(ex);
-        }
-
-        while (_channel.Reader.TryRead(out LedgerCommand command))
-        {
-            command.Waiter?.TrySetException(ex);
-        }
-    }
+    /// <summary>Fails every durable wait, now and later: the completion is faulted and never replaced.</summary>
+    private void FailWaiters(Exception ex) => Volatile.Read(ref _nextCommit).TrySetException(ex);
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Error, Message = "Ledger append failed (attempt {Attempt}); the batch is kept and retried.")]
     private static partial void LogAppendFailed(ILogger logger, int attempt, Exception exception);
@@ -345,5 +368,5 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
     [LoggerMessage(EventId = 103, Level = LogLevel.Critical, Message = "The ledger writer stopped.")]
     private static partial void LogWriterStopped(ILogger logger, Exception exception);
 
-    private readonly record struct LedgerCommand(LedgerEntry Entry, List<LedgerEntry>? More, IdempotencyRecord? Record, TaskCompletionSource? Waiter);
+    private readonly record struct LedgerCommand(LedgerEntry Entry, List<LedgerEntry>? More, IdempotencyRecord? Record);
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -189,6 +190,36 @@ public sealed class EdgeCaseTests
         (await store.QueryAsync(new LedgerQuery { CustomerId = "acme" })).Count(e => e.Kind == LedgerEntryKind.Settle).Should().Be(2);
     }
 
+    [TestCase(1)]
+    [TestCase(2)]
+    [TestCase(3)]
+    public async Task DurableCalls_FromManyThreads_NeverCompleteBeforeTheirEntriesAreCommitted(int seed)
+    {
+        // Durable calls wait on one shared completion per commit and a queue position, not on a completion of their own: a
+        // call must still never see its wait end before the batch holding its entries was appended.
+        var store = new RecordingStore(seed);
+        await using var guard = await EntitlementGuard.StartAsync(new UsageGuardOptions { ReservationSweepInterval = TimeSpan.Zero }, store, TimeProvider.System, NullLogger.Instance);
+        await guard.GrantAsync(new CreditGrant { CustomerId = "acme", Amount = 1_000_000 });
+        int early = 0;
+        var callers = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            for (int i = 0; i < 300; i++)
+            {
+                ReservationResult r = await guard.ReserveAsync(new ReservationRequest { CustomerId = "acme", Amount = 1 });
+                SettlementResult settled = await r.Reservation.SettleAsync(1);
+                if (!store.Committed.ContainsKey(settled.ReservationId))
+                {
+                    Interlocked.Increment(ref early);
+                }
+            }
+        })).ToArray();
+
+        await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(60));
+
+        early.Should().Be(0);
+        store.Committed.Should().HaveCount(2400);
+    }
+
     [Test]
     public async Task Consume_WhileTtlReclaimRunsAndTheClockJumps_NeverLeaksOrSharesAHold()
     {
@@ -232,6 +263,42 @@ public sealed class EdgeCaseTests
         Action parse = () => LedgerHash.Parse("abcd");
         parse.Should().Throw<FormatException>();
         LedgerHash.Parse(new string('0', 64)).Should().Be(LedgerHash.Genesis);
+    }
+
+    /// <summary>An in-memory store that notes, after each append, the reservations it committed; appends take a random while.</summary>
+    private sealed class RecordingStore(int seed) : ILedgerStore
+    {
+        private readonly InMemoryLedgerStore _inner = new();
+        private readonly Random _random = new(seed);
+
+        public ConcurrentDictionary<long, bool> Committed { get; } = new();
+
+        public async ValueTask AppendAsync(LedgerBatch batch, CancellationToken cancellationToken = default)
+        {
+            Thread.SpinWait(_random.Next(0, 20_000));
+            await _inner.AppendAsync(batch, cancellationToken);
+            foreach (LedgerEntry entry in batch.Entries.Span.ToArray())
+            {
+                if (entry.ReservationId is long id)
+                {
+                    Committed[id] = true;
+                }
+            }
+        }
+
+        public IAsyncEnumerable<LedgerEntry> ReadAsync(long afterSequence, CancellationToken cancellationToken = default) => _inner.ReadAsync(afterSequence, cancellationToken);
+
+        public ValueTask<IReadOnlyList<LedgerEntry>> QueryAsync(LedgerQuery query, CancellationToken cancellationToken = default) => _inner.QueryAsync(query, cancellationToken);
+
+        public ValueTask SaveSnapshotAsync(LedgerSnapshot snapshot, CancellationToken cancellationToken = default) => _inner.SaveSnapshotAsync(snapshot, cancellationToken);
+
+        public ValueTask<LedgerSnapshot?> LoadLatestSnapshotAsync(CancellationToken cancellationToken = default) => _inner.LoadLatestSnapshotAsync(cancellationToken);
+
+        public ValueTask PruneIdempotencyRecordsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default) => _inner.PruneIdempotencyRecordsAsync(createdBefore, cancellationToken);
+
+        public ValueTask<IdempotencyRecord?> FindIdempotencyRecordAsync(string customerId, string key, CancellationToken cancellationToken = default) => _inner.FindIdempotencyRecordAsync(customerId, key, cancellationToken);
+
+        public IAsyncEnumerable<IdempotencyRecord> ReadIdempotencyRecordsAsync(DateTimeOffset createdSince, CancellationToken cancellationToken = default) => _inner.ReadIdempotencyRecordsAsync(createdSince, cancellationToken);
     }
 
     /// <summary>An in-memory store whose appends wait for a gate, to hold a durable call in flight.</summary>
