@@ -30,14 +30,45 @@ public sealed partial class SqliteLedgerStore
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Reads, in one read transaction, the customer index up to the last indexed entry, then scans the entries after it
+    /// (at most a few thousand); see <c>IndexCustomers</c>.
+    /// </remarks>
     public ValueTask<IReadOnlyList<LedgerEntry>> QueryAsync(LedgerQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
+        var page = new List<LedgerEntry>(Math.Min(query.Limit, 1024));
         using SqliteConnection connection = OpenReader();
+        using SqliteTransaction snapshot = Run(() => connection.BeginTransaction(deferred: true), "querying entries");
+        long indexed = Run(() => IndexedThrough(connection, snapshot), "querying entries");
+        if (query.AfterSequence < indexed)
+        {
+            QueryPart(connection, snapshot, query, indexed, page, cancellationToken);
+        }
+
+        if (page.Count < query.Limit)
+        {
+            QueryPart(connection, snapshot, query, null, page, cancellationToken);
+        }
+
+        return ValueTask.FromResult<IReadOnlyList<LedgerEntry>>(page);
+    }
+
+    /// <summary>Adds matching entries to the page: through the customer index up to <paramref name="indexedThrough"/>, or, when it is null, from the tail after it.</summary>
+    private void QueryPart(SqliteConnection connection, SqliteTransaction snapshot, LedgerQuery query, long? indexedThrough, List<LedgerEntry> page, CancellationToken cancellationToken)
+    {
         using SqliteCommand command = connection.CreateCommand();
-        var sql = new StringBuilder($"SELECT {EntryColumns} FROM ug_entries WHERE customer_id = $customer AND seq > $after");
+        command.Transaction = snapshot;
+        var sql = new StringBuilder(indexedThrough is null
+            ? $"SELECT {EntryColumns} FROM ug_entries e WHERE e.seq > max($after, (SELECT CAST(value AS INTEGER) FROM ug_meta WHERE name = 'indexed_through')) AND e.customer_id = $customer"
+            : $"SELECT {QualifiedEntryColumns} FROM ug_customer_entries c JOIN ug_entries e ON e.seq = c.seq WHERE c.customer_id = $customer AND c.seq > $after AND c.seq <= $indexed");
         command.Parameters.AddWithValue("$customer", query.CustomerId);
-        command.Parameters.AddWithValue("$after", query.AfterSequence);
+        command.Parameters.AddWithValue("$after", page.Count == 0 ? query.AfterSequence : page[^1].Sequence);
+        if (indexedThrough is long indexed)
+        {
+            command.Parameters.AddWithValue("$indexed", indexed);
+        }
+
         Filter(sql, command, "credit_type", query.CreditType);
         Filter(sql, command, "subject", query.Subject);
         Filter(sql, command, "feature", query.Feature);
@@ -45,28 +76,25 @@ public sealed partial class SqliteLedgerStore
         Filter(sql, command, "session_id", query.SessionId);
         if (query.From is DateTimeOffset from)
         {
-            sql.Append(" AND ts >= $from");
+            sql.Append(" AND e.ts >= $from");
             command.Parameters.AddWithValue("$from", from.UtcTicks);
         }
 
         if (query.To is DateTimeOffset to)
         {
-            sql.Append(" AND ts < $to");
+            sql.Append(" AND e.ts < $to");
             command.Parameters.AddWithValue("$to", to.UtcTicks);
         }
 
-        sql.Append(" ORDER BY seq LIMIT $limit;");
-        command.Parameters.AddWithValue("$limit", query.Limit);
+        sql.Append(indexedThrough is null ? " ORDER BY e.seq LIMIT $limit;" : " ORDER BY c.seq LIMIT $limit;");
+        command.Parameters.AddWithValue("$limit", query.Limit - page.Count);
         command.CommandText = sql.ToString();
-        var page = new List<LedgerEntry>(Math.Min(query.Limit, 1024));
         using SqliteDataReader reader = Run(command.ExecuteReader, "querying entries");
         while (Run(reader.Read, "querying entries"))
         {
             cancellationToken.ThrowIfCancellationRequested();
             page.Add(ReadEntry(reader));
         }
-
-        return ValueTask.FromResult<IReadOnlyList<LedgerEntry>>(page);
     }
 
     /// <inheritdoc />
@@ -110,7 +138,7 @@ public sealed partial class SqliteLedgerStore
     {
         if (value is not null)
         {
-            sql.Append(" AND ").Append(column).Append(" = $").Append(column);
+            sql.Append(" AND e.").Append(column).Append(" = $").Append(column);
             command.Parameters.AddWithValue("$" + column, value);
         }
     }

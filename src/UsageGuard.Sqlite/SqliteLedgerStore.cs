@@ -33,6 +33,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
     private RowStatement _insertEntry = null!;
     private RowStatement _insertRecord = null!;
     private long _lastSequence = -1;
+    private long _indexedThrough = -1;
     private bool _disposed;
 
     /// <summary>Initializes a new instance of the <see cref="SqliteLedgerStore"/> class: opens (or creates) the database and checks it.</summary>

@@ -48,10 +48,11 @@ public sealed class SqliteGuardTests : FileFixture
         RawSqlite.Scalar(Dir.File("ledger.db"), "SELECT count(*) FROM ug_idempotency;").Should().Be(2L);
     }
 
-    [Test]
-    public async Task HistoryAndBalanceAsOf_AreServedFromTheFileAfterARestart()
+    [TestCase(8192)]
+    [TestCase(3)]
+    public async Task HistoryAndBalanceAsOf_AreServedFromTheFileAfterARestart(int indexEvery)
     {
-        await using SqliteGuard g = await SqliteGuard.StartAsync(Dir.File("ledger.db"));
+        await using SqliteGuard g = await SqliteGuard.StartAsync(Dir.File("ledger.db"), configureStore: o => o.IndexEvery = indexEvery);
         DateTimeOffset t0 = g.Time.GetUtcNow();
         await g.GrantAsync("acme", 100m);
         g.Time.Advance(TimeSpan.FromHours(1));

@@ -3,8 +3,10 @@ using UsageGuard.Testing;
 
 namespace UsageGuard.Sqlite.Tests;
 
-[TestFixture]
-public sealed class SqliteLedgerStoreContractTests : LedgerStoreContractTests
+/// <summary>The store contract on SQLite, with the customer index filled every 8,192 entries (the default) or every 2.</summary>
+[TestFixture(8192)]
+[TestFixture(2)]
+public sealed class SqliteLedgerStoreContractTests(int indexEvery) : LedgerStoreContractTests
 {
     private readonly List<SqliteLedgerStore> _stores = [];
     private TempDirectory _dir = null!;
@@ -26,7 +28,7 @@ public sealed class SqliteLedgerStoreContractTests : LedgerStoreContractTests
 
     protected override Task<ILedgerStore> CreateStoreAsync()
     {
-        var store = SqliteLedgerStore.Open(_dir.File("contract.db"));
+        var store = new SqliteLedgerStore(new SqliteLedgerStoreOptions { ConnectionString = "Data Source=" + _dir.File("contract.db"), IndexEvery = indexEvery });
         _stores.Add(store);
         return Task.FromResult<ILedgerStore>(store);
     }

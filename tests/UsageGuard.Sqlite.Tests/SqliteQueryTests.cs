@@ -1,0 +1,76 @@
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace UsageGuard.Sqlite.Tests;
+
+/// <summary>
+/// History queries read the customer index up to its last indexed entry and scan the tail after it; whatever the split,
+/// the answer must be the one the in-memory store gives for the same entries.
+/// </summary>
+[TestFixture]
+public sealed class SqliteQueryTests : FileFixture
+{
+    private static readonly DateTimeOffset T0 = new(2026, 8, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly string[] Customers = ["acme", "globex", "initech"];
+    private static readonly string?[] Subjects = [null, "acme/eng", "acme/ops"];
+    private static readonly string?[] Models = [null, "m1", "m2"];
+
+    [TestCase(1, 7)]
+    [TestCase(2, 64)]
+    [TestCase(3, 1000)]
+    public async Task Query_GivesWhatTheInMemoryStoreGives_AcrossIndexedAndUnindexedEntries(int seed, int indexEvery)
+    {
+        var random = new Random(seed);
+        using var sqlite = new SqliteLedgerStore(new SqliteLedgerStoreOptions { ConnectionString = "Data Source=" + Dir.File("q.db"), IndexEvery = indexEvery });
+        var memory = new InMemoryLedgerStore();
+        using var hasher = new LedgerEntryHasher();
+        LedgerHash previous = LedgerHash.Genesis;
+        long sequence = 0;
+        for (int batch = 0; batch < 40; batch++)
+        {
+            var entries = new LedgerEntry[random.Next(1, 60)];
+            for (int i = 0; i < entries.Length; i++)
+            {
+                var e = new LedgerEntry
+                {
+                    Sequence = ++sequence,
+                    Timestamp = T0.AddMinutes(sequence),
+                    Kind = LedgerEntryKind.Overage,
+                    CustomerId = Customers[random.Next(Customers.Length)],
+                    CreditType = random.Next(4) == 0 ? "usd" : "credits",
+                    Amount = CreditAmount.FromUnits(sequence, 6),
+                    BalanceBefore = CreditAmount.FromUnits(0, 6),
+                    BalanceAfter = CreditAmount.FromUnits(0, 6),
+                    Subject = Subjects[random.Next(Subjects.Length)],
+                    Model = Models[random.Next(Models.Length)],
+                    PreviousHash = previous,
+                };
+                entries[i] = e with { Hash = hasher.Compute(e, previous) };
+                previous = entries[i].Hash;
+            }
+
+            await sqlite.AppendAsync(new LedgerBatch(entries, []));
+            await memory.AppendAsync(new LedgerBatch(entries, []));
+        }
+
+        for (int q = 0; q < 300; q++)
+        {
+            var query = new LedgerQuery
+            {
+                CustomerId = Customers[random.Next(Customers.Length)],
+                CreditType = random.Next(3) == 0 ? "credits" : null,
+                Subject = Subjects[random.Next(Subjects.Length)],
+                Model = Models[random.Next(Models.Length)],
+                From = random.Next(3) == 0 ? T0.AddMinutes(random.Next((int)sequence)) : null,
+                To = random.Next(3) == 0 ? T0.AddMinutes(random.Next((int)sequence)) : null,
+                AfterSequence = random.Next(2) == 0 ? 0 : random.Next((int)sequence),
+                Limit = random.Next(1, 50),
+            };
+
+            IReadOnlyList<LedgerEntry> expected = await memory.QueryAsync(query);
+            IReadOnlyList<LedgerEntry> actual = await sqlite.QueryAsync(query);
+
+            actual.Select(e => e.Sequence).Should().Equal(expected.Select(e => e.Sequence), "query {0} (seed {1})", q, seed);
+        }
+    }
+}
