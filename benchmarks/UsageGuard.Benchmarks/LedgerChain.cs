@@ -107,24 +107,15 @@ internal sealed class LedgerChain : IDisposable
         };
     }
 
-    /// <summary>What <c>LedgerWriter.Seal</c> does.</summary>
     private LedgerEntry Seal(in LedgerEntry draft)
     {
         long sequence = _lastSequence + 1;
-        string? problem = _projection.Apply(draft, out long before, out long after);
+        LedgerEntry entry = LedgerWriter.Seal(draft, sequence, _lastHash, _projection, _hasher, out string? problem);
         if (problem is not null)
         {
             throw new InvalidOperationException($"Entry {sequence} does not fit the projection: {problem}");
         }
 
-        var entry = draft with
-        {
-            Sequence = sequence,
-            BalanceBefore = CreditAmount.FromUnits(before, Scale),
-            BalanceAfter = CreditAmount.FromUnits(after, Scale),
-            PreviousHash = _lastHash,
-        };
-        entry = entry with { Hash = _hasher.Compute(entry, _lastHash) };
         _lastHash = entry.Hash;
         _lastSequence = sequence;
         return entry;

@@ -254,25 +254,32 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
     private LedgerEntry Seal(in LedgerEntry draft)
     {
         long sequence = _lastSequence + 1;
-        string? problem = _projection.Apply(draft, out long before, out long after);
+        LedgerEntry entry = Seal(draft, sequence, _lastHash, _projection, _hasher, out string? problem);
         if (problem is not null)
         {
             // The engine only writes what it has already applied; a problem here is a bug, and the entry is still the truth of what happened.
             LogProjectionProblem(_logger, sequence, problem);
         }
 
+        _lastHash = entry.Hash;
+        _lastSequence = sequence;
+        return entry;
+    }
+
+    /// <summary>What the writer does to every draft: applies it to the projection, numbers it, records the balances before and after, and chains it.</summary>
+    /// <remarks>Shared with the benchmarks that build valid ledgers without an engine.</remarks>
+    internal static LedgerEntry Seal(in LedgerEntry draft, long sequence, LedgerHash previous, LedgerProjection projection, LedgerEntryHasher hasher, out string? problem)
+    {
+        problem = projection.Apply(draft, out long before, out long after);
         int scale = draft.Amount.Scale;
         var entry = draft with
         {
             Sequence = sequence,
             BalanceBefore = CreditAmount.FromUnits(before, scale),
             BalanceAfter = CreditAmount.FromUnits(after, scale),
-            PreviousHash = _lastHash,
+            PreviousHash = previous,
         };
-        entry = entry with { Hash = _hasher.Compute(entry, _lastHash) };
-        _lastHash = entry.Hash;
-        _lastSequence = sequence;
-        return entry;
+        return entry with { Hash = hasher.Compute(entry, previous) };
     }
 
     private void Commit(int count)

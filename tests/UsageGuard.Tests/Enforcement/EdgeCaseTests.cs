@@ -3,6 +3,7 @@ using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using NUnit.Framework;
+using UsageGuard.Testing;
 
 namespace UsageGuard.Tests.Enforcement;
 
@@ -266,17 +267,16 @@ public sealed class EdgeCaseTests
     }
 
     /// <summary>An in-memory store that notes, after each append, the reservations it committed; appends take a random while.</summary>
-    private sealed class RecordingStore(int seed) : ILedgerStore
+    private sealed class RecordingStore(int seed) : DelegatingLedgerStore(new InMemoryLedgerStore())
     {
-        private readonly InMemoryLedgerStore _inner = new();
         private readonly Random _random = new(seed);
 
         public ConcurrentDictionary<long, bool> Committed { get; } = new();
 
-        public async ValueTask AppendAsync(LedgerBatch batch, CancellationToken cancellationToken = default)
+        public override async ValueTask AppendAsync(LedgerBatch batch, CancellationToken cancellationToken = default)
         {
             Thread.SpinWait(_random.Next(0, 20_000));
-            await _inner.AppendAsync(batch, cancellationToken);
+            await Inner.AppendAsync(batch, cancellationToken);
             foreach (LedgerEntry entry in batch.Entries.Span.ToArray())
             {
                 if (entry.ReservationId is long id)
@@ -285,47 +285,17 @@ public sealed class EdgeCaseTests
                 }
             }
         }
-
-        public IAsyncEnumerable<LedgerEntry> ReadAsync(long afterSequence, CancellationToken cancellationToken = default) => _inner.ReadAsync(afterSequence, cancellationToken);
-
-        public ValueTask<IReadOnlyList<LedgerEntry>> QueryAsync(LedgerQuery query, CancellationToken cancellationToken = default) => _inner.QueryAsync(query, cancellationToken);
-
-        public ValueTask SaveSnapshotAsync(LedgerSnapshot snapshot, CancellationToken cancellationToken = default) => _inner.SaveSnapshotAsync(snapshot, cancellationToken);
-
-        public ValueTask<LedgerSnapshot?> LoadLatestSnapshotAsync(CancellationToken cancellationToken = default) => _inner.LoadLatestSnapshotAsync(cancellationToken);
-
-        public ValueTask PruneIdempotencyRecordsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default) => _inner.PruneIdempotencyRecordsAsync(createdBefore, cancellationToken);
-
-        public ValueTask<IdempotencyRecord?> FindIdempotencyRecordAsync(string customerId, string key, CancellationToken cancellationToken = default) => _inner.FindIdempotencyRecordAsync(customerId, key, cancellationToken);
-
-        public IAsyncEnumerable<IdempotencyRecord> ReadIdempotencyRecordsAsync(DateTimeOffset createdSince, CancellationToken cancellationToken = default) => _inner.ReadIdempotencyRecordsAsync(createdSince, cancellationToken);
     }
 
     /// <summary>An in-memory store whose appends wait for a gate, to hold a durable call in flight.</summary>
-    private sealed class GatedStore : ILedgerStore
+    private sealed class GatedStore() : DelegatingLedgerStore(new InMemoryLedgerStore())
     {
-        private readonly InMemoryLedgerStore _inner = new();
-
         public ManualResetEventSlim Gate { get; } = new(true);
 
-        public ValueTask AppendAsync(LedgerBatch batch, CancellationToken cancellationToken = default)
+        public override ValueTask AppendAsync(LedgerBatch batch, CancellationToken cancellationToken = default)
         {
             Gate.Wait(cancellationToken);
-            return _inner.AppendAsync(batch, cancellationToken);
+            return Inner.AppendAsync(batch, cancellationToken);
         }
-
-        public IAsyncEnumerable<LedgerEntry> ReadAsync(long afterSequence, CancellationToken cancellationToken = default) => _inner.ReadAsync(afterSequence, cancellationToken);
-
-        public ValueTask<IReadOnlyList<LedgerEntry>> QueryAsync(LedgerQuery query, CancellationToken cancellationToken = default) => _inner.QueryAsync(query, cancellationToken);
-
-        public ValueTask SaveSnapshotAsync(LedgerSnapshot snapshot, CancellationToken cancellationToken = default) => _inner.SaveSnapshotAsync(snapshot, cancellationToken);
-
-        public ValueTask<LedgerSnapshot?> LoadLatestSnapshotAsync(CancellationToken cancellationToken = default) => _inner.LoadLatestSnapshotAsync(cancellationToken);
-
-        public ValueTask PruneIdempotencyRecordsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default) => _inner.PruneIdempotencyRecordsAsync(createdBefore, cancellationToken);
-
-        public ValueTask<IdempotencyRecord?> FindIdempotencyRecordAsync(string customerId, string key, CancellationToken cancellationToken = default) => _inner.FindIdempotencyRecordAsync(customerId, key, cancellationToken);
-
-        public IAsyncEnumerable<IdempotencyRecord> ReadIdempotencyRecordsAsync(DateTimeOffset createdSince, CancellationToken cancellationToken = default) => _inner.ReadIdempotencyRecordsAsync(createdSince, cancellationToken);
     }
 }

@@ -1,5 +1,6 @@
 using FluentAssertions;
 using NUnit.Framework;
+using UsageGuard.Testing;
 
 namespace UsageGuard.Tests.Ledger;
 
@@ -141,13 +142,9 @@ public sealed class ReplayAndChainTests
             }));
 
     /// <summary>A store whose entries were damaged behind its back (one removed).</summary>
-    private sealed class GapStore(IReadOnlyList<LedgerEntry> entries) : ILedgerStore
+    private sealed class GapStore(IReadOnlyList<LedgerEntry> entries) : DelegatingLedgerStore(new InMemoryLedgerStore())
     {
-        private readonly InMemoryLedgerStore _inner = new();
-
-        public ValueTask AppendAsync(LedgerBatch batch, CancellationToken cancellationToken = default) => _inner.AppendAsync(batch, cancellationToken);
-
-        public async IAsyncEnumerable<LedgerEntry> ReadAsync(long afterSequence, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        public override async IAsyncEnumerable<LedgerEntry> ReadAsync(long afterSequence, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
             foreach (LedgerEntry e in entries.Where(e => e.Sequence > afterSequence))
             {
@@ -157,16 +154,8 @@ public sealed class ReplayAndChainTests
             await Task.CompletedTask;
         }
 
-        public ValueTask<IReadOnlyList<LedgerEntry>> QueryAsync(LedgerQuery query, CancellationToken cancellationToken = default) => _inner.QueryAsync(query, cancellationToken);
+        public override ValueTask SaveSnapshotAsync(LedgerSnapshot snapshot, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 
-        public ValueTask SaveSnapshotAsync(LedgerSnapshot snapshot, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
-
-        public ValueTask<LedgerSnapshot?> LoadLatestSnapshotAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult<LedgerSnapshot?>(null);
-
-        public ValueTask PruneIdempotencyRecordsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default) => _inner.PruneIdempotencyRecordsAsync(createdBefore, cancellationToken);
-
-        public ValueTask<IdempotencyRecord?> FindIdempotencyRecordAsync(string customerId, string key, CancellationToken cancellationToken = default) => _inner.FindIdempotencyRecordAsync(customerId, key, cancellationToken);
-
-        public IAsyncEnumerable<IdempotencyRecord> ReadIdempotencyRecordsAsync(DateTimeOffset createdSince, CancellationToken cancellationToken = default) => _inner.ReadIdempotencyRecordsAsync(createdSince, cancellationToken);
+        public override ValueTask<LedgerSnapshot?> LoadLatestSnapshotAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult<LedgerSnapshot?>(null);
     }
 }
