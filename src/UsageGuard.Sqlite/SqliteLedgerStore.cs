@@ -7,8 +7,8 @@ namespace UsageGuard.Sqlite;
 /// <para>Each <see cref="AppendAsync"/> is one <c>BEGIN IMMEDIATE</c> transaction committed with <c>synchronous=FULL</c>: a batch is
 /// on disk, whole, when the call returns, or not at all. A retried batch whose entries were already committed is recognised by
 /// their hashes and not applied twice.</para>
-/// <para>One process writes a SQLite ledger. A second writer is refused (its sequence numbers collide); use the PostgreSQL store
-/// for many instances.</para>
+/// <para>One process writes a SQLite ledger: the store locks its head file while open, so a second store on the same file, in
+/// this process or another, is refused. Use the PostgreSQL store for many instances.</para>
 /// <para>Opening checks the schema version (creating or migrating it), and that no committed entry is missing: after every commit
 /// the store records the newest sequence number and hash in a small side file (<c>&lt;database&gt;-head</c>), so a damaged or lost
 /// WAL file that silently drops committed transactions is detected instead of served as a smaller balance history.</para>
@@ -63,10 +63,11 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
         _write = new SqliteConnection(_connectionString);
         try
         {
+            // The lock first: two processes opening a new file at once must not both create its schema.
+            _head = OpenHead(Path.GetFullPath(_displayName) + "-head");
             _write.Open();
             Configure();
             _databaseId = Migrate();
-            _head = OpenHead(Path.GetFullPath(_displayName) + "-head");
             CheckHead();
 
             // Refuse at start, not at the first commit, a file this process cannot write (read-only, locked).
@@ -138,15 +139,19 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
         {
             return new HeadFile(path);
         }
-        catch (IOException ex)
+        catch (IOException ex) when (IsLockedByAnother(ex))
         {
             throw new LedgerUnavailableException($"The SQLite ledger store '{_displayName}' is already open in another store or process (its head file '{path}' is locked). One process writes a SQLite ledger; use the PostgreSQL store to share a ledger between instances.", ex);
         }
-        catch (UnauthorizedAccessException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new LedgerUnavailableException($"The SQLite ledger store '{_displayName}' is read-only: its head file '{path}' cannot be opened for writing. Make the database's directory writable by this process.", ex);
+            throw new LedgerUnavailableException($"The SQLite ledger store '{_displayName}' cannot be opened for writing ({ex.Message}): check that the directory exists and that this process may create and write files in it; a read-only file or filesystem cannot hold a ledger.", ex);
         }
     }
+
+    /// <summary>The lock is taken: ERROR_SHARING_VIOLATION on Windows; on Unix the errno of a refused <c>flock</c> (EWOULDBLOCK: 11 on Linux, 35 on macOS).</summary>
+    private static bool IsLockedByAnother(IOException ex) =>
+        OperatingSystem.IsWindows() ? (ex.HResult & 0xFFFF) == 32 : ex.HResult is 11 or 35;
 
     private void Configure()
     {
