@@ -5,7 +5,7 @@ using UsageGuard;
 // The ledger lives in a SQLite file in the working directory. The sample starts a fresh one each run, so its output
 // is the same every time; delete these lines and the balances and history carry over from run to run.
 const string LedgerFile = "quickstart.db";
-foreach (string suffix in new[] { "", "-wal", "-shm", "-head" })
+foreach (string suffix in new[] { "", "-wal", "-shm", "-head", "-index", "-index-wal", "-index-shm" })
 {
     File.Delete(LedgerFile + suffix);
 }

@@ -22,7 +22,6 @@ public sealed partial class SqliteLedgerStore
             {
                 // The transaction rolled back: re-read the stored head before the next batch rather than trust the cached one.
                 _lastSequence = -1;
-                _indexedThrough = -1;
                 throw Translate(ex, "appending a batch");
             }
         }
@@ -37,7 +36,6 @@ public sealed partial class SqliteLedgerStore
         if (_lastSequence < 0)
         {
             _lastSequence = (long)ExecuteScalar("SELECT coalesce(max(seq), 0) FROM ug_entries;", transaction)!;
-            _indexedThrough = IndexedThrough(_write, transaction);
         }
 
         int skip = entries.IsEmpty ? 0 : AlreadyStored(entries, transaction);
@@ -63,48 +61,14 @@ public sealed partial class SqliteLedgerStore
             }
         }
 
-        long indexed = _indexedThrough;
-        if (!entries.IsEmpty && entries[^1].Sequence - indexed >= _options.IndexEvery)
-        {
-            indexed = IndexCustomers(indexed, entries[^1].Sequence, transaction);
-        }
-
         transaction.Commit();
-        _indexedThrough = indexed;
         if (!entries.IsEmpty)
         {
             ref readonly LedgerEntry last = ref entries[^1];
             _lastSequence = last.Sequence;
             _head.Write(_databaseId, last.Sequence, last.Hash);
+            _index.Committed(last.Sequence);
         }
-    }
-
-    /// <summary>Adds the entries after <paramref name="from"/> to the customer index, sorted by customer, in the batch's transaction.</summary>
-    /// <remarks>
-    /// Deferred and sorted on purpose: an index row per entry written at once dirties one index page per customer per
-    /// commit, and SQLite writes every dirtied page whole; thousands of entries sorted by customer fill each customer's
-    /// page with many rows at a time. Until then, queries scan the short unindexed tail.
-    /// </remarks>
-    private long IndexCustomers(long from, long through, SqliteTransaction transaction)
-    {
-        using SqliteCommand command = _write.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
-            INSERT INTO ug_customer_entries (customer_id, seq) SELECT customer_id, seq FROM ug_entries WHERE seq > $from AND seq <= $through ORDER BY customer_id, seq;
-            UPDATE ug_meta SET value = $through WHERE name = 'indexed_through';
-            """;
-        command.Parameters.AddWithValue("$from", from);
-        command.Parameters.AddWithValue("$through", through);
-        command.ExecuteNonQuery();
-        return through;
-    }
-
-    private static long IndexedThrough(SqliteConnection connection, SqliteTransaction? transaction)
-    {
-        using SqliteCommand command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT CAST(value AS INTEGER) FROM ug_meta WHERE name = 'indexed_through';";
-        return command.ExecuteScalar() is long through ? through : 0;
     }
 
     /// <summary>

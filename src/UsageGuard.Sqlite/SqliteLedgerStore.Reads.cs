@@ -31,44 +31,64 @@ public sealed partial class SqliteLedgerStore
 
     /// <inheritdoc />
     /// <remarks>
-    /// Reads, in one read transaction, the customer index up to the last indexed entry, then scans the entries after it
-    /// (at most a few thousand); see <c>IndexCustomers</c>.
+    /// Reads the customer's sequence numbers from the index up to its mark, then those entries (filtered) from the ledger,
+    /// then scans the ledger's entries after the mark. The index is read first: everything it names is committed, so the
+    /// ledger read that follows sees all of it.
     /// </remarks>
     public ValueTask<IReadOnlyList<LedgerEntry>> QueryAsync(LedgerQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
         var page = new List<LedgerEntry>(Math.Min(query.Limit, 1024));
-        using SqliteConnection connection = OpenReader();
-        using SqliteTransaction snapshot = Run(() => connection.BeginTransaction(deferred: true), "querying entries");
-        long indexed = Run(() => IndexedThrough(connection, snapshot), "querying entries");
-        if (query.AfterSequence < indexed)
+        using SqliteConnection index = OpenIndexReader();
+        using SqliteTransaction indexSnapshot = Run(() => index.BeginTransaction(deferred: true), "querying entries");
+        long indexed = Run(() => IndexMark(index, indexSnapshot), "querying entries");
+        using SqliteConnection ledger = OpenReader();
+        using SqliteTransaction ledgerSnapshot = Run(() => ledger.BeginTransaction(deferred: true), "querying entries");
+        long after = query.AfterSequence;
+        if (after < indexed)
         {
-            QueryPart(connection, snapshot, query, indexed, page, cancellationToken);
+            using SqliteCommand seqs = index.CreateCommand();
+            seqs.Transaction = indexSnapshot;
+            seqs.CommandText = "SELECT seq FROM ug_customer_entries WHERE customer_id = $customer AND seq > $after AND seq <= $indexed ORDER BY seq;";
+            seqs.Parameters.AddWithValue("$customer", query.CustomerId);
+            seqs.Parameters.AddWithValue("$after", after);
+            seqs.Parameters.AddWithValue("$indexed", indexed);
+            using SqliteDataReader reader = Run(seqs.ExecuteReader, "querying entries");
+            var chunk = new List<long>(ChunkSize);
+            while (page.Count < query.Limit)
+            {
+                chunk.Clear();
+                while (chunk.Count < ChunkSize && Run(reader.Read, "querying entries"))
+                {
+                    chunk.Add(reader.GetInt64(0));
+                }
+
+                if (chunk.Count == 0)
+                {
+                    break;
+                }
+
+                QueryPart(ledger, ledgerSnapshot, query, $"e.seq IN ({string.Join(",", chunk)})", page, cancellationToken);
+            }
         }
 
         if (page.Count < query.Limit)
         {
-            QueryPart(connection, snapshot, query, null, page, cancellationToken);
+            QueryPart(ledger, ledgerSnapshot, query, $"e.seq > {Math.Max(after, indexed)}", page, cancellationToken);
         }
 
         return ValueTask.FromResult<IReadOnlyList<LedgerEntry>>(page);
     }
 
-    /// <summary>Adds matching entries to the page: through the customer index up to <paramref name="indexedThrough"/>, or, when it is null, from the tail after it.</summary>
-    private void QueryPart(SqliteConnection connection, SqliteTransaction snapshot, LedgerQuery query, long? indexedThrough, List<LedgerEntry> page, CancellationToken cancellationToken)
+    private const int ChunkSize = 256;
+
+    /// <summary>Adds the entries that match the query's filters and <paramref name="where"/> to the page, in sequence order, up to its limit.</summary>
+    private void QueryPart(SqliteConnection connection, SqliteTransaction snapshot, LedgerQuery query, string where, List<LedgerEntry> page, CancellationToken cancellationToken)
     {
         using SqliteCommand command = connection.CreateCommand();
         command.Transaction = snapshot;
-        var sql = new StringBuilder(indexedThrough is null
-            ? $"SELECT {EntryColumns} FROM ug_entries e WHERE e.seq > max($after, (SELECT CAST(value AS INTEGER) FROM ug_meta WHERE name = 'indexed_through')) AND e.customer_id = $customer"
-            : $"SELECT {QualifiedEntryColumns} FROM ug_customer_entries c JOIN ug_entries e ON e.seq = c.seq WHERE c.customer_id = $customer AND c.seq > $after AND c.seq <= $indexed");
+        var sql = new StringBuilder($"SELECT {EntryColumns} FROM ug_entries e WHERE {where} AND e.customer_id = $customer");
         command.Parameters.AddWithValue("$customer", query.CustomerId);
-        command.Parameters.AddWithValue("$after", page.Count == 0 ? query.AfterSequence : page[^1].Sequence);
-        if (indexedThrough is long indexed)
-        {
-            command.Parameters.AddWithValue("$indexed", indexed);
-        }
-
         Filter(sql, command, "credit_type", query.CreditType);
         Filter(sql, command, "subject", query.Subject);
         Filter(sql, command, "feature", query.Feature);
@@ -86,7 +106,7 @@ public sealed partial class SqliteLedgerStore
             command.Parameters.AddWithValue("$to", to.UtcTicks);
         }
 
-        sql.Append(indexedThrough is null ? " ORDER BY e.seq LIMIT $limit;" : " ORDER BY c.seq LIMIT $limit;");
+        sql.Append(" ORDER BY e.seq LIMIT $limit;");
         command.Parameters.AddWithValue("$limit", query.Limit - page.Count);
         command.CommandText = sql.ToString();
         using SqliteDataReader reader = Run(command.ExecuteReader, "querying entries");
@@ -95,6 +115,30 @@ public sealed partial class SqliteLedgerStore
             cancellationToken.ThrowIfCancellationRequested();
             page.Add(ReadEntry(reader));
         }
+    }
+
+    private SqliteConnection OpenIndexReader()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var connection = new SqliteConnection(_index.ReadConnectionString);
+        try
+        {
+            connection.Open();
+            return connection;
+        }
+        catch (SqliteException ex)
+        {
+            connection.Dispose();
+            throw Translate(ex, "opening its customer index for reading");
+        }
+    }
+
+    private static long IndexMark(SqliteConnection index, SqliteTransaction snapshot)
+    {
+        using SqliteCommand command = index.CreateCommand();
+        command.Transaction = snapshot;
+        command.CommandText = "SELECT CAST(value AS INTEGER) FROM ug_index_meta WHERE name = 'indexed_through';";
+        return command.ExecuteScalar() is long through ? through : 0;
     }
 
     /// <inheritdoc />

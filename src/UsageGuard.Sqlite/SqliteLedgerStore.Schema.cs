@@ -8,16 +8,10 @@ public sealed partial class SqliteLedgerStore
         "seq, ts, ts_offset, kind, customer_id, credit_type, block_id, amount, scale, balance_before, balance_after, " +
         "subject, feature, model, session_id, request_id, idempotency_key, reservation_id, reason, block_terms, prev_hash, hash";
 
-    private static readonly string QualifiedEntryColumns = string.Join(", ", EntryColumns.Split(", ").Select(c => "e." + c));
-
     /// <summary>Version 1. Every later version is a step added below it, applied in order in one transaction each.</summary>
     /// <remarks>
     /// <para>Entries have no secondary index: they are appended in sequence order, so a commit dirties only the last pages of
-    /// the table. Which entries belong to a customer is kept in <c>ug_customer_entries</c>, filled every few thousand entries
-    /// in one step sorted by customer (see <c>IndexCustomers</c>); an index row per entry written at once would dirty one
-    /// page per customer per commit, and SQLite writes each dirtied page whole (measured: 4 to 10 KB written per entry
-    /// with a thousand customers, and a third of the throughput). Queries read the index up to <c>indexed_through</c> in
-    /// <c>ug_meta</c> and scan the short tail after it.</para>
+    /// the table. Which entries belong to a customer is kept in a separate file by <see cref="CustomerIndex"/>.</para>
     /// <para>Idempotency records are found by a 64-bit hash of customer and key, not by a unique index on the key text: a
     /// B-tree over random text keys makes every commit rewrite pages all over the index (measured at a fifth of the
     /// throughput of time-ordered keys). The integer index is small enough to stay in the page cache, and the engine,
@@ -48,10 +42,6 @@ public sealed partial class SqliteLedgerStore
             block_terms TEXT,
             prev_hash BLOB NOT NULL,
             hash BLOB NOT NULL);
-        CREATE TABLE ug_customer_entries (
-            customer_id TEXT NOT NULL,
-            seq INTEGER NOT NULL,
-            PRIMARY KEY (customer_id, seq)) WITHOUT ROWID;
         CREATE TABLE ug_idempotency (
             id INTEGER PRIMARY KEY,
             key_hash INTEGER NOT NULL,
@@ -84,7 +74,7 @@ public sealed partial class SqliteLedgerStore
             using (SqliteCommand id = _write.CreateCommand())
             {
                 id.Transaction = transaction;
-                id.CommandText = "INSERT INTO ug_meta (name, value) VALUES ('database_id', $id), ('indexed_through', '0');";
+                id.CommandText = "INSERT INTO ug_meta (name, value) VALUES ('database_id', $id);";
                 id.Parameters.AddWithValue("$id", Guid.NewGuid().ToString("N"));
                 id.ExecuteNonQuery();
             }

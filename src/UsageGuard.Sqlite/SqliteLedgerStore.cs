@@ -12,6 +12,8 @@ namespace UsageGuard.Sqlite;
 /// <para>Opening checks the schema version (creating or migrating it), and that no committed entry is missing: after every commit
 /// the store records the newest sequence number and hash in a small side file (<c>&lt;database&gt;-head</c>), so a damaged or lost
 /// WAL file that silently drops committed transactions is detected instead of served as a smaller balance history.</para>
+/// <para>Which entries belong to which customer is kept apart, in <c>&lt;database&gt;-index</c>, filled by a thread of its own
+/// (see <see cref="CustomerIndex"/>).</para>
 /// <para>Thread-safe: appends and snapshot saves are serialized; reads use their own pooled connections and run concurrently.</para>
 /// </remarks>
 public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
@@ -29,11 +31,11 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
     private readonly Lock _writeGate = new();
     private readonly SqliteConnection _write;
     private readonly HeadFile _head = null!;
+    private readonly CustomerIndex _index = null!;
     private readonly Guid _databaseId;
     private RowStatement _insertEntry = null!;
     private RowStatement _insertRecord = null!;
     private long _lastSequence = -1;
-    private long _indexedThrough = -1;
     private bool _disposed;
 
     /// <summary>Initializes a new instance of the <see cref="SqliteLedgerStore"/> class: opens (or creates) the database and checks it.</summary>
@@ -72,6 +74,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
 
             // Refuse at start, not at the first commit, a file this process cannot write (read-only, locked).
             Execute("BEGIN IMMEDIATE; ROLLBACK;");
+            _index = new CustomerIndex(Path.GetFullPath(_displayName) + "-index", _readConnectionString, _databaseId, (long)ExecuteScalar("SELECT coalesce(max(seq), 0) FROM ug_entries;")!, options.IndexEvery);
 
             PrepareCommands();
         }
@@ -88,6 +91,9 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
             throw;
         }
     }
+
+    /// <summary>Gets the last sequence number the customer index covers (tests wait on it).</summary>
+    internal long IndexedThrough => _index.IndexedThrough;
 
     /// <summary>Opens (or creates) a store on a file path or a connection string.</summary>
     /// <param name="connectionStringOrPath">A SQLite connection string (it contains <c>=</c>, e.g. <c>Data Source=ledger.db</c>) or a file path.</param>
@@ -124,6 +130,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
                 // A checkpoint only tidies the files; the next open replays the WAL anyway.
             }
 
+            _index.Dispose();
             _insertEntry?.Dispose();
             _insertRecord?.Dispose();
             _write.Dispose();

@@ -25,7 +25,7 @@ public sealed class SqliteLedgerStoreOptions
     /// <value>The default value is 2.</value>
     public int SnapshotsToKeep { get; set; } = 2;
 
-    /// <summary>Gets or sets how many entries may wait before they are added to the customer index in one sorted step.</summary>
+    /// <summary>Gets or sets how many entries the indexer lets wait, under load, before it adds them to the customer index in one sorted step.</summary>
     /// <remarks>Internal: tests make it small so that both the indexed part and the unindexed tail of a query are exercised.</remarks>
     internal int IndexEvery { get; set; } = 8192;
 

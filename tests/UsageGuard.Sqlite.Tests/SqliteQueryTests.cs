@@ -23,6 +23,76 @@ public sealed class SqliteQueryTests : FileFixture
         var random = new Random(seed);
         using var sqlite = new SqliteLedgerStore(new SqliteLedgerStoreOptions { ConnectionString = "Data Source=" + Dir.File("q.db"), IndexEvery = indexEvery });
         var memory = new InMemoryLedgerStore();
+        long sequence = await FillAsync(random, sqlite, memory);
+
+        for (int q = 0; q < 300; q++)
+        {
+            await QueryBothAsync(random, sqlite, memory, sequence, $"query {q} (seed {seed})");
+        }
+    }
+
+    [Test]
+    public async Task Index_CatchesUpInItsOwnFile_AndIsRebuiltWhenTheFileIsLost()
+    {
+        var random = new Random(7);
+        string path = Dir.File("i.db");
+        var memory = new InMemoryLedgerStore();
+        long sequence;
+        using (var sqlite = new SqliteLedgerStore(new SqliteLedgerStoreOptions { ConnectionString = "Data Source=" + path, IndexEvery = 16 }))
+        {
+            sequence = await FillAsync(random, sqlite, memory);
+            await CaughtUp(sqlite, sequence);
+        }
+
+        RawSqlite.Scalar(path + "-index", "SELECT count(*) FROM ug_customer_entries;").Should().Be(sequence, "every entry is indexed once");
+        File.Delete(path + "-index");
+        File.Delete(path + "-index-wal");
+
+        using var reopened = new SqliteLedgerStore(new SqliteLedgerStoreOptions { ConnectionString = "Data Source=" + path, IndexEvery = 16 });
+        for (int q = 0; q < 50; q++)
+        {
+            await QueryBothAsync(random, reopened, memory, sequence, $"query {q} while the index is rebuilt");
+        }
+
+        await CaughtUp(reopened, sequence);
+        for (int q = 0; q < 50; q++)
+        {
+            await QueryBothAsync(random, reopened, memory, sequence, $"query {q} after the rebuild");
+        }
+    }
+
+    private static async Task CaughtUp(SqliteLedgerStore store, long sequence)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (store.IndexedThrough < sequence)
+        {
+            clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(20), "the indexer fills the index when the ledger goes quiet");
+            await Task.Delay(20);
+        }
+    }
+
+    private static async Task QueryBothAsync(Random random, SqliteLedgerStore sqlite, InMemoryLedgerStore memory, long sequence, string because)
+    {
+        var query = new LedgerQuery
+        {
+            CustomerId = Customers[random.Next(Customers.Length)],
+            CreditType = random.Next(3) == 0 ? "credits" : null,
+            Subject = Subjects[random.Next(Subjects.Length)],
+            Model = Models[random.Next(Models.Length)],
+            From = random.Next(3) == 0 ? T0.AddMinutes(random.Next((int)sequence)) : null,
+            To = random.Next(3) == 0 ? T0.AddMinutes(random.Next((int)sequence)) : null,
+            AfterSequence = random.Next(2) == 0 ? 0 : random.Next((int)sequence),
+            Limit = random.Next(1, 50),
+        };
+
+        IReadOnlyList<LedgerEntry> expected = await memory.QueryAsync(query);
+        IReadOnlyList<LedgerEntry> actual = await sqlite.QueryAsync(query);
+
+        actual.Select(e => e.Sequence).Should().Equal(expected.Select(e => e.Sequence), because);
+    }
+
+    private static async Task<long> FillAsync(Random random, SqliteLedgerStore sqlite, InMemoryLedgerStore memory)
+    {
         using var hasher = new LedgerEntryHasher();
         LedgerHash previous = LedgerHash.Genesis;
         long sequence = 0;
@@ -53,24 +123,6 @@ public sealed class SqliteQueryTests : FileFixture
             await memory.AppendAsync(new LedgerBatch(entries, []));
         }
 
-        for (int q = 0; q < 300; q++)
-        {
-            var query = new LedgerQuery
-            {
-                CustomerId = Customers[random.Next(Customers.Length)],
-                CreditType = random.Next(3) == 0 ? "credits" : null,
-                Subject = Subjects[random.Next(Subjects.Length)],
-                Model = Models[random.Next(Models.Length)],
-                From = random.Next(3) == 0 ? T0.AddMinutes(random.Next((int)sequence)) : null,
-                To = random.Next(3) == 0 ? T0.AddMinutes(random.Next((int)sequence)) : null,
-                AfterSequence = random.Next(2) == 0 ? 0 : random.Next((int)sequence),
-                Limit = random.Next(1, 50),
-            };
-
-            IReadOnlyList<LedgerEntry> expected = await memory.QueryAsync(query);
-            IReadOnlyList<LedgerEntry> actual = await sqlite.QueryAsync(query);
-
-            actual.Select(e => e.Sequence).Should().Equal(expected.Select(e => e.Sequence), "query {0} (seed {1})", q, seed);
-        }
+        return sequence;
     }
 }
