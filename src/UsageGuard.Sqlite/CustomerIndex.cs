@@ -23,6 +23,9 @@ internal sealed class CustomerIndex : IDisposable
         CREATE TABLE IF NOT EXISTS ug_customer_entries (customer_id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (customer_id, seq)) WITHOUT ROWID;
         """;
 
+    /// <summary>The most entries one step indexes.</summary>
+    private const int MaxStep = 65_536;
+
     private readonly string _path;
     private readonly string _ledgerReadConnectionString;
     private readonly Guid _databaseId;
@@ -124,26 +127,32 @@ internal sealed class CustomerIndex : IDisposable
 
     private void Run()
     {
+        bool behind = false;
         while (!_stopping)
         {
-            bool signalled = _work.WaitOne(TimeSpan.FromMilliseconds(200));
+            bool signalled = behind || _work.WaitOne(TimeSpan.FromMilliseconds(200));
             long target = Volatile.Read(ref _committedThrough);
             long from = _indexedThrough;
 
             // Big steps under load (that is what keeps the index cheap); on a quiet ledger, whatever is there, so tails stay short.
-            if (target <= from || (signalled && target - from < _indexEvery && !_stopping))
+            if (target <= from || (signalled && !behind && target - from < _indexEvery))
             {
+                behind = false;
                 continue;
             }
 
+            // A bounded step, so that a rebuild of a large ledger neither holds one huge transaction nor delays a shutdown.
+            long through = Math.Min(target, from + MaxStep);
             try
             {
-                Fill(from, target);
+                Fill(from, through);
+                behind = through < target;
             }
             catch (Exception ex) when (ex is SqliteException or IOException)
             {
                 // Derived data: a failed step is retried later; queries scan the longer tail meanwhile.
                 Interlocked.Increment(ref _failures);
+                behind = false;
                 Thread.Sleep(TimeSpan.FromSeconds(1));
             }
         }
