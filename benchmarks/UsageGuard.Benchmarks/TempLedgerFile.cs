@@ -9,10 +9,10 @@ internal static class TempLedgerFile
     /// <summary>Returns the path of a new, not yet existing database file named after <paramref name="purpose"/>.</summary>
     internal static string Create(string purpose) => Path.Combine(Directory, $"{purpose}-{Environment.ProcessId}-{Guid.NewGuid():N}.db");
 
-    /// <summary>Deletes the database and its <c>-wal</c>, <c>-shm</c>, <c>-journal</c> and <c>-head</c> files.</summary>
+    /// <summary>Deletes the database and its <c>-wal</c>, <c>-shm</c>, <c>-journal</c>, <c>-head</c> and <c>-index</c> files.</summary>
     internal static void Delete(string path)
     {
-        foreach (string suffix in (string[])["", "-wal", "-shm", "-journal", "-head"])
+        foreach (string suffix in (string[])["", "-wal", "-shm", "-journal", "-head", "-index", "-index-wal", "-index-shm"])
         {
             File.Delete(path + suffix);
         }
