@@ -292,7 +292,7 @@ internal sealed partial class EntitlementGuard
         }
 
         // The outcome is published to duplicates when the commit lands, whether or not this caller stops waiting.
-        Task committed = _writer.WhenCommitted(LedgerWriter.QueuedByThisThread, CancellationToken.None);
+        Task committed = _writer.WhenCommitted(_writer.QueuedByThisThread, CancellationToken.None);
         _ = PublishWhenCommitted(committed, slot, result!);
         await committed.WaitAsync(cancellationToken).ConfigureAwait(false);
         return result;
@@ -321,7 +321,7 @@ internal sealed partial class EntitlementGuard
             return new ValueTask<T>(result);
         }
 
-        long through = LedgerWriter.QueuedByThisThread;
+        long through = _writer.QueuedByThisThread;
         return _writer.IsCommitted(through) ? new ValueTask<T>(result) : AwaitCommitted(result, through, cancellationToken);
     }
 

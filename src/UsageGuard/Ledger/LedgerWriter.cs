@@ -48,6 +48,10 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
     [ThreadStatic]
     private static long t_queuedThrough;
 
+    /// <summary>The writer <see cref="t_queuedThrough"/> belongs to: a thread may write to several guards.</summary>
+    [ThreadStatic]
+    private static LedgerWriter? t_queuedTo;
+
     internal LedgerWriter(ILedgerStore store, LedgerProjection projection, long lastSequence, LedgerHash lastHash, int queueCapacity, int maxBatchSize, long snapshotInterval, TimeProvider time, TimeSpan idempotencyRetention, ILogger logger)
     {
         _store = store;
@@ -74,7 +78,7 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
     /// <summary>Gets the position that durability waits for after this thread's last write: pass it to <see cref="WhenCommitted"/>.</summary>
     /// <remarks>An operation queues its entries and then waits on the same thread, so this is its own last command (or, when
     /// it wrote nothing, an earlier one of this thread, which makes the wait end at once).</remarks>
-    internal static long QueuedByThisThread => t_queuedThrough;
+    internal long QueuedByThisThread => ReferenceEquals(t_queuedTo, this) ? t_queuedThrough : 0;
 
     /// <summary>Gets the position that covers everything queued so far, by any thread.</summary>
     internal long QueuedByAnyThread => _channel.Claimed;
@@ -140,6 +144,7 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
         }
 
         t_queuedThrough = position + 1;
+        t_queuedTo = this;
 
         // A full fence between publishing the command and reading the event: without it the read can be served before
         // the publish is visible (store-load reordering, allowed even on x86), while the writer resets the event and

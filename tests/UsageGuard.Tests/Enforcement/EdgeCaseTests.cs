@@ -191,6 +191,28 @@ public sealed class EdgeCaseTests
         (await store.QueryAsync(new LedgerQuery { CustomerId = "acme" })).Count(e => e.Kind == LedgerEntryKind.Settle).Should().Be(2);
     }
 
+    [Test]
+    public async Task DurableCallThatWritesNothing_OnASecondGuard_DoesNotWaitForTheFirstGuardsQueue()
+    {
+        // A durable call waits for the queue position of this thread's last write; that position belongs to one guard.
+        await using var busy = await GuardHarness.StartAsync(o => o.SettlementDurability = Durability.WriteBehind);
+        await using var quiet = await GuardHarness.StartAsync();
+        await busy.GrantAsync("acme", 1_000);
+        await quiet.GrantAsync("acme", 10);
+        ReservationResult held = await quiet.ReserveAsync("acme", 1);
+        Task<SettlementResult> free = Task.Run(async () =>
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                await (await busy.ReserveAsync("acme", 1)).Reservation.SettleAsync(1);
+            }
+
+            return await held.Reservation.SettleAsync(0);
+        });
+
+        (await free.WaitAsync(TimeSpan.FromSeconds(10))).Charged.ToDecimal().Should().Be(0);
+    }
+
     [TestCase(1)]
     [TestCase(2)]
     [TestCase(3)]
