@@ -39,45 +39,66 @@ public sealed partial class SqliteLedgerStore
     {
         ArgumentNullException.ThrowIfNull(query);
         var page = new List<LedgerEntry>(Math.Min(query.Limit, 1024));
-        using SqliteConnection index = OpenIndexReader();
-        using SqliteTransaction indexSnapshot = Run(() => index.BeginTransaction(deferred: true), "querying entries");
-        long indexed = Run(() => IndexMark(index, indexSnapshot), "querying entries");
         using SqliteConnection ledger = OpenReader();
         using SqliteTransaction ledgerSnapshot = Run(() => ledger.BeginTransaction(deferred: true), "querying entries");
-        long after = query.AfterSequence;
-        if (after < indexed)
+        long indexed;
+        try
         {
-            using SqliteCommand seqs = index.CreateCommand();
-            seqs.Transaction = indexSnapshot;
-            seqs.CommandText = "SELECT seq FROM ug_customer_entries WHERE customer_id = $customer AND seq > $after AND seq <= $indexed ORDER BY seq;";
-            seqs.Parameters.AddWithValue("$customer", query.CustomerId);
-            seqs.Parameters.AddWithValue("$after", after);
-            seqs.Parameters.AddWithValue("$indexed", indexed);
-            using SqliteDataReader reader = Run(seqs.ExecuteReader, "querying entries");
-            var chunk = new List<long>(ChunkSize);
-            while (page.Count < query.Limit)
-            {
-                chunk.Clear();
-                while (chunk.Count < ChunkSize && Run(reader.Read, "querying entries"))
-                {
-                    chunk.Add(reader.GetInt64(0));
-                }
-
-                if (chunk.Count == 0)
-                {
-                    break;
-                }
-
-                QueryPart(ledger, ledgerSnapshot, query, $"e.seq IN ({string.Join(",", chunk)})", page, cancellationToken);
-            }
+            indexed = QueryIndexed(ledger, ledgerSnapshot, query, page, cancellationToken);
+        }
+        catch (SqliteException)
+        {
+            // The index is derived data: when it cannot be read, the ledger alone still gives the answer, by a longer scan.
+            page.Clear();
+            indexed = 0;
         }
 
         if (page.Count < query.Limit)
         {
-            QueryPart(ledger, ledgerSnapshot, query, $"e.seq > {Math.Max(after, indexed)}", page, cancellationToken);
+            QueryPart(ledger, ledgerSnapshot, query, $"e.seq > {Math.Max(query.AfterSequence, indexed)}", page, cancellationToken);
         }
 
         return ValueTask.FromResult<IReadOnlyList<LedgerEntry>>(page);
+    }
+
+    /// <summary>Adds the matching entries the customer index names to the page, and returns the index's mark.</summary>
+    /// <remarks>The ledger's read transaction began before the index is read, but it sees everything the index names: the
+    /// index holds only entries that were committed before it was written, and SQLite starts a read snapshot at the first read.</remarks>
+    private long QueryIndexed(SqliteConnection ledger, SqliteTransaction ledgerSnapshot, LedgerQuery query, List<LedgerEntry> page, CancellationToken cancellationToken)
+    {
+        using SqliteConnection index = OpenIndexReader();
+        using SqliteTransaction indexSnapshot = index.BeginTransaction(deferred: true);
+        long indexed = IndexMark(index, indexSnapshot);
+        if (query.AfterSequence >= indexed)
+        {
+            return indexed;
+        }
+
+        using SqliteCommand seqs = index.CreateCommand();
+        seqs.Transaction = indexSnapshot;
+        seqs.CommandText = "SELECT seq FROM ug_customer_entries WHERE customer_id = $customer AND seq > $after AND seq <= $indexed ORDER BY seq;";
+        seqs.Parameters.AddWithValue("$customer", query.CustomerId);
+        seqs.Parameters.AddWithValue("$after", query.AfterSequence);
+        seqs.Parameters.AddWithValue("$indexed", indexed);
+        using SqliteDataReader reader = seqs.ExecuteReader();
+        var chunk = new List<long>(ChunkSize);
+        while (page.Count < query.Limit)
+        {
+            chunk.Clear();
+            while (chunk.Count < ChunkSize && reader.Read())
+            {
+                chunk.Add(reader.GetInt64(0));
+            }
+
+            if (chunk.Count == 0)
+            {
+                break;
+            }
+
+            QueryPart(ledger, ledgerSnapshot, query, $"e.seq IN ({string.Join(",", chunk)})", page, cancellationToken);
+        }
+
+        return indexed;
     }
 
     private const int ChunkSize = 256;
@@ -119,17 +140,16 @@ public sealed partial class SqliteLedgerStore
 
     private SqliteConnection OpenIndexReader()
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
         var connection = new SqliteConnection(_index.ReadConnectionString);
         try
         {
             connection.Open();
             return connection;
         }
-        catch (SqliteException ex)
+        catch
         {
             connection.Dispose();
-            throw Translate(ex, "opening its customer index for reading");
+            throw;
         }
     }
 

@@ -61,6 +61,27 @@ public sealed class SqliteQueryTests : FileFixture
         }
     }
 
+    [Test]
+    public async Task Query_WhenTheIndexCannotBeRead_StillAnswersFromTheLedger()
+    {
+        var random = new Random(11);
+        string path = Dir.File("r.db");
+        var memory = new InMemoryLedgerStore();
+        using var sqlite = new SqliteLedgerStore(new SqliteLedgerStoreOptions { ConnectionString = "Data Source=" + path, IndexEvery = 16 });
+        long sequence = await FillAsync(random, sqlite, memory);
+        await CaughtUp(sqlite, sequence);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        foreach (string suffix in new[] { "-index", "-index-wal", "-index-shm" })
+        {
+            File.Delete(path + suffix);
+        }
+
+        for (int q = 0; q < 50; q++)
+        {
+            await QueryBothAsync(random, sqlite, memory, sequence, $"query {q} with an unreadable index");
+        }
+    }
+
     private static async Task CaughtUp(SqliteLedgerStore store, long sequence)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
