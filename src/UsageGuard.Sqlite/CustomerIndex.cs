@@ -148,9 +148,10 @@ internal sealed class CustomerIndex : IDisposable
                 Fill(from, through);
                 behind = through < target;
             }
-            catch (Exception ex) when (ex is SqliteException or IOException)
+            catch (Exception)
             {
-                // Derived data: a failed step is retried later; queries scan the longer tail meanwhile.
+                // Derived data: a failed step is retried later and queries scan the longer tail meanwhile. Whatever failed, it
+                // must not end this thread with an unhandled exception, which would end the host process.
                 Interlocked.Increment(ref _failures);
                 behind = false;
                 Thread.Sleep(TimeSpan.FromSeconds(1));
