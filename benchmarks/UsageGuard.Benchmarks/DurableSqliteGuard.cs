@@ -12,6 +12,7 @@ internal sealed class DurableSqliteGuard : IAsyncDisposable
 {
     private readonly ReservationRequest[] _requests;
     private readonly SqliteLedgerStore _store;
+    private long _runs;
 
     private DurableSqliteGuard(string path, SqliteLedgerStore store, CountingLedgerStore counting, EntitlementGuard guard, ReservationRequest[] requests)
     {
@@ -63,6 +64,21 @@ internal sealed class DurableSqliteGuard : IAsyncDisposable
     }
 
     /// <summary>Runs <paramref name="callers"/> concurrent callers (caller <c>i</c> on customer <c>i % customers</c>), each doing <paramref name="settlesPerCaller"/> durable Reserve+Settle pairs one after another.</summary>
+    /// <summary>Each caller consumes one credit at a time with a fresh idempotency key: the record travels in the batch.</summary>
+    internal Task RunClosedLoopKeyed(int callers, int consumesPerCaller)
+    {
+        var running = new Task[callers];
+        long run = Interlocked.Increment(ref _runs);
+        for (int i = 0; i < callers; i++)
+        {
+            ReservationRequest request = _requests[i % _requests.Length];
+            string prefix = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"r{run}-c{i}-");
+            running[i] = Task.Run(() => KeyedCallerAsync(request, prefix, consumesPerCaller));
+        }
+
+        return Task.WhenAll(running);
+    }
+
     internal Task RunClosedLoop(int callers, int settlesPerCaller)
     {
         var running = new Task[callers];
@@ -95,6 +111,18 @@ internal sealed class DurableSqliteGuard : IAsyncDisposable
         await Guard.DisposeAsync();
         _store.Dispose();
         TempLedgerFile.Delete(Path);
+    }
+
+    private async Task KeyedCallerAsync(ReservationRequest request, string prefix, int consumes)
+    {
+        for (int i = 0; i < consumes; i++)
+        {
+            ConsumeResult consumed = await Guard.ConsumeAsync(request with { IdempotencyKey = prefix + i.ToString(System.Globalization.CultureInfo.InvariantCulture) }).ConfigureAwait(false);
+            if (!consumed.IsAdmitted)
+            {
+                throw new InvalidOperationException($"UsageGuard denied a benchmark consume: {consumed.Status} ({consumed.Reason}).");
+            }
+        }
     }
 
     private async Task CallerAsync(ReservationRequest request, int settles)

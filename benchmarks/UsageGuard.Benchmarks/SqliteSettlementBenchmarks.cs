@@ -70,6 +70,9 @@ public class SqliteSettlementBenchmarks
     [GlobalSetup(Target = nameof(GroupCommit1024Callers))]
     public void SetupGroupCommit1024() => _engine = DurableSqliteGuard.StartAsync("group-commit-1024", Callers1024).GetAwaiter().GetResult();
 
+    [GlobalSetup(Target = nameof(GroupCommit1024CallersKeyed))]
+    public void SetupGroupCommit1024Keyed() => _engine = DurableSqliteGuard.StartAsync("group-commit-1024-keyed", Callers1024).GetAwaiter().GetResult();
+
     [GlobalSetup(Target = nameof(GroupCommit1024CallersOneCustomer))]
     public void SetupGroupCommit1024OneCustomer() => _engine = DurableSqliteGuard.StartAsync("group-commit-1024-one-customer", customers: 1).GetAwaiter().GetResult();
 
@@ -134,6 +137,9 @@ public class SqliteSettlementBenchmarks
 
     [Benchmark(OperationsPerInvoke = Callers1024 * SettlesPerCaller1024, Description = "UsageGuard durable Reserve+Settle, 1,024 callers, group commit")]
     public void GroupCommit1024Callers() => _engine.RunClosedLoop(Callers1024, SettlesPerCaller1024).GetAwaiter().GetResult();
+
+    [Benchmark(OperationsPerInvoke = Callers1024 * SettlesPerCaller1024, Description = "UsageGuard durable keyed Consume, 1,024 callers, group commit")]
+    public void GroupCommit1024CallersKeyed() => _engine.RunClosedLoopKeyed(Callers1024, SettlesPerCaller1024).GetAwaiter().GetResult();
 
     [Benchmark(OperationsPerInvoke = Callers1024 * SettlesPerCaller1024, Description = "UsageGuard durable Reserve+Settle, 1,024 callers on one customer, group commit")]
     public void GroupCommit1024CallersOneCustomer() => _engine.RunClosedLoop(Callers1024, SettlesPerCaller1024).GetAwaiter().GetResult();
