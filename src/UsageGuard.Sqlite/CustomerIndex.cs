@@ -28,6 +28,7 @@ internal sealed class CustomerIndex : IDisposable
 
     private readonly string _path;
     private readonly string _ledgerReadConnectionString;
+    private readonly string _writeConnectionString;
     private readonly Guid _databaseId;
     private readonly int _indexEvery;
     private readonly AutoResetEvent _work = new(false);
@@ -45,12 +46,13 @@ internal sealed class CustomerIndex : IDisposable
         _databaseId = databaseId;
         _indexEvery = indexEvery;
         _committedThrough = ledgerLastSequence;
+        _writeConnectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString();
+        ReadConnectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly }.ToString();
         if (!TryOpen(ledgerLastSequence))
         {
             Rebuild();
         }
 
-        ReadConnectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly }.ToString();
         _thread = new Thread(Run) { IsBackground = true, Name = "UsageGuard SQLite customer index" };
         _thread.Start();
     }
@@ -89,7 +91,7 @@ internal sealed class CustomerIndex : IDisposable
     {
         try
         {
-            _write = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _path, Pooling = false }.ToString());
+            _write = new SqliteConnection(_writeConnectionString);
             _write.Open();
             Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;" + Schema);
             string? owner = Scalar("SELECT value FROM ug_index_meta WHERE name = 'database_id';") as string;
@@ -112,13 +114,13 @@ internal sealed class CustomerIndex : IDisposable
 
     private void Rebuild()
     {
-        SqliteConnection.ClearPool(new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _path, Mode = SqliteOpenMode.ReadOnly }.ToString()));
+        SqliteConnection.ClearPool(new SqliteConnection(ReadConnectionString));
         foreach (string suffix in new[] { string.Empty, "-wal", "-shm" })
         {
             File.Delete(_path + suffix);
         }
 
-        _write = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _path, Pooling = false }.ToString());
+        _write = new SqliteConnection(_writeConnectionString);
         _write.Open();
         Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;" + Schema +
             $"INSERT INTO ug_index_meta (name, value) VALUES ('database_id', '{_databaseId:N}'), ('indexed_through', '0');");

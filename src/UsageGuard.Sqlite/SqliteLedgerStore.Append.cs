@@ -35,7 +35,7 @@ public sealed partial class SqliteLedgerStore
         using SqliteTransaction transaction = _write.BeginTransaction(deferred: false);
         if (_lastSequence < 0)
         {
-            _lastSequence = (long)ExecuteScalar("SELECT coalesce(max(seq), 0) FROM ug_entries;", transaction)!;
+            _lastSequence = StoredThrough(transaction);
         }
 
         int skip = entries.IsEmpty ? 0 : AlreadyStored(entries, transaction);

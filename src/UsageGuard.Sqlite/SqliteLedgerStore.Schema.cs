@@ -107,7 +107,7 @@ public sealed partial class SqliteLedgerStore
         command.Parameters.AddWithValue("$seq", head.Sequence);
         if (command.ExecuteScalar() is not byte[] hash)
         {
-            long last = (long)(ExecuteScalar("SELECT coalesce(max(seq), 0) FROM ug_entries;") ?? 0L);
+            long last = StoredThrough();
             throw new LedgerCorruptedException($"The SQLite ledger store '{_displayName}' ends at entry {last}, but entry {head.Sequence} was committed (recorded in '{_head.Path}'): committed entries are missing, e.g. from a damaged or deleted '-wal' file. Refusing to start rather than serve wrong balances; restore the newest backup. If you restored an older backup on purpose, delete the head file.");
         }
 

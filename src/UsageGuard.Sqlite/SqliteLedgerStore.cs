@@ -74,7 +74,8 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
 
             // Refuse at start, not at the first commit, a file this process cannot write (read-only, locked).
             Execute("BEGIN IMMEDIATE; ROLLBACK;");
-            _index = new CustomerIndex(Path.GetFullPath(_displayName) + "-index", _readConnectionString, _databaseId, (long)ExecuteScalar("SELECT coalesce(max(seq), 0) FROM ug_entries;")!, options.IndexEvery);
+            _lastSequence = StoredThrough();
+            _index = new CustomerIndex(Path.GetFullPath(_displayName) + "-index", _readConnectionString, _databaseId, _lastSequence, options.IndexEvery);
 
             PrepareCommands();
         }
@@ -181,6 +182,10 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
         command.Transaction = transaction;
         command.ExecuteNonQuery();
     }
+
+    /// <summary>Reads the sequence number of the last stored entry (0 for none).</summary>
+    private long StoredThrough(SqliteTransaction? transaction = null) =>
+        (long)ExecuteScalar("SELECT coalesce(max(seq), 0) FROM ug_entries;", transaction)!;
 
     private object? ExecuteScalar(string sql, SqliteTransaction? transaction = null)
     {
