@@ -67,7 +67,7 @@ public sealed partial class SqliteLedgerStore
             ref readonly LedgerEntry last = ref entries[^1];
             _lastSequence = last.Sequence;
             _head.Write(_databaseId, last.Sequence, last.Hash);
-            _index.Committed(last.Sequence);
+            _index.Committed(entries[skip..]);
         }
     }
 

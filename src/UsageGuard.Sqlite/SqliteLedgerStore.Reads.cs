@@ -46,7 +46,7 @@ public sealed partial class SqliteLedgerStore
         {
             indexed = QueryIndexed(ledger, ledgerSnapshot, query, page, cancellationToken);
         }
-        catch (SqliteException)
+        catch (Exception ex) when (ex is SqliteException or InvalidDataException)
         {
             // The index is derived data: when it cannot be read, the ledger alone still gives the answer, by a longer scan.
             page.Clear();
@@ -74,28 +74,50 @@ public sealed partial class SqliteLedgerStore
             return indexed;
         }
 
-        using SqliteCommand seqs = index.CreateCommand();
-        seqs.Transaction = indexSnapshot;
-        seqs.CommandText = "SELECT seq FROM ug_customer_entries WHERE customer_id = $customer AND seq > $after AND seq <= $indexed ORDER BY seq;";
-        seqs.Parameters.AddWithValue("$customer", query.CustomerId);
-        seqs.Parameters.AddWithValue("$after", query.AfterSequence);
-        seqs.Parameters.AddWithValue("$indexed", indexed);
-        using SqliteDataReader reader = seqs.ExecuteReader();
+        using SqliteCommand postings = index.CreateCommand();
+        postings.Transaction = indexSnapshot;
+        postings.CommandText = """
+            SELECT p.seqs FROM ug_index_steps s JOIN ug_customer_postings p ON p.through = s.through AND p.customer_id = $customer
+            WHERE s.through > $after AND s.through <= $indexed ORDER BY s.through;
+            """;
+        postings.Parameters.AddWithValue("$customer", query.CustomerId);
+        postings.Parameters.AddWithValue("$after", query.AfterSequence);
+        postings.Parameters.AddWithValue("$indexed", indexed);
+        using SqliteDataReader reader = postings.ExecuteReader();
+        var decoded = new List<long>();
         var chunk = new List<long>(ChunkSize);
-        while (page.Count < query.Limit)
+        int next = 0;
+        bool exhausted = false;
+        while (page.Count < query.Limit && !exhausted)
         {
             chunk.Clear();
-            while (chunk.Count < ChunkSize && reader.Read())
+            while (chunk.Count < ChunkSize)
             {
-                chunk.Add(reader.GetInt64(0));
+                if (next == decoded.Count)
+                {
+                    decoded.Clear();
+                    next = 0;
+                    if (!reader.Read())
+                    {
+                        exhausted = true;
+                        break;
+                    }
+
+                    CustomerIndex.Decode((byte[])reader.GetValue(0), decoded);
+                    continue;
+                }
+
+                long seq = decoded[next++];
+                if (seq > query.AfterSequence)
+                {
+                    chunk.Add(seq);
+                }
             }
 
-            if (chunk.Count == 0)
+            if (chunk.Count > 0)
             {
-                break;
+                QueryPart(ledger, ledgerSnapshot, query, $"e.seq IN ({string.Join(",", chunk)})", page, cancellationToken);
             }
-
-            QueryPart(ledger, ledgerSnapshot, query, $"e.seq IN ({string.Join(",", chunk)})", page, cancellationToken);
         }
 
         return indexed;

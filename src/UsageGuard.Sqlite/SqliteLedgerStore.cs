@@ -96,6 +96,9 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
     /// <summary>Gets the last sequence number the customer index covers (tests wait on it).</summary>
     internal long IndexedThrough => _index.IndexedThrough;
 
+    /// <summary>Gets how many entries the customer index has read back from the ledger rather than taken from the writer (tests read it).</summary>
+    internal long IndexReadBack => _index.ReadBack;
+
     /// <summary>Opens (or creates) a store on a file path or a connection string.</summary>
     /// <param name="connectionStringOrPath">A SQLite connection string (it contains <c>=</c>, e.g. <c>Data Source=ledger.db</c>) or a file path.</param>
     /// <returns>The open store.</returns>

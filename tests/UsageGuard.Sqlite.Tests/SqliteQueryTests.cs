@@ -32,33 +32,40 @@ public sealed class SqliteQueryTests : FileFixture
     }
 
     [Test]
-    public async Task Index_CatchesUpInItsOwnFile_AndIsRebuiltWhenTheFileIsLost()
+    public async Task Index_IsFedByTheWriter_AndIsRebuiltFromTheLedgerWhenTheFileIsLost()
     {
         var random = new Random(7);
         string path = Dir.File("i.db");
         var memory = new InMemoryLedgerStore();
-        long sequence;
+        var chain = new Chain();
         using (var sqlite = new SqliteLedgerStore(new SqliteLedgerStoreOptions { ConnectionString = "Data Source=" + path, IndexEvery = 16 }))
         {
-            sequence = await FillAsync(random, sqlite, memory);
-            await CaughtUp(sqlite, sequence);
+            await FillAsync(random, sqlite, memory, chain);
+            await CaughtUp(sqlite, chain.Sequence);
+            sqlite.IndexReadBack.Should().Be(0, "the writer hands every committed entry to the indexer; nothing is read back");
         }
 
-        RawSqlite.Scalar(path + "-index", "SELECT count(*) FROM ug_customer_entries;").Should().Be(sequence, "every entry is indexed once");
+        IndexedPairs(path).Should().Equal(LedgerPairs(path), "every entry is indexed once, under its customer");
+        long before = chain.Sequence;
         File.Delete(path + "-index");
         File.Delete(path + "-index-wal");
 
         using var reopened = new SqliteLedgerStore(new SqliteLedgerStoreOptions { ConnectionString = "Data Source=" + path, IndexEvery = 16 });
         for (int q = 0; q < 50; q++)
         {
-            await QueryBothAsync(random, reopened, memory, sequence, $"query {q} while the index is rebuilt");
+            await QueryBothAsync(random, reopened, memory, chain.Sequence, $"query {q} while the index is rebuilt");
         }
 
-        await CaughtUp(reopened, sequence);
+        // Commits during the rebuild are handed over while the indexer still reads older entries back: it must join the two.
+        await FillAsync(random, reopened, memory, chain);
+        await CaughtUp(reopened, chain.Sequence);
+        reopened.IndexReadBack.Should().BeGreaterThanOrEqualTo(before, "the entries before the reopening exist only in the ledger");
         for (int q = 0; q < 50; q++)
         {
-            await QueryBothAsync(random, reopened, memory, sequence, $"query {q} after the rebuild");
+            await QueryBothAsync(random, reopened, memory, chain.Sequence, $"query {q} after the rebuild");
         }
+
+        IndexedPairs(path).Should().Equal(LedgerPairs(path), "the rebuilt index names every entry once, under its customer");
     }
 
     [Test]
@@ -112,19 +119,19 @@ public sealed class SqliteQueryTests : FileFixture
         actual.Select(e => e.Sequence).Should().Equal(expected.Select(e => e.Sequence), because);
     }
 
-    private static async Task<long> FillAsync(Random random, SqliteLedgerStore sqlite, InMemoryLedgerStore memory)
+    private static async Task<long> FillAsync(Random random, SqliteLedgerStore sqlite, InMemoryLedgerStore memory, Chain? chain = null)
     {
+        chain ??= new Chain();
         using var hasher = new LedgerEntryHasher();
-        LedgerHash previous = LedgerHash.Genesis;
-        long sequence = 0;
         for (int batch = 0; batch < 40; batch++)
         {
             var entries = new LedgerEntry[random.Next(1, 60)];
             for (int i = 0; i < entries.Length; i++)
             {
+                long sequence = ++chain.Sequence;
                 var e = new LedgerEntry
                 {
-                    Sequence = ++sequence,
+                    Sequence = sequence,
                     Timestamp = T0.AddMinutes(sequence),
                     Kind = LedgerEntryKind.Overage,
                     CustomerId = Customers[random.Next(Customers.Length)],
@@ -134,16 +141,60 @@ public sealed class SqliteQueryTests : FileFixture
                     BalanceAfter = CreditAmount.FromUnits(0, 6),
                     Subject = Subjects[random.Next(Subjects.Length)],
                     Model = Models[random.Next(Models.Length)],
-                    PreviousHash = previous,
+                    PreviousHash = chain.Previous,
                 };
-                entries[i] = e with { Hash = hasher.Compute(e, previous) };
-                previous = entries[i].Hash;
+                entries[i] = e with { Hash = hasher.Compute(e, chain.Previous) };
+                chain.Previous = entries[i].Hash;
             }
 
             await sqlite.AppendAsync(new LedgerBatch(entries, []));
             await memory.AppendAsync(new LedgerBatch(entries, []));
         }
 
-        return sequence;
+        return chain.Sequence;
+    }
+
+    /// <summary>Every (customer, sequence number) pair the index file's posting lists name, sorted.</summary>
+    private static List<string> IndexedPairs(string path)
+    {
+        var pairs = new List<string>();
+        using Microsoft.Data.Sqlite.SqliteConnection connection = RawSqlite.Open(path + "-index");
+        using Microsoft.Data.Sqlite.SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT customer_id, seqs FROM ug_customer_postings;";
+        using Microsoft.Data.Sqlite.SqliteDataReader reader = command.ExecuteReader();
+        var seqs = new List<long>();
+        while (reader.Read())
+        {
+            seqs.Clear();
+            CustomerIndex.Decode((byte[])reader.GetValue(1), seqs);
+            pairs.AddRange(seqs.Select(seq => $"{reader.GetString(0)}/{seq}"));
+        }
+
+        pairs.Sort(StringComparer.Ordinal);
+        return pairs;
+    }
+
+    private static List<string> LedgerPairs(string path)
+    {
+        var pairs = new List<string>();
+        using Microsoft.Data.Sqlite.SqliteConnection connection = RawSqlite.Open(path);
+        using Microsoft.Data.Sqlite.SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT customer_id, seq FROM ug_entries;";
+        using Microsoft.Data.Sqlite.SqliteDataReader reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            pairs.Add($"{reader.GetString(0)}/{reader.GetInt64(1)}");
+        }
+
+        pairs.Sort(StringComparer.Ordinal);
+        return pairs;
+    }
+
+    /// <summary>Where the test's ledger chain ends: its last sequence number and hash.</summary>
+    private sealed class Chain
+    {
+        public long Sequence { get; set; }
+
+        public LedgerHash Previous { get; set; } = LedgerHash.Genesis;
     }
 }
