@@ -24,6 +24,51 @@ public abstract class LedgerStoreContractTests
     }
 
     [Test]
+    public async Task Append_EntriesWhoseOptionalFieldsComeAndGo_ReadBackExactly()
+    {
+        // Null, the same instance again, an equal string of another instance, empty, other text: a store that reuses what it
+        // bound for the entry before (or caches by reference) must still store each entry's own values.
+        string?[] texts = [null, "acme/eng", new string("acme/eng".AsSpan()), string.Empty, "ü-ñ/agent:r", null];
+        var random = new Random(5);
+        using var hasher = new LedgerEntryHasher();
+        var entries = new LedgerEntry[200];
+        LedgerHash previous = LedgerHash.Genesis;
+        for (int i = 0; i < entries.Length; i++)
+        {
+            string? Pick() => texts[random.Next(texts.Length)];
+            var e = new LedgerEntry
+            {
+                Sequence = i + 1,
+                Timestamp = T0.AddSeconds(i),
+                Kind = LedgerEntryKind.Overage,
+                CustomerId = random.Next(2) == 0 ? "acme" : new string("acme".AsSpan()),
+                CreditType = random.Next(3) == 0 ? "usd" : "credits",
+                BlockId = random.Next(2) == 0 ? null : new Guid(i, 0, 0, new byte[8]),
+                Amount = CreditAmount.FromUnits(i, 6),
+                BalanceBefore = CreditAmount.FromUnits(i, 6),
+                BalanceAfter = CreditAmount.FromUnits(0, 6),
+                Subject = Pick(),
+                Feature = Pick(),
+                Model = Pick(),
+                SessionId = Pick(),
+                RequestId = Pick(),
+                IdempotencyKey = Pick(),
+                ReservationId = random.Next(2) == 0 ? null : i,
+                Reason = Pick(),
+                PreviousHash = previous,
+            };
+            entries[i] = e with { Hash = hasher.Compute(e, previous) };
+            previous = entries[i].Hash;
+        }
+
+        ILedgerStore store = await CreateStoreAsync();
+        await store.AppendAsync(new LedgerBatch(entries.AsMemory(0, 120), []));
+        await store.AppendAsync(new LedgerBatch(entries.AsMemory(120), []));
+
+        (await Read(store, 0)).Should().Equal(entries);
+    }
+
+    [Test]
     public async Task Append_WithAGap_AppliesNothingOfTheBatch()
     {
         ILedgerStore store = await CreateStoreAsync();
