@@ -37,17 +37,15 @@ internal sealed class CustomerIndex : IDisposable
     /// <summary>The most entries one step indexes.</summary>
     private const int MaxStep = 65_536;
 
-    /// <summary>
-    /// The most committed entries held in memory for the indexer (16 bytes each). Past it, the writer stops handing them over
-    /// and the indexer reads them back from the ledger, so a stuck indexer cannot grow the process without bound.
-    /// </summary>
-    private const int MaxPending = 4 * MaxStep;
-
     private readonly string _path;
     private readonly string _ledgerReadConnectionString;
     private readonly string _writeConnectionString;
     private readonly Guid _databaseId;
     private readonly int _indexEvery;
+
+    // The most committed entries held in memory for the indexer (16 bytes each). Past it, the writer drops them and the
+    // indexer reads them back from the ledger, so a stuck or slow indexer cannot grow the process without bound.
+    private readonly int _handOverLimit;
     private readonly AutoResetEvent _work = new(false);
     private readonly Thread _thread;
     private readonly object _pendingGate = new();
@@ -64,8 +62,9 @@ internal sealed class CustomerIndex : IDisposable
     private List<Posting>? _spare;
     private long _pendingFirst;
 
-    internal CustomerIndex(string path, string ledgerReadConnectionString, Guid databaseId, long ledgerLastSequence, int indexEvery)
+    internal CustomerIndex(string path, string ledgerReadConnectionString, Guid databaseId, long ledgerLastSequence, int indexEvery, int handOverLimit)
     {
+        _handOverLimit = handOverLimit;
         _path = path;
         _ledgerReadConnectionString = ledgerReadConnectionString;
         _databaseId = databaseId;
@@ -107,7 +106,7 @@ internal sealed class CustomerIndex : IDisposable
         long through = entries[^1].Sequence;
         lock (_pendingGate)
         {
-            if (_pending.Count + entries.Length > MaxPending || first != _pendingFirst + _pending.Count)
+            if (_pending.Count + entries.Length > _handOverLimit || first != _pendingFirst + _pending.Count)
             {
                 // Too far behind (or, impossibly, a gap): drop what is held; the indexer reads those entries back instead.
                 _pending.Clear();

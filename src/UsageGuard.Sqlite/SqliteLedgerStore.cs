@@ -75,7 +75,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
             // Refuse at start, not at the first commit, a file this process cannot write (read-only, locked).
             Execute("BEGIN IMMEDIATE; ROLLBACK;");
             _lastSequence = StoredThrough();
-            _index = new CustomerIndex(Path.GetFullPath(_displayName) + "-index", _readConnectionString, _databaseId, _lastSequence, options.IndexEvery);
+            _index = new CustomerIndex(Path.GetFullPath(_displayName) + "-index", _readConnectionString, _databaseId, _lastSequence, options.IndexEvery, options.IndexHandOverLimit);
 
             PrepareCommands();
         }

@@ -25,9 +25,13 @@ public sealed class SqliteLedgerStoreOptions
     /// <value>The default value is 2.</value>
     public int SnapshotsToKeep { get; set; } = 2;
 
-    /// <summary>Gets or sets how many entries the indexer lets wait, under load, before it adds them to the customer index in one sorted step.</summary>
+    /// <summary>Gets or sets how many entries the indexer lets wait, under load, before it adds them to the customer index in one step.</summary>
     /// <remarks>Internal: tests make it small so that both the indexed part and the unindexed tail of a query are exercised.</remarks>
     internal int IndexEvery { get; set; } = 8192;
+
+    /// <summary>Gets or sets how many committed entries the writer holds for the indexer before it drops them and lets the indexer read them back.</summary>
+    /// <remarks>Internal: tests make it small to exercise the read-back path.</remarks>
+    internal int IndexHandOverLimit { get; set; } = 262_144;
 
     internal void Validate()
     {

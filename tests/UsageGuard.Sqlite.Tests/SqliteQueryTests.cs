@@ -69,6 +69,26 @@ public sealed class SqliteQueryTests : FileFixture
     }
 
     [Test]
+    public async Task Index_WhenTheIndexerFallsBehindTheHandOverLimit_ReadsTheDroppedEntriesBack()
+    {
+        var random = new Random(13);
+        string path = Dir.File("h.db");
+        var memory = new InMemoryLedgerStore();
+
+        // The indexer wakes only when the ledger is quiet (200 ms), so 40 quick batches overflow a hand-over of 50 entries.
+        using var sqlite = new SqliteLedgerStore(new SqliteLedgerStoreOptions { ConnectionString = "Data Source=" + path, IndexEvery = 1_000_000, IndexHandOverLimit = 50 });
+        long sequence = await FillAsync(random, sqlite, memory);
+        await CaughtUp(sqlite, sequence);
+
+        sqlite.IndexReadBack.Should().BeGreaterThan(0, "entries dropped from the hand-over are read back from the ledger");
+        IndexedPairs(path).Should().Equal(LedgerPairs(path), "dropped or not, every entry is indexed once, under its customer");
+        for (int q = 0; q < 50; q++)
+        {
+            await QueryBothAsync(random, sqlite, memory, sequence, $"query {q} after a read-back");
+        }
+    }
+
+    [Test]
     public async Task Query_WhenTheIndexCannotBeRead_StillAnswersFromTheLedger()
     {
         var random = new Random(11);
