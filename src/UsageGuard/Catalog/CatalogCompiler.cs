@@ -1,0 +1,515 @@
+using System.Collections.Frozen;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace UsageGuard;
+
+/// <summary>Validates <see cref="CatalogOptions"/> whole and builds a <see cref="CatalogSnapshot"/>, or reports every problem at once.</summary>
+internal static class CatalogCompiler
+{
+    /// <summary>Builds a snapshot, or throws <see cref="CatalogValidationException"/> listing every problem.</summary>
+    /// <param name="options">The catalog.</param>
+    /// <param name="creditTypeScales">The configured credit types and their scales.</param>
+    /// <param name="version">The number the snapshot gets.</param>
+    internal static CatalogSnapshot Compile(CatalogOptions options, IReadOnlyDictionary<string, int> creditTypeScales, long version)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        CheckDefined(errors, "catalog", nameof(CatalogOptions.UnknownFeatures), options.UnknownFeatures);
+        CheckDefined(errors, "catalog", nameof(CatalogOptions.UnknownModels), options.UnknownModels);
+
+        Dictionary<string, CatalogFeature> features = CompileFeatures(options, creditTypeScales, errors);
+        Dictionary<string, CatalogOffer> offers = CompileOffers(options, features, creditTypeScales, errors);
+        Dictionary<string, CatalogOverride[]> overrides = CompileOverrides(options, features, errors);
+        if (errors.Count > 0)
+        {
+            throw new CatalogValidationException(errors);
+        }
+
+        return new CatalogSnapshot(
+            version,
+            ContentHash(options),
+            options.Revision,
+            features.ToFrozenDictionary(StringComparer.Ordinal),
+            offers.ToFrozenDictionary(StringComparer.Ordinal),
+            overrides.ToFrozenDictionary(StringComparer.Ordinal),
+            options.UnknownFeatures,
+            options.UnknownModels);
+    }
+
+    /// <summary>A SHA-256 of the catalog's JSON form, in hex: equal catalogs hash equally in any process.</summary>
+    internal static string ContentHash(CatalogOptions options) =>
+        Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(options, CatalogJson.Default.CatalogOptions)));
+
+    private static Dictionary<string, CatalogFeature> CompileFeatures(CatalogOptions options, IReadOnlyDictionary<string, int> scales, List<string> errors)
+    {
+        var features = new Dictionary<string, CatalogFeature>(StringComparer.Ordinal);
+        for (int i = 0; i < options.Features.Count; i++)
+        {
+            FeatureOptions f = options.Features[i];
+            string at = Name("features", f?.Id, i);
+            if (f is null)
+            {
+                errors.Add($"{at}: is null");
+                continue;
+            }
+
+            int before = errors.Count;
+            CheckId(errors, at, nameof(FeatureOptions.Id), f.Id);
+            CheckDefined(errors, at, nameof(FeatureOptions.Kind), f.Kind);
+            CheckDefined(errors, at, nameof(FeatureOptions.ValueType), f.ValueType);
+            if (f.Kind == FeatureKind.Config && f.ValueType == ConfigValueType.Choice && f.AllowedValues.Count == 0)
+            {
+                errors.Add($"{at}: a Choice feature needs AllowedValues");
+            }
+
+            if (f.AllowedValues.Count > 0 && !(f.Kind == FeatureKind.Config && f.ValueType == ConfigValueType.Choice))
+            {
+                errors.Add($"{at}: AllowedValues apply only to a Config feature of ValueType Choice");
+            }
+
+            if (f.AllowedValues.Count != f.AllowedValues.Distinct(StringComparer.Ordinal).Count())
+            {
+                errors.Add($"{at}: AllowedValues has duplicates");
+            }
+
+            long? price = null;
+            int scale = 0;
+            if (f.PricePerUnit is decimal perUnit)
+            {
+                if (f.Kind != FeatureKind.Metered)
+                {
+                    errors.Add($"{at}: PricePerUnit applies only to a Metered feature");
+                }
+
+                if (f.CreditType is null)
+                {
+                    errors.Add($"{at}: PricePerUnit needs a CreditType");
+                }
+                else if (CheckCreditType(errors, at, f.CreditType, scales) is int s)
+                {
+                    scale = s;
+                    price = Units(errors, at, nameof(FeatureOptions.PricePerUnit), perUnit, s);
+                }
+            }
+            else if (f.CreditType is not null && CheckCreditType(errors, at, f.CreditType, scales) is int s)
+            {
+                scale = s;
+            }
+
+            if (!string.IsNullOrWhiteSpace(f.Id) && !features.TryAdd(f.Id, null!))
+            {
+                errors.Add($"{at}: the id is used by another feature");
+                continue;
+            }
+
+            if (errors.Count == before)
+            {
+                features[f.Id] = new CatalogFeature(f, price, scale);
+            }
+        }
+
+        return features;
+    }
+
+    private static Dictionary<string, CatalogOffer> CompileOffers(CatalogOptions options, Dictionary<string, CatalogFeature> features, IReadOnlyDictionary<string, int> scales, List<string> errors)
+    {
+        // Ids are unique across plans and add-ons, so a subscription's ids name one thing each.
+        var plans = new Dictionary<string, PlanOptions>(StringComparer.Ordinal);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < options.Plans.Count; i++)
+        {
+            PlanOptions p = options.Plans[i];
+            string at = Name("plans", p?.Id, i);
+            if (p is null)
+            {
+                errors.Add($"{at}: is null");
+                continue;
+            }
+
+            if (CheckId(errors, at, nameof(PlanOptions.Id), p.Id) && !ids.Add(p.Id))
+            {
+                errors.Add($"{at}: the id is used by another plan or add-on");
+                continue;
+            }
+
+            if (!string.IsNullOrWhiteSpace(p.Id))
+            {
+                plans[p.Id] = p;
+            }
+        }
+
+        for (int i = 0; i < options.AddOns.Count; i++)
+        {
+            AddOnOptions a = options.AddOns[i];
+            string at = Name("addOns", a?.Id, i);
+            if (a is null)
+            {
+                errors.Add($"{at}: is null");
+                continue;
+            }
+
+            if (CheckId(errors, at, nameof(AddOnOptions.Id), a.Id) && !ids.Add(a.Id))
+            {
+                errors.Add($"{at}: the id is used by another plan or add-on");
+            }
+        }
+
+        var offers = new Dictionary<string, CatalogOffer>(StringComparer.Ordinal);
+        foreach (PlanOptions plan in plans.Values)
+        {
+            string at = $"plans[{plan.Id}]";
+            var entitlements = new Dictionary<string, CatalogEntitlement>(StringComparer.Ordinal);
+            var allowances = new Dictionary<string, CatalogAllowance>(StringComparer.Ordinal);
+            if (!FoldIncludes(plan, plans, features, scales, entitlements, allowances, [], errors, isRoot: true))
+            {
+                continue;
+            }
+
+            offers[plan.Id] = new CatalogOffer(plan.Id, plan.Name, isAddOn: false, entitlements.ToFrozenDictionary(StringComparer.Ordinal), allowances.Values.ToArray());
+        }
+
+        foreach (AddOnOptions addOn in options.AddOns)
+        {
+            if (addOn is null || string.IsNullOrWhiteSpace(addOn.Id) || offers.ContainsKey(addOn.Id) || plans.ContainsKey(addOn.Id))
+            {
+                continue;
+            }
+
+            string at = $"addOns[{addOn.Id}]";
+            var entitlements = new Dictionary<string, CatalogEntitlement>(StringComparer.Ordinal);
+            var allowances = new Dictionary<string, CatalogAllowance>(StringComparer.Ordinal);
+            AddOwn(at, addOn.Id, EntitlementSource.AddOn, addOn.Entitlements, addOn.Allowances, features, scales, entitlements, allowances, errors);
+            offers[addOn.Id] = new CatalogOffer(addOn.Id, addOn.Name, isAddOn: true, entitlements.ToFrozenDictionary(StringComparer.Ordinal), allowances.Values.ToArray());
+        }
+
+        return offers;
+    }
+
+    /// <summary>Folds a plan's includes (depth first, in order) and then its own elements into the maps; false on a cycle or an unknown include.</summary>
+    private static bool FoldIncludes(
+        PlanOptions plan,
+        Dictionary<string, PlanOptions> plans,
+        Dictionary<string, CatalogFeature> features,
+        IReadOnlyDictionary<string, int> scales,
+        Dictionary<string, CatalogEntitlement> entitlements,
+        Dictionary<string, CatalogAllowance> allowances,
+        List<string> path,
+        List<string> errors,
+        bool isRoot)
+    {
+        string at = $"plans[{plan.Id}]";
+        if (path.Contains(plan.Id, StringComparer.Ordinal))
+        {
+            // Reported once, by the plan where the cycle closes.
+            if (path[0] == plan.Id)
+            {
+                errors.Add($"{at}: includes itself ({string.Join(" -> ", path)} -> {plan.Id})");
+            }
+
+            return false;
+        }
+
+        path.Add(plan.Id);
+        try
+        {
+            bool ok = true;
+            foreach (string included in plan.Includes)
+            {
+                if (included is null || !plans.TryGetValue(included, out PlanOptions? inner))
+                {
+                    if (isRoot)
+                    {
+                        errors.Add($"{at}: includes '{included}', which is not a plan of the catalog");
+                    }
+
+                    ok = false;
+                    continue;
+                }
+
+                ok &= FoldIncludes(inner, plans, features, scales, entitlements, allowances, path, errors, isRoot: false);
+            }
+
+            // Only the plan being compiled reports its own elements' problems (and a cycle that returns to it); included plans
+            // report theirs when they are compiled.
+            AddOwn(at, plan.Id, EntitlementSource.Plan, plan.Entitlements, plan.Allowances, features, scales, entitlements, allowances, isRoot ? errors : []);
+            return ok;
+        }
+        finally
+        {
+            path.RemoveAt(path.Count - 1);
+        }
+    }
+
+    private static void AddOwn(
+        string at,
+        string ownerId,
+        EntitlementSource source,
+        IList<EntitlementOptions> ownEntitlements,
+        IList<AllowanceOptions> ownAllowances,
+        Dictionary<string, CatalogFeature> features,
+        IReadOnlyDictionary<string, int> scales,
+        Dictionary<string, CatalogEntitlement> entitlements,
+        Dictionary<string, CatalogAllowance> allowances,
+        List<string> errors)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < ownEntitlements.Count; i++)
+        {
+            EntitlementOptions e = ownEntitlements[i];
+            string where = $"{at}.{Name("entitlements", e?.Feature, i)}";
+            if (e is null)
+            {
+                errors.Add($"{where}: is null");
+                continue;
+            }
+
+            if (!seen.Add(e.Feature ?? string.Empty))
+            {
+                errors.Add($"{where}: the feature has another entitlement in the same {(source == EntitlementSource.AddOn ? "add-on" : "plan")}");
+                continue;
+            }
+
+            if (CompileEntitlement(where, e, source, ownerId, features, errors) is { } compiled)
+            {
+                // Own entitlements win over included plans', feature by feature.
+                entitlements[e.Feature!] = compiled;
+            }
+        }
+
+        var ownIds = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < ownAllowances.Count; i++)
+        {
+            AllowanceOptions a = ownAllowances[i];
+            string where = $"{at}.{Name("allowances", a?.Id, i)}";
+            if (a is null)
+            {
+                errors.Add($"{where}: is null");
+                continue;
+            }
+
+            if (CheckId(errors, where, nameof(AllowanceOptions.Id), a.Id) && !ownIds.Add(a.Id))
+            {
+                errors.Add($"{where}: the id is used by another allowance of the same {(source == EntitlementSource.AddOn ? "add-on" : "plan")}");
+                continue;
+            }
+
+            if (CompileAllowance(where, a, ownerId, scales, errors) is { } compiled)
+            {
+                allowances[a.Id] = compiled;
+            }
+        }
+    }
+
+    private static CatalogEntitlement? CompileEntitlement(string at, EntitlementOptions e, EntitlementSource source, string sourceId, Dictionary<string, CatalogFeature> features, List<string> errors)
+    {
+        int before = errors.Count;
+        CheckDefined(errors, at, nameof(EntitlementOptions.Window), e.Window);
+        CheckDefined(errors, at, nameof(EntitlementOptions.Enforcement), e.Enforcement);
+        if (string.IsNullOrWhiteSpace(e.Feature))
+        {
+            errors.Add($"{at}: Feature is empty");
+            return null;
+        }
+
+        if (!features.TryGetValue(e.Feature, out CatalogFeature? feature))
+        {
+            errors.Add($"{at}: Feature '{e.Feature}' is not a feature of the catalog");
+            return null;
+        }
+
+        if (e.Limit is not null && feature.Kind != FeatureKind.Metered)
+        {
+            errors.Add($"{at}: Limit applies only to a Metered feature ('{feature.Id}' is {feature.Kind})");
+        }
+
+        CheckNotNegative(errors, at, nameof(EntitlementOptions.Limit), e.Limit);
+        CheckNotNegative(errors, at, nameof(EntitlementOptions.OverageCap), e.OverageCap);
+        CheckNotNegative(errors, at, nameof(EntitlementOptions.OverageRatePerUnit), e.OverageRatePerUnit);
+        if ((e.OverageCap is not null || e.OverageRatePerUnit is not null) && e.Enforcement != LimitEnforcement.Soft)
+        {
+            errors.Add($"{at}: OverageCap and OverageRatePerUnit apply only to a Soft limit");
+        }
+
+        if (e.OverageRatePerUnit is not null && feature.CreditType is null)
+        {
+            errors.Add($"{at}: OverageRatePerUnit needs the feature '{feature.Id}' to have a CreditType to charge in");
+        }
+
+        if (feature.Kind == FeatureKind.Config && e.Enabled)
+        {
+            CheckConfigValue(at, feature, e.Value, errors);
+        }
+        else if (e.Value is not null && feature.Kind != FeatureKind.Config)
+        {
+            errors.Add($"{at}: Value applies only to a Config feature ('{feature.Id}' is {feature.Kind})");
+        }
+
+        return errors.Count == before ? new CatalogEntitlement(feature, e, source, sourceId) : null;
+    }
+
+    private static void CheckConfigValue(string at, CatalogFeature feature, string? value, List<string> errors)
+    {
+        if (value is null)
+        {
+            errors.Add($"{at}: Value is required for the Config feature '{feature.Id}'");
+            return;
+        }
+
+        switch (feature.ValueType)
+        {
+            case ConfigValueType.Number when !decimal.TryParse(value, NumberStyles.Number, CultureInfo.InvariantCulture, out _):
+                errors.Add($"{at}: Value '{value}' is not a number (use an invariant-culture decimal point)");
+                break;
+            case ConfigValueType.Choice when !feature.AllowedValues.Contains(value):
+                errors.Add($"{at}: Value '{value}' is not one of the AllowedValues of '{feature.Id}' ({string.Join(", ", feature.AllowedValues.Order(StringComparer.Ordinal))})");
+                break;
+        }
+    }
+
+    private static CatalogAllowance? CompileAllowance(string at, AllowanceOptions a, string ownerId, IReadOnlyDictionary<string, int> scales, List<string> errors)
+    {
+        int before = errors.Count;
+        CheckDefined(errors, at, nameof(AllowanceOptions.Expiry), a.Expiry);
+        CheckDefined(errors, at, nameof(AllowanceOptions.Category), a.Category);
+        if (a.Amount <= 0)
+        {
+            errors.Add($"{at}: Amount must be positive ({a.Amount.ToString(CultureInfo.InvariantCulture)})");
+        }
+
+        if (a.Expiry == AllowanceExpiry.Relative && a.ExpiresAfter is not { Ticks: > 0 })
+        {
+            errors.Add($"{at}: Expiry Relative needs a positive ExpiresAfter");
+        }
+        else if (a.Expiry != AllowanceExpiry.Relative && a.ExpiresAfter is not null)
+        {
+            errors.Add($"{at}: ExpiresAfter applies only to Expiry Relative");
+        }
+
+        CheckNotNegative(errors, at, nameof(AllowanceOptions.RolloverMin), a.RolloverMin);
+        CheckNotNegative(errors, at, nameof(AllowanceOptions.RolloverMax), a.RolloverMax);
+        if (a.RolloverMin is decimal min && a.RolloverMax is decimal max && min > max)
+        {
+            errors.Add($"{at}: RolloverMin ({min.ToString(CultureInfo.InvariantCulture)}) is above RolloverMax ({max.ToString(CultureInfo.InvariantCulture)})");
+        }
+
+        if (CheckCreditType(errors, at, a.CreditType, scales) is not int scale)
+        {
+            return null;
+        }
+
+        long amount = Units(errors, at, nameof(AllowanceOptions.Amount), a.Amount, scale) ?? 0;
+        long rolloverMin = a.RolloverMin is decimal rmin ? Units(errors, at, nameof(AllowanceOptions.RolloverMin), rmin, scale) ?? 0 : 0;
+        long? rolloverMax = a.RolloverMax is decimal rmax ? Units(errors, at, nameof(AllowanceOptions.RolloverMax), rmax, scale) : null;
+        return errors.Count == before
+            ? new CatalogAllowance(a.Id, ownerId, amount, a.CreditType, scale, a.Priority, a.Category, a.Expiry, a.ExpiresAfter, rolloverMin, rolloverMax, a.PreserveOverage)
+            : null;
+    }
+
+    private static Dictionary<string, CatalogOverride[]> CompileOverrides(CatalogOptions options, Dictionary<string, CatalogFeature> features, List<string> errors)
+    {
+        var byCustomer = new Dictionary<string, List<CatalogOverride>>(StringComparer.Ordinal);
+        for (int i = 0; i < options.Overrides.Count; i++)
+        {
+            CustomerOverrideOptions o = options.Overrides[i];
+            string at = $"overrides[#{i}{(o is null || string.IsNullOrWhiteSpace(o.Customer) ? "" : " " + o.Customer)}]";
+            if (o is null || o.Entitlement is null)
+            {
+                errors.Add($"{at}: {(o is null ? "is null" : "Entitlement is null")}");
+                continue;
+            }
+
+            int before = errors.Count;
+            CheckId(errors, at, nameof(CustomerOverrideOptions.Customer), o.Customer);
+            if (o.From is { } from && o.Until is { } until && from >= until)
+            {
+                errors.Add($"{at}: From ({from:O}) is not before Until ({until:O})");
+            }
+
+            CatalogEntitlement? entitlement = CompileEntitlement($"{at}.entitlement[{o.Entitlement.Feature}]", o.Entitlement, EntitlementSource.Override, o.Customer ?? string.Empty, features, errors);
+            if (entitlement is not null && errors.Count == before)
+            {
+                if (!byCustomer.TryGetValue(o.Customer!, out List<CatalogOverride>? list))
+                {
+                    byCustomer[o.Customer!] = list = [];
+                }
+
+                list.Add(new CatalogOverride(o.From, o.Until, entitlement));
+            }
+        }
+
+        // Ordered by start, so that the latest-starting override in force wins (a stable sort keeps the catalog's order for equal starts).
+        return byCustomer.ToDictionary(
+            pair => pair.Key,
+            pair => pair.Value.OrderBy(o => o.From ?? DateTimeOffset.MinValue).ToArray(),
+            StringComparer.Ordinal);
+    }
+
+    private static string Name(string collection, string? id, int index) =>
+        string.IsNullOrWhiteSpace(id) ? $"{collection}[#{index}]" : $"{collection}[{id}]";
+
+    private static bool CheckId(List<string> errors, string at, string property, string? id)
+    {
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            errors.Add($"{at}: {property} is empty");
+            return false;
+        }
+
+        if (id.Length > UsageGuardDefaults.MaxIdLength)
+        {
+            errors.Add($"{at}: {property} is longer than {UsageGuardDefaults.MaxIdLength} characters");
+            return false;
+        }
+
+        return true;
+    }
+
+    private static void CheckDefined<TEnum>(List<string> errors, string at, string property, TEnum value)
+        where TEnum : struct, Enum
+    {
+        if (!Enum.IsDefined(value))
+        {
+            errors.Add($"{at}: {property} has the undefined value {value}");
+        }
+    }
+
+    private static void CheckNotNegative(List<string> errors, string at, string property, decimal? value)
+    {
+        if (value < 0)
+        {
+            errors.Add($"{at}: {property} is negative ({value.Value.ToString(CultureInfo.InvariantCulture)})");
+        }
+    }
+
+    private static int? CheckCreditType(List<string> errors, string at, string creditType, IReadOnlyDictionary<string, int> scales)
+    {
+        if (creditType is not null && scales.TryGetValue(creditType, out int scale))
+        {
+            return scale;
+        }
+
+        errors.Add($"{at}: CreditType '{creditType}' is not a configured credit type ({string.Join(", ", scales.Keys.Order(StringComparer.Ordinal))})");
+        return null;
+    }
+
+    private static long? Units(List<string> errors, string at, string property, decimal value, int scale)
+    {
+        if (value < 0)
+        {
+            errors.Add($"{at}: {property} is negative ({value.ToString(CultureInfo.InvariantCulture)})");
+            return null;
+        }
+
+        try
+        {
+            return FixedPoint.ToUnits(value, scale, property);
+        }
+        catch (Exception ex) when (ex is ArgumentException or OverflowException)
+        {
+            errors.Add($"{at}: {property} {value.ToString(CultureInfo.InvariantCulture)} does not fit the credit type's scale {scale} (more decimal places, or too large)");
+            return null;
+        }
+    }
+}

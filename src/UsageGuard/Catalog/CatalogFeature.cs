@@ -1,0 +1,37 @@
+using System.Collections.Frozen;
+
+namespace UsageGuard;
+
+/// <summary>A validated feature of a <see cref="CatalogSnapshot"/>.</summary>
+internal sealed class CatalogFeature
+{
+    internal CatalogFeature(FeatureOptions options, long? pricePerUnitUnits, int scale)
+    {
+        Id = options.Id;
+        Kind = options.Kind;
+        ValueType = options.ValueType;
+        AllowedValues = options.AllowedValues.ToFrozenSet(StringComparer.Ordinal);
+        Unit = options.Unit;
+        CreditType = options.CreditType;
+        PricePerUnitUnits = pricePerUnitUnits;
+        Scale = scale;
+    }
+
+    internal string Id { get; }
+
+    internal FeatureKind Kind { get; }
+
+    internal ConfigValueType ValueType { get; }
+
+    internal FrozenSet<string> AllowedValues { get; }
+
+    internal string? Unit { get; }
+
+    internal string? CreditType { get; }
+
+    /// <summary>Gets the price of one unit in units of <see cref="CreditType"/>, or null when not priced.</summary>
+    internal long? PricePerUnitUnits { get; }
+
+    /// <summary>Gets the scale of <see cref="CreditType"/> (0 when the feature is not priced).</summary>
+    internal int Scale { get; }
+}
