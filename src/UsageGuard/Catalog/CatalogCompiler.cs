@@ -19,7 +19,7 @@ internal static class CatalogCompiler
         CheckDefined(errors, "catalog", nameof(CatalogOptions.UnknownFeatures), options.UnknownFeatures);
         CheckDefined(errors, "catalog", nameof(CatalogOptions.UnknownModels), options.UnknownModels);
 
-        Dictionary<string, CatalogFeature> features = CompileFeatures(options, creditTypeScales, errors);
+        Dictionary<string, CatalogFeature?> features = CompileFeatures(options, creditTypeScales, errors);
         Dictionary<string, CatalogOffer> offers = CompileOffers(options, features, creditTypeScales, errors);
         Dictionary<string, CatalogOverride[]> overrides = CompileOverrides(options, features, errors);
         if (errors.Count > 0)
@@ -31,7 +31,7 @@ internal static class CatalogCompiler
             version,
             ContentHash(options),
             options.Revision,
-            features.ToFrozenDictionary(StringComparer.Ordinal),
+            features.ToFrozenDictionary(pair => pair.Key, pair => pair.Value!, StringComparer.Ordinal),
             offers.ToFrozenDictionary(StringComparer.Ordinal),
             overrides.ToFrozenDictionary(StringComparer.Ordinal),
             options.UnknownFeatures,
@@ -42,9 +42,10 @@ internal static class CatalogCompiler
     internal static string ContentHash(CatalogOptions options) =>
         Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(options, CatalogJson.Default.CatalogOptions)));
 
-    private static Dictionary<string, CatalogFeature> CompileFeatures(CatalogOptions options, IReadOnlyDictionary<string, int> scales, List<string> errors)
+    /// <summary>Compiles the features by id; an invalid feature's id maps to null, so that what refers to it is not reported a second time.</summary>
+    private static Dictionary<string, CatalogFeature?> CompileFeatures(CatalogOptions options, IReadOnlyDictionary<string, int> scales, List<string> errors)
     {
-        var features = new Dictionary<string, CatalogFeature>(StringComparer.Ordinal);
+        var features = new Dictionary<string, CatalogFeature?>(StringComparer.Ordinal);
         for (int i = 0; i < options.Features.Count; i++)
         {
             FeatureOptions f = options.Features[i];
@@ -98,7 +99,7 @@ internal static class CatalogCompiler
                 scale = s;
             }
 
-            if (!string.IsNullOrWhiteSpace(f.Id) && !features.TryAdd(f.Id, null!))
+            if (!string.IsNullOrWhiteSpace(f.Id) && !features.TryAdd(f.Id, null))
             {
                 errors.Add($"{at}: the id is used by another feature");
                 continue;
@@ -113,7 +114,7 @@ internal static class CatalogCompiler
         return features;
     }
 
-    private static Dictionary<string, CatalogOffer> CompileOffers(CatalogOptions options, Dictionary<string, CatalogFeature> features, IReadOnlyDictionary<string, int> scales, List<string> errors)
+    private static Dictionary<string, CatalogOffer> CompileOffers(CatalogOptions options, Dictionary<string, CatalogFeature?> features, IReadOnlyDictionary<string, int> scales, List<string> errors)
     {
         // Ids are unique across plans and add-ons, so a subscription's ids name one thing each.
         var plans = new Dictionary<string, PlanOptions>(StringComparer.Ordinal);
@@ -191,7 +192,7 @@ internal static class CatalogCompiler
     private static bool FoldIncludes(
         PlanOptions plan,
         Dictionary<string, PlanOptions> plans,
-        Dictionary<string, CatalogFeature> features,
+        Dictionary<string, CatalogFeature?> features,
         IReadOnlyDictionary<string, int> scales,
         Dictionary<string, CatalogEntitlement> entitlements,
         Dictionary<string, CatalogAllowance> allowances,
@@ -248,7 +249,7 @@ internal static class CatalogCompiler
         EntitlementSource source,
         IList<EntitlementOptions> ownEntitlements,
         IList<AllowanceOptions> ownAllowances,
-        Dictionary<string, CatalogFeature> features,
+        Dictionary<string, CatalogFeature?> features,
         IReadOnlyDictionary<string, int> scales,
         Dictionary<string, CatalogEntitlement> entitlements,
         Dictionary<string, CatalogAllowance> allowances,
@@ -302,7 +303,7 @@ internal static class CatalogCompiler
         }
     }
 
-    private static CatalogEntitlement? CompileEntitlement(string at, EntitlementOptions e, EntitlementSource source, string sourceId, Dictionary<string, CatalogFeature> features, List<string> errors)
+    private static CatalogEntitlement? CompileEntitlement(string at, EntitlementOptions e, EntitlementSource source, string sourceId, Dictionary<string, CatalogFeature?> features, List<string> errors)
     {
         int before = errors.Count;
         CheckDefined(errors, at, nameof(EntitlementOptions.Window), e.Window);
@@ -316,6 +317,12 @@ internal static class CatalogCompiler
         if (!features.TryGetValue(e.Feature, out CatalogFeature? feature))
         {
             errors.Add($"{at}: Feature '{e.Feature}' is not a feature of the catalog");
+            return null;
+        }
+
+        if (feature is null)
+        {
+            // The feature itself is invalid, and reported as such.
             return null;
         }
 
@@ -407,7 +414,7 @@ internal static class CatalogCompiler
             : null;
     }
 
-    private static Dictionary<string, CatalogOverride[]> CompileOverrides(CatalogOptions options, Dictionary<string, CatalogFeature> features, List<string> errors)
+    private static Dictionary<string, CatalogOverride[]> CompileOverrides(CatalogOptions options, Dictionary<string, CatalogFeature?> features, List<string> errors)
     {
         var byCustomer = new Dictionary<string, List<CatalogOverride>>(StringComparer.Ordinal);
         for (int i = 0; i < options.Overrides.Count; i++)

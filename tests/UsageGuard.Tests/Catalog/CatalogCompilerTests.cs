@@ -96,6 +96,17 @@ public sealed class CatalogCompilerTests
         ex.Errors.Should().Contain("plans[self]: includes itself (self -> self)");
     }
 
+    [Test]
+    public void Compile_AnEntitlementOfAnInvalidFeature_ReportsTheFeatureOnly()
+    {
+        CatalogOptions options = Minimal();
+        options.Features.Add(new FeatureOptions { Id = "img", Kind = FeatureKind.Metered, CreditType = "credits", PricePerUnit = -1m });
+        options.Plans[0].Entitlements.Add(new EntitlementOptions { Feature = "img", Limit = 5 });
+        options.Overrides.Add(new CustomerOverrideOptions { Customer = "acme", Entitlement = new EntitlementOptions { Feature = "img" } });
+
+        Reject(options).Errors.Should().Equal("features[img]: PricePerUnit is negative (-1)");
+    }
+
     [TestCaseSource(nameof(BadCatalogs))]
     public void Compile_ABadCatalog_IsRejectedWithAMessageNamingTheElement(string because, Action<CatalogOptions> spoil, string expected)
     {
