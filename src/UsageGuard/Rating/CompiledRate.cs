@@ -1,0 +1,24 @@
+namespace UsageGuard;
+
+/// <summary>The validated, immutable form of one <see cref="ModelRate"/>.</summary>
+internal sealed class CompiledRate
+{
+    internal CompiledRate(string model, string creditType, PriceSchedule price, string? costCurrency, PriceSchedule? cost)
+    {
+        Model = model;
+        CreditType = creditType;
+        Price = price;
+        CostCurrency = costCurrency;
+        Cost = cost;
+    }
+
+    internal string Model { get; }
+
+    internal string CreditType { get; }
+
+    internal PriceSchedule Price { get; }
+
+    internal string? CostCurrency { get; }
+
+    internal PriceSchedule? Cost { get; }
+}
