@@ -157,6 +157,39 @@ public sealed class PeriodCalendarTests
     }
 
     [Test]
+    public void Containing_HavanaMidnightOverlap_StartsAtTheEarlierInstant()
+    {
+        // 1 November 2026: 01:00 CDT falls back to 00:00 CST, so midnight is read twice (04:00Z and 05:00Z).
+        var calendar = Calendar("America/Havana", At(2026, 3, 1, 12, 0, Est));
+        var cst = TimeSpan.FromHours(-5);
+        var cdt = TimeSpan.FromHours(-4);
+
+        var day = calendar.Containing(Utc(2026, 11, 1, 5, 30), UsageWindow.Day);
+        ShouldBe(day, At(2026, 11, 1, 0, 0, cdt), At(2026, 11, 2, 0, 0, cst));
+        day.Length.Should().Be(TimeSpan.FromHours(25));
+        ShouldBe(calendar.Containing(Utc(2026, 11, 1, 3, 59), UsageWindow.Day), At(2026, 10, 31, 0, 0, cdt), At(2026, 11, 1, 0, 0, cdt));
+        ShouldBe(calendar.Containing(Utc(2026, 11, 20), UsageWindow.Month), At(2026, 11, 1, 0, 0, cdt), At(2026, 12, 1, 0, 0, cst));
+        ShouldBe(calendar.Containing(Utc(2026, 11, 1, 4, 30), UsageWindow.Hour), At(2026, 11, 1, 0, 0, cdt), At(2026, 11, 1, 0, 0, cst));
+        ShouldBe(calendar.Containing(Utc(2026, 11, 1, 5, 30), UsageWindow.Hour), At(2026, 11, 1, 0, 0, cst), At(2026, 11, 1, 1, 0, cst));
+
+        // 8 March 2026: 00:00 CST jumps to 01:00 CDT, so the day and the month start after the gap.
+        ShouldBe(calendar.Containing(Utc(2026, 3, 8, 12), UsageWindow.Day), At(2026, 3, 8, 1, 0, cdt), At(2026, 3, 9, 0, 0, cdt));
+        ShouldBe(calendar.Containing(Utc(2026, 3, 8, 12), UsageWindow.Month), At(2026, 3, 1, 0, 0, cst), At(2026, 4, 1, 0, 0, cdt));
+    }
+
+    [Test]
+    public void Containing_AzoresMidnightOverlap_StartsAtTheEarlierInstant()
+    {
+        // 25 October 2026: 01:00 +00 falls back to 00:00 -01, so midnight is read at 00:00Z and at 01:00Z.
+        var calendar = Calendar("Atlantic/Azores");
+        var summer = TimeSpan.Zero;
+        var winter = TimeSpan.FromHours(-1);
+
+        ShouldBe(calendar.Containing(Utc(2026, 10, 25, 12), UsageWindow.Day), At(2026, 10, 25, 0, 0, summer), At(2026, 10, 26, 0, 0, winter));
+        ShouldBe(calendar.Containing(Utc(2026, 10, 24, 23, 59), UsageWindow.Day), At(2026, 10, 24, 0, 0, summer), At(2026, 10, 25, 0, 0, summer));
+    }
+
+    [Test]
     public void Containing_BeirutMidnightTransitions_FollowTheGapAndOverlapRules()
     {
         var calendar = Calendar("Asia/Beirut");

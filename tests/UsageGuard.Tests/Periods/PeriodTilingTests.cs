@@ -11,6 +11,7 @@ public sealed class PeriodTilingTests
     [
         "UTC", "America/New_York", "Europe/London", "Europe/Dublin", "Australia/Lord_Howe", "Asia/Kathmandu", "Asia/Kolkata",
         "America/Santiago", "Asia/Beirut", "Pacific/Chatham", "America/St_Johns", "Pacific/Apia", "Etc/GMT+5",
+        "America/Havana", "Atlantic/Azores",
     ];
 
     private static readonly UsageWindow[] Windows = Enum.GetValues<UsageWindow>();
@@ -93,6 +94,8 @@ public sealed class PeriodTilingTests
                         }
                     }
 
+                    // From the last instant the offset hint differs from the one at the start: the same period must come back.
+                    calendar.Containing(period.End.AddTicks(-1), window).Should().Be(period, because);
                     var next = calendar.Next(period, window);
                     next.Start.Should().Be(period.End, because);
                     period = next;
