@@ -302,6 +302,36 @@ public sealed class PeriodCalendarTests
     }
 
     [Test]
+    public void Containing_SteadyState_AllocatesNothing()
+    {
+        // Not a benchmark: the allocation counter is exact, so this guards the hot-path claim in the docs, gaps and overlaps included.
+        PeriodCalendar[] calendars = [Calendar("UTC"), Calendar("America/New_York"), Calendar("Australia/Lord_Howe"), Calendar("America/Havana")];
+        DateTimeOffset[] instants = [Utc(2026, 3, 8, 6, 59), Utc(2026, 11, 1, 5, 30), Utc(2026, 4, 4, 15, 10), Utc(2026, 3, 8, 12)];
+        long checksum = 0;
+        void Run()
+        {
+            foreach (var calendar in calendars)
+            {
+                foreach (var instant in instants)
+                {
+                    for (var window = UsageWindow.Hour; window <= UsageWindow.Year; window++)
+                    {
+                        checksum += calendar.Containing(instant, window).Start.UtcTicks;
+                    }
+                }
+            }
+        }
+
+        Run();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Run();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        allocated.Should().Be(0);
+        checksum.Should().NotBe(0);
+    }
+
+    [Test]
     public void Containing_UndefinedWindow_ThrowsWithParamName()
     {
         var calendar = Calendar("UTC");
