@@ -1,20 +1,24 @@
 namespace UsageGuard;
 
-/// <summary>A calendar window over which usage is counted and limits reset.</summary>
+/// <summary>The length of a calendar-aligned usage window or billing period.</summary>
+/// <remarks>
+/// Every window is aligned to the local clock of a <see cref="PeriodCalendar"/>'s time zone; the weekly, monthly and
+/// yearly windows also follow the calendar's anchor. See <see cref="PeriodCalendar.Containing"/> for the exact rules.
+/// </remarks>
 public enum UsageWindow
 {
-    /// <summary>One hour of the local clock.</summary>
-    Hour,
+    /// <summary>From the top of a local hour to the next, split where the zone's UTC offset changes.</summary>
+    Hour = 0,
 
-    /// <summary>One local day, midnight to midnight.</summary>
-    Day,
+    /// <summary>From local midnight to the next local midnight: 23, 24 or 25 hours where the zone observes daylight saving time.</summary>
+    Day = 1,
 
-    /// <summary>One week, starting on the anchor's day of the week.</summary>
-    Week,
+    /// <summary>Seven local days, starting at local midnight on the anchor's local day of the week.</summary>
+    Week = 2,
 
-    /// <summary>One month, starting on the anchor's day of the month.</summary>
-    Month,
+    /// <summary>A calendar month, starting at local midnight on the anchor's local day of the month, clamped to the month's last day.</summary>
+    Month = 3,
 
-    /// <summary>One year, starting on the anchor's month and day.</summary>
-    Year,
+    /// <summary>A calendar year, starting at local midnight on the anchor's local month and day, with 29 February clamped to 28 February.</summary>
+    Year = 4,
 }
