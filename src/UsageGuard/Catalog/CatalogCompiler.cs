@@ -406,9 +406,10 @@ internal static class CatalogCompiler
             return null;
         }
 
-        long amount = Units(errors, at, nameof(AllowanceOptions.Amount), a.Amount, scale) ?? 0;
-        long rolloverMin = a.RolloverMin is decimal rmin ? Units(errors, at, nameof(AllowanceOptions.RolloverMin), rmin, scale) ?? 0 : 0;
-        long? rolloverMax = a.RolloverMax is decimal rmax ? Units(errors, at, nameof(AllowanceOptions.RolloverMax), rmax, scale) : null;
+        // Negative and non-positive values are reported above; converting them would report them a second time.
+        long amount = a.Amount > 0 ? Units(errors, at, nameof(AllowanceOptions.Amount), a.Amount, scale) ?? 0 : 0;
+        long rolloverMin = a.RolloverMin is decimal rmin and >= 0 ? Units(errors, at, nameof(AllowanceOptions.RolloverMin), rmin, scale) ?? 0 : 0;
+        long? rolloverMax = a.RolloverMax is decimal rmax and >= 0 ? Units(errors, at, nameof(AllowanceOptions.RolloverMax), rmax, scale) : null;
         return errors.Count == before
             ? new CatalogAllowance(a.Id, ownerId, amount, a.CreditType, scale, a.Priority, a.Category, a.Expiry, a.ExpiresAfter, rolloverMin, rolloverMax, a.PreserveOverage)
             : null;
