@@ -22,6 +22,8 @@ internal static class CatalogCompiler
         Dictionary<string, CatalogFeature?> features = CompileFeatures(options, creditTypeScales, errors);
         Dictionary<string, CatalogOffer> offers = CompileOffers(options, features, creditTypeScales, errors);
         Dictionary<string, CatalogOverride[]> overrides = CompileOverrides(options, features, errors);
+        (RateCard rates, Dictionary<string, RateCard> contracts) = CompileRates(options, creditTypeScales, errors);
+        Dictionary<string, CatalogSubscription> subscriptions = CompileSubscriptions(options, offers, errors);
         if (errors.Count > 0)
         {
             throw new CatalogValidationException(errors);
@@ -34,6 +36,9 @@ internal static class CatalogCompiler
             features.ToFrozenDictionary(pair => pair.Key, pair => pair.Value!, StringComparer.Ordinal),
             offers.ToFrozenDictionary(StringComparer.Ordinal),
             overrides.ToFrozenDictionary(StringComparer.Ordinal),
+            subscriptions.ToFrozenDictionary(StringComparer.Ordinal),
+            rates,
+            contracts.ToFrozenDictionary(StringComparer.Ordinal),
             options.UnknownFeatures,
             options.UnknownModels);
     }
@@ -333,6 +338,12 @@ internal static class CatalogCompiler
 
         CheckNotNegative(errors, at, nameof(EntitlementOptions.Limit), e.Limit);
         CheckNotNegative(errors, at, nameof(EntitlementOptions.OverageCap), e.OverageCap);
+        CheckWholeUnits(errors, at, nameof(EntitlementOptions.Limit), e.Limit);
+        CheckWholeUnits(errors, at, nameof(EntitlementOptions.OverageCap), e.OverageCap);
+        if (e.Limit is null && e.OverageCap is not null && e.Enforcement == LimitEnforcement.Soft)
+        {
+            errors.Add($"{at}: OverageCap needs a Limit");
+        }
         CheckNotNegative(errors, at, nameof(EntitlementOptions.OverageRatePerUnit), e.OverageRatePerUnit);
         if ((e.OverageCap is not null || e.OverageRatePerUnit is not null) && e.Enforcement != LimitEnforcement.Soft)
         {
@@ -454,6 +465,185 @@ internal static class CatalogCompiler
             StringComparer.Ordinal);
     }
 
+    /// <summary>Builds the rate card and each customer's contract card layered on it; a rate card's problems become the catalog's.</summary>
+    private static (RateCard Rates, Dictionary<string, RateCard> Contracts) CompileRates(CatalogOptions options, IReadOnlyDictionary<string, int> scales, List<string> errors)
+    {
+        RateCard rates = BuildCard("models", options.Models, scales, errors) ?? RateCard.Empty;
+        var contracts = new Dictionary<string, RateCard>(StringComparer.Ordinal);
+        for (int i = 0; i < options.ContractRates.Count; i++)
+        {
+            CustomerRatesOptions c = options.ContractRates[i];
+            string at = Name("contractRates", c?.Customer, i);
+            if (c is null)
+            {
+                errors.Add($"{at}: is null");
+                continue;
+            }
+
+            if (!CheckId(errors, at, nameof(CustomerRatesOptions.Customer), c.Customer))
+            {
+                continue;
+            }
+
+            if (contracts.ContainsKey(c.Customer))
+            {
+                errors.Add($"{at}: the customer has other contract rates; put them in one entry");
+                continue;
+            }
+
+            if (BuildCard(at + ".models", c.Models, scales, errors) is { } contract)
+            {
+                contracts[c.Customer] = rates.WithOverrides(contract);
+            }
+        }
+
+        return (rates, contracts);
+    }
+
+    private static RateCard? BuildCard(string at, IList<ModelRate> models, IReadOnlyDictionary<string, int> scales, List<string> errors)
+    {
+        int before = errors.Count;
+        for (int i = 0; i < models.Count; i++)
+        {
+            if (models[i] is { CreditType: { } type } rate && !string.IsNullOrWhiteSpace(type) && !scales.ContainsKey(type))
+            {
+                errors.Add($"{at}[{rate.Model}]: CreditType '{type}' is not a configured credit type ({string.Join(", ", scales.Keys.Order(StringComparer.Ordinal))})");
+            }
+        }
+
+        try
+        {
+            RateCard card = RateCard.Create(models);
+            return errors.Count == before ? card : null;
+        }
+        catch (RateCardException ex)
+        {
+            foreach (string problem in ex.Problems)
+            {
+                errors.Add($"{at}: {problem}");
+            }
+
+            return null;
+        }
+    }
+
+    private static Dictionary<string, CatalogSubscription> CompileSubscriptions(CatalogOptions options, Dictionary<string, CatalogOffer> offers, List<string> errors)
+    {
+        var subscriptions = new Dictionary<string, CatalogSubscription>(StringComparer.Ordinal);
+        var declaredPlans = new HashSet<string>(options.Plans.Where(p => p?.Id is not null).Select(p => p.Id), StringComparer.Ordinal);
+        for (int i = 0; i < options.Subscriptions.Count; i++)
+        {
+            SubscriptionOptions s = options.Subscriptions[i];
+            string at = Name("subscriptions", s?.Customer, i);
+            if (s is null)
+            {
+                errors.Add($"{at}: is null");
+                continue;
+            }
+
+            int before = errors.Count;
+            if (CheckId(errors, at, nameof(SubscriptionOptions.Customer), s.Customer) && subscriptions.ContainsKey(s.Customer))
+            {
+                errors.Add($"{at}: the customer has another subscription");
+            }
+
+            CheckDefined(errors, at, nameof(SubscriptionOptions.BillingPeriod), s.BillingPeriod);
+            if (s.Start == default)
+            {
+                errors.Add($"{at}: Start is not set");
+            }
+
+            CatalogOffer? plan = Plan(errors, at, nameof(SubscriptionOptions.Plan), s.Plan, offers, declaredPlans);
+            var addOns = new List<CatalogOffer>();
+            foreach (string id in s.AddOns)
+            {
+                if (id is not null && offers.TryGetValue(id, out CatalogOffer? addOn) && addOn.IsAddOn)
+                {
+                    addOns.Add(addOn);
+                }
+                else
+                {
+                    errors.Add($"{at}: AddOns names '{id}', which is not an add-on of the catalog");
+                }
+            }
+
+            PeriodCalendar? calendar = null;
+            try
+            {
+                calendar = PeriodCalendar.FromTimeZoneId(s.TimeZone, s.BillingAnchor ?? s.Start);
+            }
+            catch (ArgumentException ex)
+            {
+                errors.Add($"{at}: TimeZone '{s.TimeZone}' is not usable ({ex.Message})");
+            }
+
+            var phases = new List<SubscriptionPhase>();
+            if (plan is not null)
+            {
+                phases.Add(new SubscriptionPhase(s.Start, plan, addOns.ToArray()));
+            }
+
+            DateTimeOffset previous = s.Start;
+            for (int c = 0; c < s.Changes.Count; c++)
+            {
+                PlanChangeOptions change = s.Changes[c];
+                string changeAt = $"{at}.changes[#{c}]";
+                if (change is null)
+                {
+                    errors.Add($"{changeAt}: is null");
+                    continue;
+                }
+
+                if (change.At <= previous)
+                {
+                    errors.Add($"{changeAt}: At ({change.At:O}) is not after the start or the change before it ({previous:O})");
+                }
+
+                previous = change.At;
+                if (Plan(errors, changeAt, nameof(PlanChangeOptions.Plan), change.Plan, offers, declaredPlans) is { } next)
+                {
+                    phases.Add(new SubscriptionPhase(change.At, next, addOns.ToArray()));
+                }
+            }
+
+            if (s.CanceledAt is { } canceled && canceled <= s.Start)
+            {
+                errors.Add($"{at}: CanceledAt ({canceled:O}) is not after Start ({s.Start:O})");
+            }
+
+            if (errors.Count == before && calendar is not null)
+            {
+                subscriptions[s.Customer] = new CatalogSubscription(s.Customer, calendar, s.BillingPeriod, phases.ToArray(), s.CanceledAt);
+            }
+        }
+
+        return subscriptions;
+    }
+
+    private static CatalogOffer? Plan(List<string> errors, string at, string property, string? id, Dictionary<string, CatalogOffer> offers, HashSet<string> declaredPlans)
+    {
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            errors.Add($"{at}: {property} is empty");
+            return null;
+        }
+
+        if (offers.TryGetValue(id, out CatalogOffer? offer) && !offer.IsAddOn)
+        {
+            return offer;
+        }
+
+        // An invalid plan is reported where it is defined; only a name that is no plan at all is reported here.
+        if (declaredPlans.Contains(id))
+        {
+            errors.Add($"{at}: {property} '{id}' is invalid (see its problems)");
+            return null;
+        }
+
+        errors.Add($"{at}: {property} '{id}' is not a plan of the catalog");
+        return null;
+    }
+
     private static string Name(string collection, string? id, int index) =>
         string.IsNullOrWhiteSpace(id) ? $"{collection}[#{index}]" : $"{collection}[{id}]";
 
@@ -488,6 +678,15 @@ internal static class CatalogCompiler
         if (value < 0)
         {
             errors.Add($"{at}: {property} is negative ({value.Value.ToString(CultureInfo.InvariantCulture)})");
+        }
+    }
+
+    private static void CheckWholeUnits(List<string> errors, string at, string property, decimal? value)
+    {
+        // Metered quantities are whole units (tokens, requests, seconds); a quarter of the ceiling leaves room to add a cap and usage without overflow.
+        if (value is decimal v && v >= 0 && (v != decimal.Truncate(v) || v > long.MaxValue / 4))
+        {
+            errors.Add($"{at}: {property} must be a whole number of units below {long.MaxValue / 4} ({v.ToString(CultureInfo.InvariantCulture)})");
         }
     }
 

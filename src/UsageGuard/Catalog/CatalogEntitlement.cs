@@ -13,6 +13,8 @@ internal sealed class CatalogEntitlement
         Enforcement = options.Enforcement;
         OverageCap = options.OverageCap;
         OverageRatePerUnit = options.OverageRatePerUnit;
+        LimitUnits = options.Limit is decimal limit ? (long)limit : null;
+        OverageCapUnits = options.OverageCap is decimal cap ? (long)cap : null;
         Source = source;
         SourceId = sourceId;
     }
@@ -24,6 +26,17 @@ internal sealed class CatalogEntitlement
     internal string? Value { get; }
 
     internal decimal? Limit { get; }
+
+    /// <summary>Gets <see cref="Limit"/> as a whole number of units (validation refuses fractions).</summary>
+    internal long? LimitUnits { get; }
+
+    /// <summary>Gets <see cref="OverageCap"/> as a whole number of units.</summary>
+    internal long? OverageCapUnits { get; }
+
+    /// <summary>Gets the most a window admits: the limit, plus the overage cap for a soft limit (unbounded without a cap).</summary>
+    internal long Ceiling => LimitUnits is not long limit ? long.MaxValue
+        : Enforcement == LimitEnforcement.Hard ? limit
+        : OverageCapUnits is long cap ? limit + cap : long.MaxValue;
 
     internal UsageWindow Window { get; }
 

@@ -28,6 +28,15 @@ public sealed class CatalogOptions
     /// <summary>Gets the per-customer overrides.</summary>
     public IList<CustomerOverrideOptions> Overrides { get; } = new List<CustomerOverrideOptions>();
 
+    /// <summary>Gets the model rates that price requests made with a model and token counts.</summary>
+    public IList<ModelRate> Models { get; } = new List<ModelRate>();
+
+    /// <summary>Gets the customers' contract rates, which win over <see cref="Models"/>.</summary>
+    public IList<CustomerRatesOptions> ContractRates { get; } = new List<CustomerRatesOptions>();
+
+    /// <summary>Gets the subscriptions: which customer is on which plan, from when.</summary>
+    public IList<SubscriptionOptions> Subscriptions { get; } = new List<SubscriptionOptions>();
+
     /// <summary>Gets or sets what a check does with a feature the catalog does not define.</summary>
     /// <value>The default value is <see cref="UnknownPolicy.Deny"/>.</value>
     public UnknownPolicy UnknownFeatures { get; set; }

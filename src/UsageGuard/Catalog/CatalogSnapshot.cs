@@ -16,6 +16,9 @@ internal sealed class CatalogSnapshot
         FrozenDictionary<string, CatalogFeature> features,
         FrozenDictionary<string, CatalogOffer> offers,
         FrozenDictionary<string, CatalogOverride[]> overrides,
+        FrozenDictionary<string, CatalogSubscription> subscriptions,
+        RateCard rates,
+        FrozenDictionary<string, RateCard> contractRates,
         UnknownPolicy unknownFeatures,
         UnknownPolicy unknownModels)
     {
@@ -25,6 +28,10 @@ internal sealed class CatalogSnapshot
         Features = features;
         Offers = offers;
         Overrides = overrides;
+        Subscriptions = subscriptions;
+        Rates = rates;
+        ContractRates = contractRates;
+        Id = contentHash[..16];
         UnknownFeatures = unknownFeatures;
         UnknownModels = unknownModels;
     }
@@ -35,7 +42,18 @@ internal sealed class CatalogSnapshot
     /// <summary>Gets a SHA-256 of the catalog's content (hex), the same for the same catalog in any process.</summary>
     internal string ContentHash { get; }
 
+    /// <summary>Gets the catalog version recorded on settlements: the first 16 hex digits of <see cref="ContentHash"/>, the same in every process.</summary>
+    internal string Id { get; }
+
     internal string? Revision { get; }
+
+    internal FrozenDictionary<string, CatalogSubscription> Subscriptions { get; }
+
+    /// <summary>Gets the catalog's model rates.</summary>
+    internal RateCard Rates { get; }
+
+    /// <summary>Gets each customer's contract rates, already layered over <see cref="Rates"/>.</summary>
+    internal FrozenDictionary<string, RateCard> ContractRates { get; }
 
     internal FrozenDictionary<string, CatalogFeature> Features { get; }
 
@@ -48,6 +66,35 @@ internal sealed class CatalogSnapshot
     internal UnknownPolicy UnknownFeatures { get; }
 
     internal UnknownPolicy UnknownModels { get; }
+
+    /// <summary>Gets the rate card that prices a customer's requests: its contract over the catalog's rates.</summary>
+    internal RateCard RatesFor(string customerId) =>
+        ContractRates.Count > 0 && ContractRates.TryGetValue(customerId, out RateCard? contract) ? contract : Rates;
+
+    /// <summary>
+    /// The entitlement in force for a customer and a feature at an instant: an override in force, else the subscription's
+    /// phase at that instant (add-ons over the plan); null when none gives it.
+    /// </summary>
+    internal CatalogEntitlement? ResolveAt(string customerId, string featureId, long utcTicks, out CatalogSubscription? subscription)
+    {
+        Subscriptions.TryGetValue(customerId, out subscription);
+        if (Overrides.Count > 0 && Overrides.TryGetValue(customerId, out CatalogOverride[]? overrides))
+        {
+            var at = new DateTimeOffset(utcTicks, TimeSpan.Zero);
+            for (int i = overrides.Length - 1; i >= 0; i--)
+            {
+                CatalogOverride candidate = overrides[i];
+                if (candidate.Entitlement.Feature.Id == featureId && candidate.InForceAt(at))
+                {
+                    return candidate.Entitlement;
+                }
+            }
+        }
+
+        return subscription?.PhaseAt(utcTicks) is { } phase && phase.Entitlements.TryGetValue(featureId, out CatalogEntitlement? entitlement)
+            ? entitlement
+            : null;
+    }
 
     /// <summary>
     /// The entitlement that applies to a customer on a plan with add-ons, for a feature, at an instant: an override in force
