@@ -26,7 +26,10 @@ internal sealed class GuardHarness : IAsyncDisposable
 
     public UsageGuardOptions Options { get; }
 
-    public static async Task<GuardHarness> StartAsync(Action<UsageGuardOptions>? configure = null, ManualTimeProvider? time = null, InMemoryLedgerStore? store = null)
+    /// <summary>Gets the catalog's monitor when the guard was started with a catalog; <see cref="ManualOptionsMonitor.Change"/> reloads it.</summary>
+    public ManualOptionsMonitor? Catalog { get; private set; }
+
+    public static async Task<GuardHarness> StartAsync(Action<UsageGuardOptions>? configure = null, ManualTimeProvider? time = null, InMemoryLedgerStore? store = null, CatalogOptions? catalog = null)
     {
         var options = new UsageGuardOptions
         {
@@ -38,15 +41,18 @@ internal sealed class GuardHarness : IAsyncDisposable
         configure?.Invoke(options);
         time ??= new ManualTimeProvider();
         store ??= new InMemoryLedgerStore();
-        var guard = await EntitlementGuard.StartAsync(options, store, time, NullLogger.Instance);
-        return new GuardHarness(guard, store, time, options);
+        ManualOptionsMonitor? monitor = catalog is null ? null : new ManualOptionsMonitor(catalog);
+        CatalogProvider? provider = monitor is null ? null : new CatalogProvider(monitor, EntitlementGuard.CreditTypeScales(options), NullLogger.Instance);
+        var guard = await EntitlementGuard.StartAsync(options, store, time, NullLogger.Instance, provider);
+        return new GuardHarness(guard, store, time, options) { Catalog = monitor };
     }
 
     /// <summary>Stops the guard (flushing the writer) and starts a new one over the same store, as a process restart would.</summary>
     public async Task RestartAsync()
     {
         await Guard.DisposeAsync();
-        Guard = await EntitlementGuard.StartAsync(Options, Store, Time, NullLogger.Instance);
+        CatalogProvider? provider = Catalog is null ? null : new CatalogProvider(Catalog, EntitlementGuard.CreditTypeScales(Options), NullLogger.Instance);
+        Guard = await EntitlementGuard.StartAsync(Options, Store, Time, NullLogger.Instance, provider);
     }
 
     public Task<GrantResult> GrantAsync(string customer, decimal amount, int priority = 0, CreditCategory category = CreditCategory.Paid, DateTimeOffset? expiresAt = null, DateTimeOffset? effectiveAt = null, string? creditType = null, string? featureScope = null) =>

@@ -15,7 +15,11 @@ internal sealed class CatalogFeature
         CreditType = options.CreditType;
         PricePerUnitUnits = pricePerUnitUnits;
         Scale = scale;
+        Scope = "feature:" + options.Id;
     }
+
+    /// <summary>Gets the scope a denial names, <c>feature:</c> and the id (built once, so a denial allocates nothing).</summary>
+    internal string Scope { get; }
 
     internal string Id { get; }
 

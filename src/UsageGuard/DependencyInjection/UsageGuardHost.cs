@@ -9,11 +9,15 @@ internal sealed class UsageGuardHost : IAsyncDisposable, IDisposable
 {
     private readonly Lazy<EntitlementGuard> _guard;
 
-    public UsageGuardHost(IOptions<UsageGuardOptions> options, ILedgerStore store, TimeProvider time, ILoggerFactory? loggerFactory = null)
+    public UsageGuardHost(IOptions<UsageGuardOptions> options, ILedgerStore store, TimeProvider time, ILoggerFactory? loggerFactory = null, CatalogRegistration? catalog = null)
     {
         ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("UsageGuard");
         _guard = new Lazy<EntitlementGuard>(
-            () => EntitlementGuard.StartAsync(options.Value, store, time, logger).AsTask().GetAwaiter().GetResult(),
+            () =>
+            {
+                CatalogProvider? provider = catalog is null ? null : new CatalogProvider(catalog.Monitor, EntitlementGuard.CreditTypeScales(options.Value), logger);
+                return EntitlementGuard.StartAsync(options.Value, store, time, logger, provider).AsTask().GetAwaiter().GetResult();
+            },
             LazyThreadSafetyMode.ExecutionAndPublication);
     }
 

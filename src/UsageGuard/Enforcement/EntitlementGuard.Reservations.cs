@@ -41,7 +41,7 @@ internal sealed partial class EntitlementGuard
                 Scale = prepared.Wallet.Type.Scale,
                 ReservationId = r.Reservation.Id,
                 DeadlineTicks = r.IsAdmitted ? r.Reservation.ExpiresAt.UtcTicks : 0,
-                Held = r.IsAdmitted ? prepared.Units : 0,
+                Held = r.IsAdmitted ? r.Reservation.Held.Units : 0,
                 Reason = r.Reason,
                 Scope = r.Scope,
                 RetryAfterTicks = r.RetryAfter?.Ticks,
@@ -106,8 +106,84 @@ internal sealed partial class EntitlementGuard
         ValidateOptionalId(request.SessionId, nameof(request.SessionId));
         ValidateOptionalId(request.RequestId, nameof(request.RequestId));
         ValidateOptionalId(request.IdempotencyKey, nameof(request.IdempotencyKey));
-        int typeIndex = TypeIndex(request.CreditType);
-        long units = PositiveUnits(request.Amount, _types[typeIndex].Scale, nameof(request.Amount));
+        CatalogSnapshot? catalog = _catalog?.Current;
+        ResolvedRate rate = default;
+        bool unknownModel = false;
+        string? creditType = request.CreditType;
+        if (request.Tokens is { } tokens)
+        {
+            if (request.Amount != 0)
+            {
+                throw new ArgumentException("A request is priced either by Amount or by Tokens, not both.", nameof(request.Tokens));
+            }
+
+            if (catalog is null)
+            {
+                throw new InvalidOperationException("Pricing tokens needs a catalog with model rates: call UseCatalog(...) on the UsageGuard builder.");
+            }
+
+            if (request.Model is null)
+            {
+                throw new ArgumentException("Tokens are priced with the rate of a model: set Model.", nameof(request.Model));
+            }
+
+            if (catalog.RatesFor(request.CustomerId).TryResolve(request.Model, out rate))
+            {
+                if (creditType is not null && creditType != rate.CreditType)
+                {
+                    throw new ArgumentException($"The rate of '{request.Model}' is in '{rate.CreditType}', not in the requested credit type '{creditType}'.", nameof(request.CreditType));
+                }
+
+                creditType = rate.CreditType;
+            }
+            else
+            {
+                unknownModel = true;
+            }
+        }
+        else if (catalog is not null && request.Model is not null && catalog.UnknownModels == UnknownPolicy.Deny && !catalog.RatesFor(request.CustomerId).TryResolve(request.Model, out _))
+        {
+            unknownModel = true;
+        }
+
+        int typeIndex = TypeIndex(creditType);
+        int scale = _types[typeIndex].Scale;
+        CatalogFeature? feature = null;
+        if (catalog is not null && request.Feature is not null)
+        {
+            catalog.Features.TryGetValue(request.Feature, out feature);
+        }
+
+        long quantity = request.Quantity ?? (request.Tokens is { } t ? Math.Max(1, t.TotalTokens) : 1);
+        if (quantity <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(request.Quantity), request.Quantity, "The quantity must be positive.");
+        }
+
+        long units;
+        if (request.Tokens is { } priced)
+        {
+            units = unknownModel ? 0 : Pricing.Price(rate, priced, 0, scale).Units;
+        }
+        else if (request.Amount == 0 && feature is { PricePerUnitUnits: long perUnit })
+        {
+            if (feature.CreditType != _types[typeIndex].Code)
+            {
+                throw new ArgumentException($"The feature '{feature.Id}' is priced in '{feature.CreditType}', not in '{_types[typeIndex].Code}'.", nameof(request.CreditType));
+            }
+
+            units = checked(quantity * perUnit);
+        }
+        else if (request.Amount == 0 && catalog is not null && request.Feature is not null)
+        {
+            // A metered limit or a gate with nothing to pay: the reservation holds no credits.
+            units = 0;
+        }
+        else
+        {
+            units = PositiveUnits(request.Amount, scale, nameof(request.Amount));
+        }
+
         long ttl = _defaultTtlTicks;
         if (request.Ttl is { } requested)
         {
@@ -131,8 +207,8 @@ internal sealed partial class EntitlementGuard
             throw new ArgumentOutOfRangeException(nameof(request.Durability), durability, "Unknown durability.");
         }
 
-        Wallet wallet = Customer(request.CustomerId).Wallet(typeIndex);
-        return new Prepared(wallet, units, ttl, policy, durability);
+        Wallet wallet = CustomerFor(request.CustomerId, catalog).Wallet(typeIndex);
+        return new Prepared(wallet, units, ttl, policy, durability, catalog, rate, quantity, unknownModel, request.Quantity is null && request.Tokens is not null);
     }
 
     /// <param name="request">The request.</param>
@@ -150,9 +226,37 @@ internal sealed partial class EntitlementGuard
         long id = Interlocked.Increment(ref _lastReservationId);
         long deadline = nowTicks + prepared.TtlTicks;
         state.Prepare(id, prepared.Wallet, request, prepared.Policy, prepared.Durability, deadline);
+        long units = prepared.Units;
+        if (prepared.Catalog is { } catalog)
+        {
+            state.PrepareCatalog(catalog, prepared.Rate, prepared.QuantityFromTokens);
+            if (prepared.UnknownModel)
+            {
+                _reservations.Return(state);
+                return new ReservationResult(ReservationStatus.UnknownModel, default, UnknownModelReason, "model", null, replayed: false);
+            }
+
+            if (request.Feature is not null)
+            {
+                ReservationStatus admitted = AdmitFeature(request, prepared, nowTicks, state, out long overage, out decimal? overageRate, out string? reason, out string? scope);
+                if (admitted != ReservationStatus.Admitted)
+                {
+                    _reservations.Return(state);
+                    return new ReservationResult(admitted, default, reason, scope, null, replayed: false);
+                }
+
+                if (overage > 0 && overageRate is decimal perUnit)
+                {
+                    state.OverageCredits = Pricing.OveragePrice(overage, perUnit, prepared.Wallet.Type.Scale).Units;
+                    units = checked(units + state.OverageCredits);
+                }
+            }
+        }
+
         TimeSpan? retryAfter = null;
-        if (prepared.Wallet.TryHoldFast(prepared.Units, request.Feature, nowTicks, state)
-            || HoldSlow(prepared.Wallet, prepared.Units, request.Feature, now, state, out retryAfter))
+        if (units == 0
+            || prepared.Wallet.TryHoldFast(units, request.Feature, nowTicks, state)
+            || HoldSlow(prepared.Wallet, units, request.Feature, now, state, out retryAfter))
         {
             if (publish)
             {
@@ -169,10 +273,12 @@ internal sealed partial class EntitlementGuard
                 }
             }
 
-            var handle = new Reservation(state, id, CreditAmount.FromUnits(prepared.Units, prepared.Wallet.Type.Scale), new DateTimeOffset(deadline, TimeSpan.Zero));
+            var handle = new Reservation(state, id, CreditAmount.FromUnits(units, prepared.Wallet.Type.Scale), new DateTimeOffset(deadline, TimeSpan.Zero));
             return new ReservationResult(ReservationStatus.Admitted, handle, null, null, null, replayed: false);
         }
 
+        // All or nothing (invariant I4): the feature's window gives back what it held for a request the wallet cannot pay.
+        state.Meter?.Release(state.MeterHeld);
         _reservations.Return(state);
         return new ReservationResult(ReservationStatus.InsufficientCredits, default, InsufficientReason, prepared.Wallet.Scope, retryAfter, replayed: false);
     }
@@ -217,7 +323,7 @@ internal sealed partial class EntitlementGuard
         else
         {
             ReservationState state = reserved.Reservation.State!;
-            result = new ConsumeResult(ReservationStatus.Admitted, SettleCore(state, prepared.Units, now, out entries), null, null, null, replayed: false);
+            result = new ConsumeResult(ReservationStatus.Admitted, SettleCore(state, state.HeldUnits, now, out entries), null, null, null, replayed: false);
         }
 
         _writer.Write(entries, record?.Invoke(result));
@@ -282,5 +388,15 @@ internal sealed partial class EntitlementGuard
     private static IdempotencyRecord Record(string customerId, string key, string fingerprint, DateTimeOffset now, IdempotencyOutcome outcome) =>
         new() { CustomerId = customerId, Key = key, Fingerprint = fingerprint, CreatedAt = now, Outcome = outcome.Encode() };
 
-    private readonly record struct Prepared(Wallet Wallet, long Units, long TtlTicks, SettlementPolicy Policy, Durability Durability);
+    private readonly record struct Prepared(
+        Wallet Wallet,
+        long Units,
+        long TtlTicks,
+        SettlementPolicy Policy,
+        Durability Durability,
+        CatalogSnapshot? Catalog = null,
+        ResolvedRate Rate = default,
+        long Quantity = 1,
+        bool UnknownModel = false,
+        bool QuantityFromTokens = false);
 }

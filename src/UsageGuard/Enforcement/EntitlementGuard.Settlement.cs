@@ -19,6 +19,29 @@ internal sealed partial class EntitlementGuard
         return Durable(result, durability, cancellationToken);
     }
 
+    public ValueTask<SettlementResult> SettleAsync(Reservation reservation, TokenUsage actual, CancellationToken cancellationToken = default)
+    {
+        ReservationState state = reservation.State ?? throw new ArgumentException("This reservation handle is the default value; only handles returned by an admitted reservation can be settled.", nameof(reservation));
+        if (state.StatusOf(reservation.Id) == ReservationState.Active && state.Rate == default)
+        {
+            throw new ArgumentException("Only a reservation priced from Tokens can be settled with tokens; settle this one with an amount.", nameof(reservation));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(actual.InputTokens, nameof(actual));
+        ArgumentOutOfRangeException.ThrowIfNegative(actual.CachedInputTokens, nameof(actual));
+        ArgumentOutOfRangeException.ThrowIfNegative(actual.OutputTokens, nameof(actual));
+        ArgumentOutOfRangeException.ThrowIfNegative(actual.ReasoningTokens, nameof(actual));
+        DateTimeOffset now = _time.GetUtcNow();
+        Begin(state, reservation.Id, now);
+
+        // Priced with the rate the reservation was priced with: one request, one catalog version, even across a reload.
+        long units = checked(Pricing.Price(state.Rate, actual, 0, reservation.Held.Scale).Units + state.OverageCredits);
+        Durability durability = state.Durability;
+        SettlementResult result = SettleCore(state, units, now, out EntryGroup entries, state.QuantityFromTokens ? actual.TotalTokens : null);
+        _writer.Write(entries, null);
+        return Durable(result, durability, cancellationToken);
+    }
+
     public ValueTask ReleaseAsync(Reservation reservation, CancellationToken cancellationToken = default)
     {
         ReservationState state = reservation.State ?? throw new ArgumentException("This reservation handle is the default value; only handles returned by an admitted reservation can be released.", nameof(reservation));
@@ -31,6 +54,7 @@ internal sealed partial class EntitlementGuard
     /// <summary>Gives back every hold of a reservation this thread has begun, then recycles it.</summary>
     internal void ReleaseHolds(ReservationState state, int status, DateTimeOffset timestamp)
     {
+        state.Meter?.Release(state.MeterHeld);
         Wallet wallet = state.Wallet;
         for (int i = 0; i < state.HoldCount; i++)
         {
@@ -76,9 +100,10 @@ internal sealed partial class EntitlementGuard
     }
 
     /// <summary>Charges a begun reservation, releases the rest, applies the overrun policy, and recycles it.</summary>
-    private SettlementResult SettleCore(ReservationState state, long actual, DateTimeOffset now, out EntryGroup entries)
+    private SettlementResult SettleCore(ReservationState state, long actual, DateTimeOffset now, out EntryGroup entries, long? actualQuantity = null)
     {
         entries = default;
+        state.Meter?.Settle(state.MeterHeld, actualQuantity ?? state.MeterHeld);
         Wallet wallet = state.Wallet;
         long remaining = actual;
         long charged = 0;
@@ -174,7 +199,8 @@ internal sealed partial class EntitlementGuard
             CreditAmount.FromUnits(overdrawn, scale),
             CreditAmount.FromUnits(overage, scale),
             CreditAmount.FromUnits(waived, scale),
-            replayed: false);
+            replayed: false,
+            state.Catalog?.Id);
         state.Finish(ReservationState.Settled);
         _reservations.Return(state);
         return result;

@@ -63,9 +63,9 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
     internal LedgerWriter Writer => _writer;
 
     /// <summary>Builds a guard: loads the newest snapshot, replays the entries after it, restores wallets and idempotency keys, then starts the writer.</summary>
-    internal static async ValueTask<EntitlementGuard> StartAsync(UsageGuardOptions options, ILedgerStore store, TimeProvider time, ILogger logger, CancellationToken cancellationToken = default)
+    internal static async ValueTask<EntitlementGuard> StartAsync(UsageGuardOptions options, ILedgerStore store, TimeProvider time, ILogger logger, CatalogProvider? catalog = null, CancellationToken cancellationToken = default)
     {
-        var guard = new EntitlementGuard(options, store, time, logger);
+        var guard = new EntitlementGuard(options, store, time, logger) { _catalog = catalog };
         LedgerSnapshot? snapshot = await store.LoadLatestSnapshotAsync(cancellationToken).ConfigureAwait(false);
         var projection = LedgerProjection.FromSnapshot(snapshot);
         long lastSequence = snapshot?.Sequence ?? 0;
@@ -128,6 +128,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
         }
 
         await _writer.DisposeAsync().ConfigureAwait(false);
+        _catalog?.Dispose();
     }
 
     public UsageGuardHealth Health => _writer.Health;
@@ -136,6 +137,12 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
     private bool Refusing => !_writer.Health.IsHealthy && _options.StoreFailurePolicy == StoreFailurePolicy.FailClosed;
 
     internal CreditType CreditTypeAt(int index) => _types[index];
+
+    /// <summary>Gets the configured credit types' scales by code, as the catalog validates against them.</summary>
+    internal static IReadOnlyDictionary<string, int> CreditTypeScales(UsageGuardOptions options) =>
+        (options.CreditTypes.Count > 0 ? options.CreditTypes : [new CreditTypeOptions { Code = options.DefaultCreditType }])
+            .Select(CreditType.From)
+            .ToDictionary(t => t.Code, t => t.Scale, StringComparer.Ordinal);
 
     /// <summary>Gets a wallet for inspection (tests and diagnostics).</summary>
     internal Wallet WalletFor(string customerId, string creditType) => Customer(customerId).Wallet(TypeIndex(creditType));

@@ -36,6 +36,27 @@ public interface IEntitlementGuard
     /// <exception cref="OverflowException"><paramref name="actual"/> does not fit in 64-bit units.</exception>
     ValueTask<SettlementResult> SettleAsync(Reservation reservation, decimal actual, CancellationToken cancellationToken = default);
 
+    /// <summary>Settles a reservation priced from <see cref="ReservationRequest.Tokens"/> with the tokens actually used, priced with the same rate and catalog version as the reservation.</summary>
+    /// <param name="reservation">The handle from <see cref="ReserveAsync"/>.</param>
+    /// <param name="actual">The tokens used; every count zero or more.</param>
+    /// <param name="cancellationToken">Cancels waiting for durability; the settlement itself is applied once started.</param>
+    /// <returns>What was charged, released, overdrawn or recorded; a metered quantity taken from the tokens settles at their total.</returns>
+    /// <exception cref="ReservationStateException">The reservation was already settled, released, or expired.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A token count is negative.</exception>
+    /// <exception cref="ArgumentException">The reservation was not priced from tokens, or the handle is the default value.</exception>
+    /// <exception cref="OverflowException">The price does not fit in 64-bit units.</exception>
+    ValueTask<SettlementResult> SettleAsync(Reservation reservation, TokenUsage actual, CancellationToken cancellationToken = default);
+
+    /// <summary>Decides whether a customer may use a feature now, from the catalog in force: access, config value, limit, usage and reset.</summary>
+    /// <param name="customerId">The customer.</param>
+    /// <param name="featureId">The feature.</param>
+    /// <param name="requested">The units about to be used, for a metered feature (0 asks only whether any use is allowed, and reports usage).</param>
+    /// <returns>The decision; a value, allocation-free. Checking holds nothing: reserve to hold the units.</returns>
+    /// <exception cref="ArgumentException">An identifier is null, empty or too long.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="requested"/> is negative.</exception>
+    /// <exception cref="InvalidOperationException">No catalog is registered (<c>UseCatalog</c>).</exception>
+    EntitlementDecision Check(string customerId, string featureId, long requested = 0);
+
     /// <summary>Releases a reservation's whole hold without charging.</summary>
     /// <param name="reservation">The handle from <see cref="ReserveAsync"/>.</param>
     /// <param name="cancellationToken">Cancels the call before it takes effect.</param>

@@ -10,8 +10,15 @@ public readonly record struct ReservationRequest
     /// <summary>Gets the customer (tenant) whose wallet pays.</summary>
     public required string CustomerId { get; init; }
 
-    /// <summary>Gets the amount to hold, in the credit type's units (for example 0.25 usd); positive, at most the type's scale in decimal places.</summary>
-    public required decimal Amount { get; init; }
+    /// <summary>Gets the amount to hold, in the credit type's units (for example 0.25 usd), at most the type's scale in decimal places; zero when the catalog prices the request (from <see cref="Tokens"/>, or a metered feature's price per unit).</summary>
+    /// <remarks>A pre-priced amount and <see cref="Tokens"/> exclude each other: a request has one price.</remarks>
+    public decimal Amount { get; init; }
+
+    /// <summary>Gets the estimated tokens, priced with the catalog's rate for <see cref="Model"/> (the customer's contract rate first); <see langword="null"/> for a pre-priced <see cref="Amount"/>.</summary>
+    public TokenUsage? Tokens { get; init; }
+
+    /// <summary>Gets the units of a metered <see cref="Feature"/> the request uses, or <see langword="null"/> for the default: the total of <see cref="Tokens"/> when given, else 1.</summary>
+    public long? Quantity { get; init; }
 
     /// <summary>Gets the credit type code, or <see langword="null"/> for <see cref="UsageGuardOptions.DefaultCreditType"/>.</summary>
     public string? CreditType { get; init; }

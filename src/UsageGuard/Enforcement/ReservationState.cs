@@ -45,6 +45,21 @@ internal sealed class ReservationState
 
     internal long HeldUnits { get; private set; }
 
+    /// <summary>Gets the metered feature's window the reservation holds units in, or null.</summary>
+    internal MeterWindow? Meter { get; private set; }
+
+    /// <summary>Gets the units held in <see cref="Meter"/>.</summary>
+    internal long MeterHeld { get; private set; }
+
+    /// <summary>Gets whether the metered quantity is the total of the priced tokens (so a token settlement settles it too).</summary>
+    internal bool QuantityFromTokens { get; private set; }
+
+    /// <summary>Gets the catalog snapshot that entitled and priced the reservation, or null without a catalog.</summary>
+    internal CatalogSnapshot? Catalog { get; private set; }
+
+    /// <summary>Gets the rate that priced the reservation's tokens, or the default value.</summary>
+    internal ResolvedRate Rate { get; private set; }
+
     internal int HoldCount { get; private set; }
 
     internal ref readonly Hold HoldAt(int index) => ref _holds[index];
@@ -64,6 +79,28 @@ internal sealed class ReservationState
         DeadlineTicks = deadlineTicks;
         HeldUnits = 0;
         HoldCount = 0;
+        Meter = null;
+        MeterHeld = 0;
+        QuantityFromTokens = false;
+        Catalog = null;
+        Rate = default;
+        OverageCredits = 0;
+    }
+
+    internal void PrepareCatalog(CatalogSnapshot catalog, in ResolvedRate rate, bool quantityFromTokens)
+    {
+        Catalog = catalog;
+        Rate = rate;
+        QuantityFromTokens = quantityFromTokens;
+    }
+
+    /// <summary>Gets the credits of the hold that price a soft limit's overage (kept when the tokens are settled).</summary>
+    internal long OverageCredits { get; set; }
+
+    internal void HoldMeter(MeterWindow meter, long units)
+    {
+        Meter = meter;
+        MeterHeld = units;
     }
 
     internal void AddHold(BlockAccount block, long units)

@@ -16,4 +16,16 @@ public enum ReservationStatus
     /// store recovers is decided afresh.
     /// </summary>
     StoreUnavailable = 2,
+
+    /// <summary>Denied: the customer's plan, add-ons and overrides do not give the feature (or the customer has no subscription in force); nothing was held.</summary>
+    NotEntitled = 3,
+
+    /// <summary>Denied: the metered feature's window has no room for the quantity (a soft limit's overage cap included); nothing was held.</summary>
+    LimitReached = 4,
+
+    /// <summary>Denied: the catalog does not define the feature and <see cref="CatalogOptions.UnknownFeatures"/> is <see cref="UnknownPolicy.Deny"/>.</summary>
+    UnknownFeature = 5,
+
+    /// <summary>Denied: the rate card has no rate for the model and <see cref="CatalogOptions.UnknownModels"/> is <see cref="UnknownPolicy.Deny"/>; never priced at zero.</summary>
+    UnknownModel = 6,
 }

@@ -7,8 +7,9 @@ namespace UsageGuard;
 /// </remarks>
 public readonly struct SettlementResult
 {
-    internal SettlementResult(long reservationId, CreditAmount held, CreditAmount actual, CreditAmount charged, CreditAmount released, CreditAmount overdrawn, CreditAmount overage, CreditAmount waived, bool replayed)
+    internal SettlementResult(long reservationId, CreditAmount held, CreditAmount actual, CreditAmount charged, CreditAmount released, CreditAmount overdrawn, CreditAmount overage, CreditAmount waived, bool replayed, string? catalogVersion = null)
     {
+        CatalogVersion = catalogVersion;
         ReservationId = reservationId;
         Held = held;
         Actual = actual;
@@ -19,6 +20,9 @@ public readonly struct SettlementResult
         Waived = waived;
         Replayed = replayed;
     }
+
+    /// <summary>Gets the version of the catalog that entitled and priced the request (the first 16 hex digits of its content hash), or <see langword="null"/> without a catalog or on a replay from the store.</summary>
+    public string? CatalogVersion { get; }
 
     /// <summary>Gets the reservation that was settled.</summary>
     public long ReservationId { get; }

@@ -140,35 +140,6 @@ public sealed class CatalogProviderTests
         provider.Current.Version.Should().Be(201);
     }
 
-    private sealed class ManualOptionsMonitor(CatalogOptions value) : IOptionsMonitor<CatalogOptions>
-    {
-        private readonly List<Action<CatalogOptions, string?>> _listeners = [];
-
-        public CatalogOptions CurrentValue { get; private set; } = value;
-
-        public CatalogOptions Get(string? name) => CurrentValue;
-
-        public IDisposable OnChange(Action<CatalogOptions, string?> listener)
-        {
-            _listeners.Add(listener);
-            return new Unsubscriber(() => _listeners.Remove(listener));
-        }
-
-        public void Change(CatalogOptions value)
-        {
-            CurrentValue = value;
-            foreach (Action<CatalogOptions, string?> listener in _listeners.ToArray())
-            {
-                listener(value, Options.DefaultName);
-            }
-        }
-
-        private sealed class Unsubscriber(Action dispose) : IDisposable
-        {
-            public void Dispose() => dispose();
-        }
-    }
-
     private sealed class ListLogger : ILogger
     {
         public List<(LogLevel Level, string Message)> Lines { get; } = [];

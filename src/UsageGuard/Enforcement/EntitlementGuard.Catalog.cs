@@ -1,0 +1,201 @@
+using System.Collections.Concurrent;
+
+namespace UsageGuard;
+
+internal sealed partial class EntitlementGuard
+{
+    private const string NoSubscriptionReason = "The customer has no subscription in force and no override gives the feature.";
+    private const string NotInPlanReason = "The customer's plan, add-ons and overrides do not give the feature.";
+    private const string SwitchedOffReason = "The customer's entitlement switches the feature off.";
+    private const string UnknownFeatureReason = "The catalog does not define the feature (CatalogOptions.UnknownFeatures is Deny).";
+    private const string LimitReason = "The metered feature's limit for the current window has no room for the quantity.";
+    private const string UnknownModelReason = "The rate card has no rate for the model (CatalogOptions.UnknownModels is Deny, or tokens had nothing to be priced with).";
+
+    // Without a subscription, windows align to UTC calendar days, weeks starting on Monday, and months starting on the 1st.
+    private static readonly PeriodCalendar s_utcCalendar = new(TimeZoneInfo.Utc, new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, FeatureMeter>> _meters = new(StringComparer.Ordinal);
+    private CatalogProvider? _catalog;
+
+    /// <summary>Gets the catalog in force, or null when none is registered.</summary>
+    internal CatalogProvider? Catalog => _catalog;
+
+    public EntitlementDecision Check(string customerId, string featureId, long requested = 0)
+    {
+        ValidateId(customerId, nameof(customerId));
+        ValidateId(featureId, nameof(featureId));
+        ArgumentOutOfRangeException.ThrowIfNegative(requested);
+        CatalogSnapshot catalog = RequireCatalog().Current;
+        long nowTicks = _time.GetUtcNow().UtcTicks;
+        return Decide(catalog, customerId, featureId, requested, nowTicks, startWindow: false, out _, out _);
+    }
+
+    /// <summary>Gets a customer's account; a customer the catalog subscribes (or overrides) has one before any credits are granted.</summary>
+    private CustomerAccount CustomerFor(string customerId, CatalogSnapshot? catalog)
+    {
+        if (catalog is not null && !_customers.ContainsKey(customerId)
+            && (catalog.Subscriptions.ContainsKey(customerId) || catalog.Overrides.ContainsKey(customerId)))
+        {
+            return _customers.GetOrAdd(customerId, static (id, guard) => new CustomerAccount(guard, id, guard._types.Length), this);
+        }
+
+        return Customer(customerId);
+    }
+
+    private CatalogProvider RequireCatalog() =>
+        _catalog ?? throw new InvalidOperationException("No catalog is registered: call UseCatalog(...) on the UsageGuard builder to check entitlements.");
+
+    /// <summary>Decides a feature for a customer at an instant from one snapshot; with <paramref name="startWindow"/>, returns the meter window to hold in.</summary>
+    private EntitlementDecision Decide(CatalogSnapshot catalog, string customerId, string featureId, long requested, long nowTicks, bool startWindow, out CatalogEntitlement? entitlement, out MeterWindow? window)
+    {
+        window = null;
+        if (!catalog.Features.TryGetValue(featureId, out CatalogFeature? feature))
+        {
+            entitlement = null;
+            return catalog.UnknownFeatures == UnknownPolicy.Allow
+                ? new EntitlementDecision(EntitlementStatus.Granted, FeatureKind.Boolean, EntitlementSource.UnknownAllowed, null, null, 0, 0, null, false, null, catalog.Id)
+                : new EntitlementDecision(EntitlementStatus.UnknownFeature, FeatureKind.Boolean, EntitlementSource.None, null, null, 0, 0, null, false, UnknownFeatureReason, catalog.Id);
+        }
+
+        entitlement = catalog.ResolveAt(customerId, featureId, nowTicks, out CatalogSubscription? subscription);
+        if (entitlement is null)
+        {
+            string reason = subscription?.PhaseAt(nowTicks) is null ? NoSubscriptionReason : NotInPlanReason;
+            return new EntitlementDecision(EntitlementStatus.NotEntitled, feature.Kind, EntitlementSource.None, null, null, 0, 0, null, false, reason, catalog.Id);
+        }
+
+        if (!entitlement.Enabled)
+        {
+            return new EntitlementDecision(EntitlementStatus.NotEntitled, feature.Kind, entitlement.Source, null, null, 0, 0, null, false, SwitchedOffReason, catalog.Id);
+        }
+
+        if (feature.Kind != FeatureKind.Metered)
+        {
+            return new EntitlementDecision(EntitlementStatus.Granted, feature.Kind, entitlement.Source, entitlement.Value, null, 0, 0, null, false, null, catalog.Id);
+        }
+
+        PeriodCalendar calendar = subscription?.Calendar ?? s_utcCalendar;
+        long start;
+        long end;
+        long consumed = 0;
+        long held = 0;
+        if (startWindow)
+        {
+            window = Meter(customerId, featureId).WindowAt(nowTicks, calendar, entitlement.Window);
+        }
+        else if (_meters.TryGetValue(customerId, out ConcurrentDictionary<string, FeatureMeter>? meters) && meters.TryGetValue(featureId, out FeatureMeter? meter))
+        {
+            window = meter.Peek(nowTicks, entitlement.Window);
+        }
+
+        if (window is not null)
+        {
+            start = window.StartTicks;
+            end = window.EndTicks;
+            consumed = window.Consumed;
+            held = window.Held;
+        }
+        else
+        {
+            UsagePeriod period = calendar.Containing(new DateTimeOffset(nowTicks, TimeSpan.Zero), entitlement.Window);
+            start = period.Start.UtcTicks;
+            end = period.End.UtcTicks;
+        }
+
+        long? limit = LimitIn(entitlement, subscription, featureId, nowTicks, start, end);
+        bool soft = entitlement.Enforcement == LimitEnforcement.Soft;
+        long ceiling = limit is not long l ? long.MaxValue
+            : !soft ? l
+            : entitlement.OverageCapUnits is long cap ? l + cap : long.MaxValue;
+        var resetsAt = new DateTimeOffset(end, TimeSpan.Zero);
+        return requested > ceiling - consumed
+            ? new EntitlementDecision(EntitlementStatus.LimitReached, feature.Kind, entitlement.Source, null, limit, consumed, held, resetsAt, soft, LimitReason, catalog.Id)
+            : new EntitlementDecision(EntitlementStatus.Granted, feature.Kind, entitlement.Source, null, limit, consumed, held, resetsAt, soft, null, catalog.Id);
+    }
+
+    /// <summary>
+    /// The limit for the window: the entitlement's, except in the window in which the plan changed, where the old plan's limit counts
+    /// for the part before the change and the new plan's for the part after (each share truncated toward zero, like allowances).
+    /// </summary>
+    private static long? LimitIn(CatalogEntitlement entitlement, CatalogSubscription? subscription, string featureId, long nowTicks, long windowStart, long windowEnd)
+    {
+        long? limit = entitlement.LimitUnits;
+        if (limit is not long newLimit || subscription is null || subscription.Phases.Length < 2 || entitlement.Source == EntitlementSource.Override)
+        {
+            return limit;
+        }
+
+        SubscriptionPhase[] phases = subscription.Phases;
+        for (int i = phases.Length - 1; i >= 1; i--)
+        {
+            long changeTicks = phases[i].Start.UtcTicks;
+            if (changeTicks > nowTicks)
+            {
+                continue;
+            }
+
+            if (changeTicks <= windowStart || changeTicks >= windowEnd)
+            {
+                return limit;
+            }
+
+            var period = new UsagePeriod(new DateTimeOffset(windowStart, TimeSpan.Zero), new DateTimeOffset(windowEnd, TimeSpan.Zero));
+            var at = new DateTimeOffset(changeTicks, TimeSpan.Zero);
+            long before = phases[i - 1].Entitlements.TryGetValue(featureId, out CatalogEntitlement? old) && old.Enabled && old.Window == entitlement.Window && old.LimitUnits is long oldLimit
+                ? oldLimit - PeriodCalendar.Prorate(oldLimit, period, at)
+                : 0;
+            return before + PeriodCalendar.Prorate(newLimit, period, at);
+        }
+
+        return limit;
+    }
+
+    private FeatureMeter Meter(string customerId, string featureId)
+    {
+        ConcurrentDictionary<string, FeatureMeter> meters = _meters.TryGetValue(customerId, out ConcurrentDictionary<string, FeatureMeter>? found)
+            ? found
+            : _meters.GetOrAdd(customerId, static _ => new ConcurrentDictionary<string, FeatureMeter>(StringComparer.Ordinal));
+        return meters.TryGetValue(featureId, out FeatureMeter? meter) ? meter : meters.GetOrAdd(featureId, static _ => new FeatureMeter());
+    }
+
+    /// <summary>
+    /// Gates a reservation on the catalog: entitlement, then the metered feature's window. On admission the meter holds the quantity
+    /// and <paramref name="overageUnits"/> is the part of it above a soft limit; on denial nothing is held.
+    /// </summary>
+    private ReservationStatus AdmitFeature(in ReservationRequest request, in Prepared prepared, long nowTicks, ReservationState state, out long overageUnits, out decimal? overageRate, out string? reason, out string? scope)
+    {
+        overageUnits = 0;
+        overageRate = null;
+        CatalogSnapshot catalog = prepared.Catalog!;
+        EntitlementDecision decision = Decide(catalog, request.CustomerId, request.Feature!, prepared.Quantity, nowTicks, startWindow: true, out CatalogEntitlement? entitlement, out MeterWindow? window);
+        reason = decision.Reason;
+        scope = decision.Status == EntitlementStatus.Granted ? null : catalog.Features.TryGetValue(request.Feature!, out CatalogFeature? f) ? f.Scope : "feature";
+        ReservationStatus status = decision.Status switch
+        {
+            EntitlementStatus.Granted => ReservationStatus.Admitted,
+            EntitlementStatus.LimitReached => ReservationStatus.LimitReached,
+            EntitlementStatus.UnknownFeature => ReservationStatus.UnknownFeature,
+            _ => ReservationStatus.NotEntitled,
+        };
+        if (status != ReservationStatus.Admitted || window is null)
+        {
+            return status;
+        }
+
+        long limit = decision.Limit ?? long.MaxValue;
+        long ceiling = decision.Limit is not long l ? long.MaxValue
+            : !decision.IsSoftLimit ? l
+            : entitlement!.OverageCapUnits is long cap ? l + cap : long.MaxValue;
+        if (!window.TryHold(prepared.Quantity, ceiling, limit, out overageUnits))
+        {
+            // Another request took the room between the decision and the hold.
+            reason = LimitReason;
+            scope = entitlement!.Feature.Scope;
+            return ReservationStatus.LimitReached;
+        }
+
+        state.HoldMeter(window, prepared.Quantity);
+        overageRate = entitlement!.OverageRatePerUnit;
+        return ReservationStatus.Admitted;
+    }
+}

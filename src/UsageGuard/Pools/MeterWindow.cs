@@ -1,0 +1,75 @@
+namespace UsageGuard;
+
+/// <summary>
+/// One window of a metered feature for one customer: what is used and held in it, updated with CAS. The ceiling is not
+/// stored: each request passes the one its catalog snapshot gives, so a plan change applies to the very next request.
+/// </summary>
+/// <remarks>Thread-safe and lock-free.</remarks>
+internal sealed class MeterWindow
+{
+    private long _consumed;
+    private long _held;
+
+    internal MeterWindow(long startTicks, long endTicks, UsageWindow kind)
+    {
+        StartTicks = startTicks;
+        EndTicks = endTicks;
+        Kind = kind;
+    }
+
+    internal long StartTicks { get; }
+
+    internal long EndTicks { get; }
+
+    internal UsageWindow Kind { get; }
+
+    /// <summary>Gets what is used or held: the amount the ceiling is checked against.</summary>
+    internal long Consumed => Volatile.Read(ref _consumed);
+
+    /// <summary>Gets what is held by reservations not settled yet.</summary>
+    internal long Held => Volatile.Read(ref _held);
+
+    /// <summary>Holds <paramref name="quantity"/> when used + held + quantity stays within <paramref name="ceiling"/>.</summary>
+    /// <param name="quantity">The units to hold; positive.</param>
+    /// <param name="ceiling">The most the window admits (limit, plus the overage cap of a soft limit).</param>
+    /// <param name="limit">The limit above which units are overage.</param>
+    /// <param name="overage">The units of this hold that are above <paramref name="limit"/>.</param>
+    internal bool TryHold(long quantity, long ceiling, long limit, out long overage)
+    {
+        long seen = Volatile.Read(ref _consumed);
+        while (true)
+        {
+            // Subtract, not add: the ceiling may be long.MaxValue (a soft limit without a cap).
+            if (quantity > ceiling - seen)
+            {
+                overage = 0;
+                return false;
+            }
+
+            long now = Interlocked.CompareExchange(ref _consumed, seen + quantity, seen);
+            if (now == seen)
+            {
+                Interlocked.Add(ref _held, quantity);
+
+                // Exact attribution under concurrency: this hold owns the units between seen and seen + quantity.
+                overage = Math.Clamp(seen + quantity - limit, 0, quantity);
+                return true;
+            }
+
+            seen = now;
+        }
+    }
+
+    /// <summary>Turns a hold into use: <paramref name="used"/> stays consumed, the rest of <paramref name="held"/> is given back.</summary>
+    internal void Settle(long held, long used)
+    {
+        Interlocked.Add(ref _held, -held);
+        if (used != held)
+        {
+            Interlocked.Add(ref _consumed, used - held);
+        }
+    }
+
+    /// <summary>Gives a whole hold back.</summary>
+    internal void Release(long held) => Settle(held, 0);
+}
