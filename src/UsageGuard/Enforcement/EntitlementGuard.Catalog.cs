@@ -31,10 +31,10 @@ internal sealed partial class EntitlementGuard
     }
 
     /// <summary>Gets a customer's account; a customer the catalog subscribes (or overrides) has one before any credits are granted.</summary>
-    private CustomerAccount CustomerFor(string customerId, CatalogSnapshot? catalog)
+    private CustomerAccount CustomerFor(string customerId, CatalogSnapshot? catalog, bool create = false)
     {
-        if (catalog is not null && !_customers.ContainsKey(customerId)
-            && (catalog.Subscriptions.ContainsKey(customerId) || catalog.Overrides.ContainsKey(customerId)))
+        if (create || (catalog is not null && !_customers.ContainsKey(customerId)
+            && (catalog.Subscriptions.ContainsKey(customerId) || catalog.Overrides.ContainsKey(customerId))))
         {
             return _customers.GetOrAdd(customerId, static (id, guard) => new CustomerAccount(guard, id, guard._types.Length), this);
         }

@@ -207,6 +207,11 @@ internal sealed partial class EntitlementGuard
             throw new ArgumentOutOfRangeException(nameof(request.Durability), durability, "Unknown durability.");
         }
 
+        if (catalog is not null)
+        {
+            EnsureAllowances(catalog, request.CustomerId, _time.GetUtcNow().UtcTicks);
+        }
+
         Wallet wallet = CustomerFor(request.CustomerId, catalog).Wallet(typeIndex);
         return new Prepared(wallet, units, ttl, policy, durability, catalog, rate, quantity, unknownModel, request.Quantity is null && request.Tokens is not null);
     }
