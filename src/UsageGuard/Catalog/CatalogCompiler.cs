@@ -531,6 +531,7 @@ internal static class CatalogCompiler
     {
         var subscriptions = new Dictionary<string, CatalogSubscription>(StringComparer.Ordinal);
         var declaredPlans = new HashSet<string>(options.Plans.Where(p => p?.Id is not null).Select(p => p.Id), StringComparer.Ordinal);
+        var customers = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < options.Subscriptions.Count; i++)
         {
             SubscriptionOptions s = options.Subscriptions[i];
@@ -542,7 +543,7 @@ internal static class CatalogCompiler
             }
 
             int before = errors.Count;
-            if (CheckId(errors, at, nameof(SubscriptionOptions.Customer), s.Customer) && subscriptions.ContainsKey(s.Customer))
+            if (CheckId(errors, at, nameof(SubscriptionOptions.Customer), s.Customer) && !customers.Add(s.Customer))
             {
                 errors.Add($"{at}: the customer has another subscription");
             }
@@ -636,7 +637,6 @@ internal static class CatalogCompiler
         // An invalid plan is reported where it is defined; only a name that is no plan at all is reported here.
         if (declaredPlans.Contains(id))
         {
-            errors.Add($"{at}: {property} '{id}' is invalid (see its problems)");
             return null;
         }
 

@@ -162,6 +162,18 @@ public sealed class CatalogCompilerTests
         yield return Bad("allowance in an unknown credit type", o => o.Plans[0].Allowances.Add(new AllowanceOptions { Id = "gpu", Amount = 1, CreditType = "gpu" }), "plans[basic].allowances[gpu]: CreditType 'gpu' is not a configured credit type (credits, usd)");
         yield return Bad("override ends before it starts", o => o.Overrides.Add(new CustomerOverrideOptions { Customer = "acme", From = Now, Until = Now, Entitlement = new EntitlementOptions { Feature = "seats" } }), $"overrides[#0 acme]: From ({Now:O}) is not before Until ({Now:O})");
         yield return Bad("override without a customer", o => o.Overrides.Add(new CustomerOverrideOptions { Entitlement = new EntitlementOptions { Feature = "seats" } }), "overrides[#0]: Customer is empty");
+        yield return Bad("fractional limit", o => o.Plans.Add(new PlanOptions { Id = "half", Entitlements = { new EntitlementOptions { Feature = "seats", Limit = 2.5m } } }), $"plans[half].entitlements[seats]: Limit must be a whole number of units below {long.MaxValue / 4} (2.5)");
+        yield return Bad("negative model price", o => o.Models.Add(new ModelRate { Model = "m1", CreditType = "credits", InputPerMillion = -1m }), "models: rate 'm1': InputPerMillion is negative (-1)");
+        yield return Bad("model in an unknown credit type", o => o.Models.Add(new ModelRate { Model = "m2", CreditType = "gpu" }), "models[m2]: CreditType 'gpu' is not a configured credit type (credits, usd)");
+        yield return Bad("subscription to an unknown plan", o => o.Subscriptions.Add(new SubscriptionOptions { Customer = "s1", Plan = "gold", Start = Now }), "subscriptions[s1]: Plan 'gold' is not a plan of the catalog");
+        yield return Bad("subscription with an unknown add-on", o => o.Subscriptions.Add(new SubscriptionOptions { Customer = "s2", Plan = "basic", Start = Now, AddOns = { "nope" } }), "subscriptions[s2]: AddOns names 'nope', which is not an add-on of the catalog");
+        yield return Bad("plan change before the start", o => o.Subscriptions.Add(new SubscriptionOptions { Customer = "s3", Plan = "basic", Start = Now, Changes = { new PlanChangeOptions { At = Now, Plan = "basic" } } }), $"subscriptions[s3].changes[#0]: At ({Now:O}) is not after the start or the change before it ({Now:O})");
+        yield return Bad("canceled before the start", o => o.Subscriptions.Add(new SubscriptionOptions { Customer = "s4", Plan = "basic", Start = Now, CanceledAt = Now }), $"subscriptions[s4]: CanceledAt ({Now:O}) is not after Start ({Now:O})");
+        yield return Bad("two subscriptions of one customer", o =>
+        {
+            o.Subscriptions.Add(new SubscriptionOptions { Customer = "s5", Plan = "basic", Start = Now });
+            o.Subscriptions.Add(new SubscriptionOptions { Customer = "s5", Plan = "basic", Start = Now });
+        }, "subscriptions[s5]: the customer has another subscription");
         yield return Bad("undefined policy", o => o.UnknownModels = (UnknownPolicy)7, "catalog: UnknownModels has the undefined value 7");
     }
 
