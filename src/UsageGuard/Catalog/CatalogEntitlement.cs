@@ -33,11 +33,6 @@ internal sealed class CatalogEntitlement
     /// <summary>Gets <see cref="OverageCap"/> as a whole number of units.</summary>
     internal long? OverageCapUnits { get; }
 
-    /// <summary>Gets the most a window admits: the limit, plus the overage cap for a soft limit (unbounded without a cap).</summary>
-    internal long Ceiling => LimitUnits is not long limit ? long.MaxValue
-        : Enforcement == LimitEnforcement.Hard ? limit
-        : OverageCapUnits is long cap ? limit + cap : long.MaxValue;
-
     internal UsageWindow Window { get; }
 
     internal LimitEnforcement Enforcement { get; }

@@ -104,9 +104,7 @@ internal sealed partial class EntitlementGuard
 
         long? limit = LimitIn(entitlement, subscription, featureId, nowTicks, start, end);
         bool soft = entitlement.Enforcement == LimitEnforcement.Soft;
-        long ceiling = limit is not long l ? long.MaxValue
-            : !soft ? l
-            : entitlement.OverageCapUnits is long cap ? l + cap : long.MaxValue;
+        long ceiling = Ceiling(limit, entitlement);
         var resetsAt = new DateTimeOffset(end, TimeSpan.Zero);
         return requested > ceiling - consumed
             ? new EntitlementDecision(EntitlementStatus.LimitReached, feature.Kind, entitlement.Source, null, limit, consumed, held, resetsAt, soft, LimitReason, catalog.Id)
@@ -150,6 +148,12 @@ internal sealed partial class EntitlementGuard
         return limit;
     }
 
+    /// <summary>The most a window admits: the limit, plus the overage cap for a soft limit (unbounded without a limit, or a soft one without a cap).</summary>
+    private static long Ceiling(long? limit, CatalogEntitlement entitlement) =>
+        limit is not long l ? long.MaxValue
+        : entitlement.Enforcement == LimitEnforcement.Hard ? l
+        : entitlement.OverageCapUnits is long cap ? l + cap : long.MaxValue;
+
     private FeatureMeter Meter(string customerId, string featureId)
     {
         ConcurrentDictionary<string, FeatureMeter> meters = _meters.TryGetValue(customerId, out ConcurrentDictionary<string, FeatureMeter>? found)
@@ -183,9 +187,7 @@ internal sealed partial class EntitlementGuard
         }
 
         long limit = decision.Limit ?? long.MaxValue;
-        long ceiling = decision.Limit is not long l ? long.MaxValue
-            : !decision.IsSoftLimit ? l
-            : entitlement!.OverageCapUnits is long cap ? l + cap : long.MaxValue;
+        long ceiling = Ceiling(decision.Limit, entitlement!);
         if (!window.TryHold(prepared.Quantity, ceiling, limit, out overageUnits))
         {
             // Another request took the room between the decision and the hold.
