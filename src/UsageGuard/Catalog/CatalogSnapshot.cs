@@ -78,17 +78,9 @@ internal sealed class CatalogSnapshot
     internal CatalogEntitlement? ResolveAt(string customerId, string featureId, long utcTicks, out CatalogSubscription? subscription)
     {
         Subscriptions.TryGetValue(customerId, out subscription);
-        if (Overrides.Count > 0 && Overrides.TryGetValue(customerId, out CatalogOverride[]? overrides))
+        if (OverrideAt(customerId, featureId, new DateTimeOffset(utcTicks, TimeSpan.Zero)) is { } overridden)
         {
-            var at = new DateTimeOffset(utcTicks, TimeSpan.Zero);
-            for (int i = overrides.Length - 1; i >= 0; i--)
-            {
-                CatalogOverride candidate = overrides[i];
-                if (candidate.Entitlement.Feature.Id == featureId && candidate.InForceAt(at))
-                {
-                    return candidate.Entitlement;
-                }
-            }
+            return overridden;
         }
 
         return subscription?.PhaseAt(utcTicks) is { } phase && phase.Entitlements.TryGetValue(featureId, out CatalogEntitlement? entitlement)
@@ -103,16 +95,9 @@ internal sealed class CatalogSnapshot
     /// </summary>
     internal CatalogEntitlement? Resolve(string customerId, string? planId, IReadOnlyList<string> addOnIds, string featureId, DateTimeOffset at)
     {
-        if (Overrides.TryGetValue(customerId, out CatalogOverride[]? overrides))
+        if (OverrideAt(customerId, featureId, at) is { } overridden)
         {
-            for (int i = overrides.Length - 1; i >= 0; i--)
-            {
-                CatalogOverride candidate = overrides[i];
-                if (candidate.Entitlement.Feature.Id == featureId && candidate.InForceAt(at))
-                {
-                    return candidate.Entitlement;
-                }
-            }
+            return overridden;
         }
 
         for (int i = addOnIds.Count - 1; i >= 0; i--)
@@ -126,5 +111,23 @@ internal sealed class CatalogSnapshot
         return planId is not null && Offers.TryGetValue(planId, out CatalogOffer? plan) && plan.Entitlements.TryGetValue(featureId, out CatalogEntitlement? fromPlan)
             ? fromPlan
             : null;
+    }
+
+    /// <summary>The override in force for a customer and a feature at an instant (the latest-starting one when several are), or null.</summary>
+    private CatalogEntitlement? OverrideAt(string customerId, string featureId, DateTimeOffset at)
+    {
+        if (Overrides.Count > 0 && Overrides.TryGetValue(customerId, out CatalogOverride[]? overrides))
+        {
+            for (int i = overrides.Length - 1; i >= 0; i--)
+            {
+                CatalogOverride candidate = overrides[i];
+                if (candidate.Entitlement.Feature.Id == featureId && candidate.InForceAt(at))
+                {
+                    return candidate.Entitlement;
+                }
+            }
+        }
+
+        return null;
     }
 }

@@ -67,7 +67,7 @@ internal sealed partial class EntitlementGuard
                 ? PeriodCalendar.Prorate(allowance.AmountUnits, period, phase.Start)
                 : allowance.AmountUnits;
             DateTimeOffset? expiry = Expiry(allowance, period, effective);
-            Wallet wallet = CustomerFor(customerId, null, create: true).Wallet(TypeIndex(allowance.CreditType));
+            Wallet wallet = AddCustomer(customerId).Wallet(TypeIndex(allowance.CreditType));
             Guid id = AllowanceBlockId(customerId, allowance, period.Start, "period");
             if (amount > 0 && wallet.Find(id) is null)
             {
@@ -96,7 +96,7 @@ internal sealed partial class EntitlementGuard
                 continue;
             }
 
-            Wallet wallet = CustomerFor(customerId, null, create: true).Wallet(TypeIndex(allowance.CreditType));
+            Wallet wallet = AddCustomer(customerId).Wallet(TypeIndex(allowance.CreditType));
             Guid kept = AllowanceBlockId(customerId, allowance, period.Start, "kept");
             if (wallet.Find(AllowanceBlockId(customerId, allowance, period.Start, "period")) is not { } block || block.IsClosed || wallet.Find(kept) is not null)
             {
@@ -137,6 +137,11 @@ internal sealed partial class EntitlementGuard
 
     private void GrantAllowance(Wallet wallet, Guid id, long units, DateTimeOffset effective, DateTimeOffset? expiry, CatalogAllowance allowance, UsagePeriod period, DateTimeOffset now, string part)
     {
+        if (expiry is { } end && end <= effective)
+        {
+            return;
+        }
+
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["allowance"] = allowance.Id,
@@ -144,10 +149,6 @@ internal sealed partial class EntitlementGuard
             ["period"] = period.Start.ToString("O", CultureInfo.InvariantCulture),
             ["part"] = part,
         };
-        if (expiry is { } end && end <= effective)
-        {
-            return;
-        }
 
         var terms = new CreditBlock(id, wallet.CustomerId, wallet.Type.Code, CreditAmount.FromUnits(units, wallet.Type.Scale), effective, expiry, allowance.Priority, allowance.Category, null, null, metadata, now);
         GrantCore(terms, TypeIndex(wallet.Type.Code), null, null);

@@ -31,16 +31,11 @@ internal sealed partial class EntitlementGuard
     }
 
     /// <summary>Gets a customer's account; a customer the catalog subscribes (or overrides) has one before any credits are granted.</summary>
-    private CustomerAccount CustomerFor(string customerId, CatalogSnapshot? catalog, bool create = false)
-    {
-        if (create || (catalog is not null && !_customers.ContainsKey(customerId)
-            && (catalog.Subscriptions.ContainsKey(customerId) || catalog.Overrides.ContainsKey(customerId))))
-        {
-            return _customers.GetOrAdd(customerId, static (id, guard) => new CustomerAccount(guard, id, guard._types.Length), this);
-        }
-
-        return Customer(customerId);
-    }
+    private CustomerAccount CustomerFor(string customerId, CatalogSnapshot? catalog) =>
+        catalog is not null && !_customers.ContainsKey(customerId)
+            && (catalog.Subscriptions.ContainsKey(customerId) || catalog.Overrides.ContainsKey(customerId))
+            ? AddCustomer(customerId)
+            : Customer(customerId);
 
     private CatalogProvider RequireCatalog() =>
         _catalog ?? throw new InvalidOperationException("No catalog is registered: call UseCatalog(...) on the UsageGuard builder to check entitlements.");

@@ -136,7 +136,7 @@ internal sealed partial class EntitlementGuard
 
     private GrantResult GrantCore(CreditBlock terms, int typeIndex, string? idempotencyKey, Func<GrantResult, IdempotencyRecord>? record)
     {
-        CustomerAccount customer = _customers.GetOrAdd(terms.CustomerId, static (id, guard) => new CustomerAccount(guard, id, guard._types.Length), this);
+        CustomerAccount customer = AddCustomer(terms.CustomerId);
         Wallet wallet = customer.Wallet(typeIndex);
         var account = new BlockAccount(terms);
         lock (wallet.Gate)

@@ -8,13 +8,13 @@ internal sealed partial class EntitlementGuard
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
-        Prepared prepared = Prepare(request);
+        DateTimeOffset now = _time.GetUtcNow();
+        Prepared prepared = Prepare(request, now);
         if (Refusing)
         {
             return new ValueTask<ReservationResult>(new ReservationResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false));
         }
 
-        DateTimeOffset now = _time.GetUtcNow();
         if (request.IdempotencyKey is null)
         {
             return new ValueTask<ReservationResult>(ReserveCore(request, prepared, now));
@@ -54,13 +54,13 @@ internal sealed partial class EntitlementGuard
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
-        Prepared prepared = Prepare(request);
+        DateTimeOffset now = _time.GetUtcNow();
+        Prepared prepared = Prepare(request, now);
         if (Refusing)
         {
             return new ValueTask<ConsumeResult>(new ConsumeResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false));
         }
 
-        DateTimeOffset now = _time.GetUtcNow();
         if (request.IdempotencyKey is null)
         {
             ConsumeResult result = ConsumeCore(request, prepared, now, null);
@@ -96,7 +96,7 @@ internal sealed partial class EntitlementGuard
             cancellationToken);
     }
 
-    private Prepared Prepare(in ReservationRequest request)
+    private Prepared Prepare(in ReservationRequest request, DateTimeOffset now)
     {
         ValidateId(request.CustomerId, nameof(request.CustomerId));
         ValidateOptionalId(request.CreditType, nameof(request.CreditType));
@@ -209,7 +209,7 @@ internal sealed partial class EntitlementGuard
 
         if (catalog is not null)
         {
-            EnsureAllowances(catalog, request.CustomerId, _time.GetUtcNow().UtcTicks);
+            EnsureAllowances(catalog, request.CustomerId, now.UtcTicks);
         }
 
         Wallet wallet = CustomerFor(request.CustomerId, catalog).Wallet(typeIndex);

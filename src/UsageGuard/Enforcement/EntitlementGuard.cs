@@ -39,10 +39,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
         _store = store;
         _time = time;
         _logger = logger;
-        IList<CreditTypeOptions> declared = options.CreditTypes.Count > 0
-            ? options.CreditTypes
-            : [new CreditTypeOptions { Code = options.DefaultCreditType }];
-        _types = declared.Select(CreditType.From).ToArray();
+        _types = DeclaredTypes(options).ToArray();
         _typeIndex = _types.Select((t, i) => (t.Code, i)).ToFrozenDictionary(p => p.Code, p => p.i, StringComparer.Ordinal);
         _defaultType = _typeIndex[options.DefaultCreditType];
         _reservations = new ReservationRegistry(this, 1024);
@@ -140,9 +137,11 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
 
     /// <summary>Gets the configured credit types' scales by code, as the catalog validates against them.</summary>
     internal static IReadOnlyDictionary<string, int> CreditTypeScales(UsageGuardOptions options) =>
-        (options.CreditTypes.Count > 0 ? options.CreditTypes : [new CreditTypeOptions { Code = options.DefaultCreditType }])
-            .Select(CreditType.From)
-            .ToDictionary(t => t.Code, t => t.Scale, StringComparer.Ordinal);
+        DeclaredTypes(options).ToDictionary(t => t.Code, t => t.Scale, StringComparer.Ordinal);
+
+    /// <summary>The configured credit types, or the default type alone when none is configured.</summary>
+    private static IEnumerable<CreditType> DeclaredTypes(UsageGuardOptions options) =>
+        (options.CreditTypes.Count > 0 ? options.CreditTypes : [new CreditTypeOptions { Code = options.DefaultCreditType }]).Select(CreditType.From);
 
     /// <summary>Gets a wallet for inspection (tests and diagnostics).</summary>
     internal Wallet WalletFor(string customerId, string creditType) => Customer(customerId).Wallet(TypeIndex(creditType));
@@ -180,7 +179,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
                 throw new UsageGuardException($"The ledger holds credits of type '{projected.CreditType}' (customer '{projected.CustomerId}'), which is not configured. Declare it in UsageGuardOptions.CreditTypes.");
             }
 
-            CustomerAccount customer = _customers.GetOrAdd(projected.CustomerId, id => new CustomerAccount(this, id, _types.Length));
+            CustomerAccount customer = AddCustomer(projected.CustomerId);
             var blocks = new List<BlockAccount>(projected.Blocks.Count);
             foreach (LedgerProjection.ProjectedBlock b in projected.Blocks.Values)
             {
@@ -217,6 +216,9 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
             }
         }
     }
+
+    private CustomerAccount AddCustomer(string customerId) =>
+        _customers.GetOrAdd(customerId, static (id, guard) => new CustomerAccount(guard, id, guard._types.Length), this);
 
     private CustomerAccount Customer(string customerId) =>
         _customers.TryGetValue(customerId, out CustomerAccount? customer)
