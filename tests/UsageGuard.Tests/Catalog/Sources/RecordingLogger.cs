@@ -2,8 +2,8 @@ using Microsoft.Extensions.Logging;
 
 namespace UsageGuard.Tests.Catalog.Sources;
 
-/// <summary>A logger that keeps every entry, for tests that assert what was logged and how often.</summary>
-internal sealed class RecordingLogger : ILogger, ILoggerProvider
+/// <summary>A logger (and the factory of itself) that keeps every entry, for tests that assert what was logged and how often.</summary>
+internal sealed class RecordingLogger : ILogger, ILoggerFactory
 {
     private readonly Lock _gate = new();
     private readonly List<Entry> _entries = [];
@@ -35,6 +35,8 @@ internal sealed class RecordingLogger : ILogger, ILoggerProvider
     }
 
     public ILogger CreateLogger(string categoryName) => this;
+
+    public void AddProvider(ILoggerProvider provider) => throw new NotSupportedException();
 
     public void Dispose()
     {

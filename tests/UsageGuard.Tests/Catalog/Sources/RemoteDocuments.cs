@@ -5,7 +5,16 @@ namespace UsageGuard.Tests.Catalog.Sources;
 /// <summary>Catalog documents as an endpoint serves them: the documented catalog, told apart by revision.</summary>
 internal static class RemoteDocuments
 {
-    public static readonly IReadOnlyDictionary<string, int> Scales = new Dictionary<string, int>(StringComparer.Ordinal) { ["credits"] = 6 };
+    public static readonly IReadOnlyDictionary<string, int> Scales = new Dictionary<string, int>(StringComparer.Ordinal) { ["credits"] = 6, ["usd"] = 2 };
+
+    /// <summary>The credit types of <see cref="Scales"/>, for a guard's options.</summary>
+    public static void AddCreditTypes(UsageGuardOptions options)
+    {
+        foreach ((string code, int scale) in Scales)
+        {
+            options.CreditTypes.Add(new CreditTypeOptions { Code = code, Scale = scale });
+        }
+    }
 
     public static CatalogOptions Catalog(string revision)
     {
