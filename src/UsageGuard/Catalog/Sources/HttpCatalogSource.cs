@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 
@@ -20,7 +22,7 @@ internal sealed partial class HttpCatalogSource : ICatalogSource, IAsyncDisposab
     private readonly TimeSpan _pollInterval;
     private readonly TimeSpan _requestTimeout;
     private readonly string? _cacheFile;
-    private readonly Action<System.Net.Http.Headers.HttpRequestHeaders>? _configureHeaders;
+    private readonly Action<HttpRequestHeaders>? _configureHeaders;
     private readonly IReadOnlyDictionary<string, int> _scales;
     private readonly HttpMessageInvoker _http;
     private readonly TimeProvider _time;
@@ -187,7 +189,7 @@ internal sealed partial class HttpCatalogSource : ICatalogSource, IAsyncDisposab
         {
             entry = CatalogCacheFile.Read(_cacheFile);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or InvalidDataException or NotSupportedException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or InvalidDataException or NotSupportedException or ArgumentException)
         {
             LogCacheIgnored(_logger, _cacheFile, ex.Message);
             return;
