@@ -189,6 +189,18 @@ public sealed class HttpCatalogSourceTests
     }
 
     [Test]
+    public async Task Poll_ADocumentLargerThanTheLimit_FailsThePoll()
+    {
+        string huge = new(' ', HttpCatalogSource.MaxDocumentBytes + 1);
+        var handler = new TestHttpHandler(() => TestHttpHandler.Json(huge, "\"huge\""));
+        await using HttpCatalogSource source = await StartedAsync(handler);
+
+        source.Current.Should().BeNull();
+        _log.WithId(212).Should().ContainSingle();
+        _log.WithId(211).Should().BeEmpty("the document was never read whole");
+    }
+
+    [Test]
     public async Task Start_AfterARestartWhileTheEndpointIsDown_ServesThePersistedDocument()
     {
         await using (HttpCatalogSource first = await StartedAsync(new TestHttpHandler(() => TestHttpHandler.Json(RemoteDocuments.Json("r1"), "\"v1\""))))
