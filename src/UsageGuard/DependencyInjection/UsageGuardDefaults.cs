@@ -1,7 +1,7 @@
 namespace UsageGuard;
 
 /// <summary>The default values of <see cref="UsageGuardOptions"/>, in one place.</summary>
-public static class UsageGuardDefaults
+public static partial class UsageGuardDefaults
 {
     /// <summary>The default credit type code.</summary>
     public const string CreditType = "credits";

@@ -135,13 +135,29 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
 
     internal CreditType CreditTypeAt(int index) => _types[index];
 
-    /// <summary>Gets the configured credit types' scales by code, as the catalog validates against them.</summary>
-    internal static IReadOnlyDictionary<string, int> CreditTypeScales(UsageGuardOptions options) =>
-        DeclaredTypes(options).ToDictionary(t => t.Code, t => t.Scale, StringComparer.Ordinal);
+    /// <summary>
+    /// Gets the configured credit types' scales by code, as the catalog validates against them. Null entries and
+    /// duplicate codes are the options validator's to report, so mapping them here does not throw first.
+    /// </summary>
+    internal static IReadOnlyDictionary<string, int> CreditTypeScales(UsageGuardOptions options)
+    {
+        var scales = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (CreditTypeOptions? type in DeclaredOptions(options))
+        {
+            if (type is not null)
+            {
+                scales.TryAdd(type.Code, type.Scale);
+            }
+        }
+
+        return scales;
+    }
 
     /// <summary>The configured credit types, or the default type alone when none is configured.</summary>
-    private static IEnumerable<CreditType> DeclaredTypes(UsageGuardOptions options) =>
-        (options.CreditTypes.Count > 0 ? options.CreditTypes : [new CreditTypeOptions { Code = options.DefaultCreditType }]).Select(CreditType.From);
+    private static IEnumerable<CreditType> DeclaredTypes(UsageGuardOptions options) => DeclaredOptions(options).Select(CreditType.From);
+
+    private static IList<CreditTypeOptions> DeclaredOptions(UsageGuardOptions options) =>
+        options.CreditTypes.Count > 0 ? options.CreditTypes : [new CreditTypeOptions { Code = options.DefaultCreditType }];
 
     /// <summary>Gets a wallet for inspection (tests and diagnostics).</summary>
     internal Wallet WalletFor(string customerId, string creditType) => Customer(customerId).Wallet(TypeIndex(creditType));
