@@ -65,6 +65,15 @@ public readonly record struct LedgerEntry
     /// <summary>Gets the terms of the granted block, on <see cref="LedgerEntryKind.Grant"/> entries only.</summary>
     public CreditBlock? Block { get; init; }
 
+    /// <summary>Gets what was counted, on <see cref="LedgerEntryKind.Usage"/> entries only.</summary>
+    public MeteredUsage? Usage { get; init; }
+
+    /// <summary>
+    /// Gets the catalog version (the first 16 hex digits of its content hash) that priced or gated the operation, when a catalog did:
+    /// settlements of catalog-priced or feature-gated reservations, their usage entries, and allowance grants.
+    /// </summary>
+    public string? CatalogVersion { get; init; }
+
     /// <summary>Gets the hash of the entry before this one (<see cref="LedgerHash.Genesis"/> for the first).</summary>
     public LedgerHash PreviousHash { get; init; }
 

@@ -32,4 +32,16 @@ public enum LedgerEntryKind
 
     /// <summary>A hold given back to a block (only when holds are recorded): amount positive, balance unchanged.</summary>
     Release = 10,
+
+    /// <summary>
+    /// Debt written off when an allowance that does not preserve overage resets: amount positive, no block, debt falls by it and
+    /// the balance rises by it.
+    /// </summary>
+    OverdraftWriteOff = 11,
+
+    /// <summary>
+    /// Units counted toward a usage meter (a metered feature's window, or a tiered rate's token count) by a settlement: amount zero,
+    /// balance unchanged; <see cref="LedgerEntry.Usage"/> says what was counted in which window.
+    /// </summary>
+    Usage = 12,
 }

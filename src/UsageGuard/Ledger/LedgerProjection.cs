@@ -9,6 +9,9 @@ internal sealed class LedgerProjection
 {
     private readonly Dictionary<(string Customer, string CreditType), ProjectedWallet> _wallets = [];
 
+    // Each customer's latest window per meter and window kind, with the units settled in it: what restores usage limits and rate tiers.
+    private readonly Dictionary<(string Customer, string Meter, UsageWindow Window), MeteredUsage> _usage = [];
+
     internal IEnumerable<ProjectedWallet> Wallets => _wallets.Values;
 
     internal static LedgerProjection FromSnapshot(LedgerSnapshot? snapshot)
@@ -31,14 +34,22 @@ internal sealed class LedgerProjection
             wallet.Balance = wallet.ComputeBalance();
         }
 
+        foreach (UsageSnapshot u in snapshot.Usage)
+        {
+            projection._usage[(u.CustomerId, u.Usage.Meter, u.Usage.Window)] = u.Usage;
+        }
+
         return projection;
     }
+
+    /// <summary>Gets each customer's latest window per meter and window kind, with the units settled in it.</summary>
+    internal IEnumerable<UsageSnapshot> Usage => _usage.Select(p => new UsageSnapshot { CustomerId = p.Key.Customer, Usage = p.Value });
 
     /// <summary>Gets how an entry moves its wallet's posted balance.</summary>
     internal static long BalanceEffect(in LedgerEntry entry) => entry.Kind switch
     {
         LedgerEntryKind.Grant or LedgerEntryKind.Settle or LedgerEntryKind.Expire or LedgerEntryKind.Void
-            or LedgerEntryKind.Adjust or LedgerEntryKind.Overdraft => entry.Amount.Units,
+            or LedgerEntryKind.Adjust or LedgerEntryKind.Overdraft or LedgerEntryKind.OverdraftWriteOff => entry.Amount.Units,
         _ => 0,
     };
 
@@ -50,7 +61,7 @@ internal sealed class LedgerProjection
         balanceAfter = balanceBefore;
         long amount = entry.Amount.Units;
         ProjectedBlock? block = null;
-        if (entry.Kind is not (LedgerEntryKind.Grant or LedgerEntryKind.Overdraft or LedgerEntryKind.Overage))
+        if (entry.Kind is not (LedgerEntryKind.Grant or LedgerEntryKind.Overdraft or LedgerEntryKind.Overage or LedgerEntryKind.OverdraftWriteOff or LedgerEntryKind.Usage))
         {
             if (entry.BlockId is not { } id || !wallet.Blocks.TryGetValue(id, out block))
             {
@@ -122,6 +133,23 @@ internal sealed class LedgerProjection
                 }
 
                 break;
+            case LedgerEntryKind.OverdraftWriteOff:
+                if (amount <= 0 || amount > wallet.Owed)
+                {
+                    return $"OverdraftWriteOff entry writes off {amount} units of a debt of {wallet.Owed}.";
+                }
+
+                wallet.Owed -= amount;
+                balanceAfter = checked(balanceBefore + amount);
+                break;
+            case LedgerEntryKind.Usage:
+                if (amount != 0 || entry.Usage is not { } usage)
+                {
+                    return "Usage entry does not have a zero amount and the usage it counts.";
+                }
+
+                Count(entry.CustomerId, usage);
+                break;
             case LedgerEntryKind.Overage:
             case LedgerEntryKind.Reserve:
             case LedgerEntryKind.Release:
@@ -158,7 +186,21 @@ internal sealed class LedgerProjection
             wallets.Add(new WalletSnapshot { CustomerId = w.CustomerId, CreditType = w.CreditType, OwedUnits = w.Owed, Blocks = blocks });
         }
 
-        return new LedgerSnapshot { Sequence = sequence, LastHash = lastHash, Wallets = wallets };
+        return new LedgerSnapshot { Sequence = sequence, LastHash = lastHash, Wallets = wallets, Usage = Usage.ToList() };
+    }
+
+    /// <summary>Adds usage to its window's total; usage in a window older than the latest one of its meter and kind is history only.</summary>
+    private void Count(string customerId, MeteredUsage usage)
+    {
+        var key = (customerId, usage.Meter, usage.Window);
+        if (!_usage.TryGetValue(key, out MeteredUsage? latest) || usage.WindowStart > latest.WindowStart)
+        {
+            _usage[key] = usage;
+        }
+        else if (usage.SameWindow(latest))
+        {
+            _usage[key] = new MeteredUsage(latest.Meter, checked(latest.Quantity + usage.Quantity), latest.Window, latest.WindowStart, latest.WindowEnd);
+        }
     }
 
     private ProjectedWallet GetOrAdd(string customerId, string creditType)

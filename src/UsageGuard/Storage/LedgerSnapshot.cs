@@ -12,4 +12,7 @@ public sealed class LedgerSnapshot
 
     /// <summary>Gets the wallets, one per customer and credit type.</summary>
     public required IReadOnlyList<WalletSnapshot> Wallets { get; init; }
+
+    /// <summary>Gets each customer's usage in the latest window of each meter and window kind (empty for snapshots written before usage was recorded).</summary>
+    public IReadOnlyList<UsageSnapshot> Usage { get; init; } = [];
 }
