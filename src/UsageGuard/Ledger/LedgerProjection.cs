@@ -193,7 +193,7 @@ internal sealed class LedgerProjection
     private void Count(string customerId, MeteredUsage usage)
     {
         var key = (customerId, usage.Meter, usage.Window);
-        if (!_usage.TryGetValue(key, out MeteredUsage? latest) || usage.WindowStart > latest.WindowStart)
+        if (!_usage.TryGetValue(key, out MeteredUsage latest) || usage.WindowStart > latest.WindowStart)
         {
             _usage[key] = usage;
         }

@@ -7,11 +7,12 @@ namespace UsageGuard;
 /// <remarks>
 /// The window is the one the reservation was admitted in, not the one the settlement happened in: a request admitted just before a
 /// boundary and settled just after it counts in the window that held it. Restoring a guard sums these entries into the current
-/// windows, so limits and rate tiers survive a restart.
+/// windows, so limits and rate tiers survive a restart. A struct, so that recording usage allocates nothing; the default value
+/// (no meter) is never recorded.
 /// </remarks>
-public sealed class MeteredUsage
+public readonly record struct MeteredUsage
 {
-    /// <summary>Initializes a new instance of the <see cref="MeteredUsage"/> class.</summary>
+    /// <summary>Initializes a new instance of the <see cref="MeteredUsage"/> struct.</summary>
     /// <param name="meter">What is counted: <c>feature:</c> and a metered feature's id, or <c>tokens:</c> and the model id of a tiered rate.</param>
     /// <param name="quantity">The units (feature units, or tokens of all kinds); zero or more.</param>
     /// <param name="window">The kind of window.</param>
@@ -51,6 +52,6 @@ public sealed class MeteredUsage
     public DateTimeOffset WindowEnd { get; }
 
     /// <summary>Gets whether <paramref name="other"/> counts in the same meter and window.</summary>
-    internal bool SameWindow(MeteredUsage other) =>
+    internal bool SameWindow(in MeteredUsage other) =>
         Meter == other.Meter && Window == other.Window && WindowStart == other.WindowStart && WindowEnd == other.WindowEnd;
 }
