@@ -137,6 +137,14 @@ internal sealed class Wallet
         return taken;
     }
 
+    /// <summary>Writes off the whole debt; returns what was owed. Caller holds <see cref="Gate"/>.</summary>
+    internal long WriteOffDebt()
+    {
+        long owed = _owed;
+        Volatile.Write(ref _owed, 0);
+        return owed;
+    }
+
     /// <summary>
     /// Adds a newly granted block without publishing it, and pays debt from it first when it is effective now.
     /// Caller holds <see cref="Gate"/>, queues the grant's entries, then calls <see cref="Publish"/>, so the grant

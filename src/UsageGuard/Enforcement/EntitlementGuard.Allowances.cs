@@ -36,13 +36,13 @@ internal sealed partial class EntitlementGuard
                 return;
             }
 
-            long validUntil = GrantPeriod(subscription, customerId, nowTicks);
+            long validUntil = GrantPeriod(subscription, customerId, nowTicks, catalog.Id);
             progress.Record(subscription, validUntil);
         }
     }
 
     /// <summary>Grants what the period containing now owes; returns until when nothing more is owed.</summary>
-    private long GrantPeriod(CatalogSubscription subscription, string customerId, long nowTicks)
+    private long GrantPeriod(CatalogSubscription subscription, string customerId, long nowTicks, string catalogVersion)
     {
         var now = new DateTimeOffset(nowTicks, TimeSpan.Zero);
         SubscriptionPhase? phase = subscription.PhaseAt(nowTicks);
@@ -57,7 +57,7 @@ internal sealed partial class EntitlementGuard
         bool changedInPeriod = phase.Start > period.Start && index > 0;
         if (changedInPeriod)
         {
-            CutPrevious(subscription.Phases[index - 1], phase, customerId, period, now);
+            CutPrevious(subscription.Phases[index - 1], phase, customerId, period, now, catalogVersion);
         }
 
         foreach (CatalogAllowance allowance in phase.Allowances)
@@ -71,11 +71,11 @@ internal sealed partial class EntitlementGuard
             Guid id = AllowanceBlockId(customerId, allowance, period.Start, "period");
             if (amount > 0 && wallet.Find(id) is null)
             {
-                GrantAllowance(wallet, id, amount, effective, expiry, allowance, period, now, "period");
+                GrantAllowance(wallet, id, amount, effective, expiry, allowance, period, now, "period", catalogVersion);
                 long carry = Rollover(wallet, customerId, allowance, subscription.Calendar.Previous(period, subscription.BillingPeriod));
                 if (carry > 0)
                 {
-                    GrantAllowance(wallet, AllowanceBlockId(customerId, allowance, period.Start, "rollover"), carry, effective, expiry, allowance, period, now, "rollover");
+                    GrantAllowance(wallet, AllowanceBlockId(customerId, allowance, period.Start, "rollover"), carry, effective, expiry, allowance, period, now, "rollover", catalogVersion);
                 }
             }
         }
@@ -87,7 +87,7 @@ internal sealed partial class EntitlementGuard
     /// At a plan change inside a period, the old plan's allowance keeps only the share of the period before the change: the unused
     /// share after it is taken back (as much of it as is still available), so the new plan's prorated grant replaces it.
     /// </summary>
-    private void CutPrevious(SubscriptionPhase previous, SubscriptionPhase current, string customerId, UsagePeriod period, DateTimeOffset now)
+    private void CutPrevious(SubscriptionPhase previous, SubscriptionPhase current, string customerId, UsagePeriod period, DateTimeOffset now, string catalogVersion)
     {
         foreach (CatalogAllowance allowance in previous.Allowances)
         {
@@ -109,7 +109,7 @@ internal sealed partial class EntitlementGuard
             long keep = remaining - Math.Min(remaining, unusedShare);
             if (keep > 0)
             {
-                GrantAllowance(wallet, kept, keep, now, block.Terms.ExpiresAt, allowance, period, now, "kept");
+                GrantAllowance(wallet, kept, keep, now, block.Terms.ExpiresAt, allowance, period, now, "kept", catalogVersion);
             }
         }
     }
@@ -135,7 +135,11 @@ internal sealed partial class EntitlementGuard
         return Math.Min(ceiling, Math.Max(balance, allowance.RolloverMinUnits));
     }
 
-    private void GrantAllowance(Wallet wallet, Guid id, long units, DateTimeOffset effective, DateTimeOffset? expiry, CatalogAllowance allowance, UsagePeriod period, DateTimeOffset now, string part)
+    /// <summary>
+    /// Grants one part of an allowance's period. The period's own grant of an allowance that does not preserve overage first writes
+    /// off the wallet's debt: the reset starts the customer from the allowance, not from the allowance less what was overdrawn.
+    /// </summary>
+    private void GrantAllowance(Wallet wallet, Guid id, long units, DateTimeOffset effective, DateTimeOffset? expiry, CatalogAllowance allowance, UsagePeriod period, DateTimeOffset now, string part, string catalogVersion)
     {
         if (expiry is { } end && end <= effective)
         {
@@ -151,7 +155,10 @@ internal sealed partial class EntitlementGuard
         };
 
         var terms = new CreditBlock(id, wallet.CustomerId, wallet.Type.Code, CreditAmount.FromUnits(units, wallet.Type.Scale), effective, expiry, allowance.Priority, allowance.Category, null, null, metadata, now);
-        GrantCore(terms, TypeIndex(wallet.Type.Code), null, null);
+        string? writeOff = part == "period" && !allowance.PreserveOverage
+            ? $"'{allowance.OwnerId}' allowance '{allowance.Id}' resets for the period from {period.Start:O} without preserving overage"
+            : null;
+        GrantCore(terms, TypeIndex(wallet.Type.Code), null, null, catalogVersion, writeOff);
     }
 
     private static DateTimeOffset? Expiry(CatalogAllowance allowance, UsagePeriod period, DateTimeOffset effective) => allowance.Expiry switch

@@ -76,9 +76,9 @@ internal sealed partial class EntitlementGuard
         long held = 0;
         if (startWindow)
         {
-            window = Meter(customerId, featureId).WindowAt(nowTicks, calendar, entitlement.Window);
+            window = Meter(customerId, feature.Scope).WindowAt(nowTicks, calendar, entitlement.Window);
         }
-        else if (_meters.TryGetValue(customerId, out ConcurrentDictionary<string, FeatureMeter>? meters) && meters.TryGetValue(featureId, out FeatureMeter? meter))
+        else if (_meters.TryGetValue(customerId, out ConcurrentDictionary<string, FeatureMeter>? meters) && meters.TryGetValue(feature.Scope, out FeatureMeter? meter))
         {
             window = meter.Peek(nowTicks, entitlement.Window);
         }
@@ -149,12 +149,23 @@ internal sealed partial class EntitlementGuard
         : entitlement.Enforcement == LimitEnforcement.Hard ? l
         : entitlement.OverageCapUnits is long cap ? l + cap : long.MaxValue;
 
-    private FeatureMeter Meter(string customerId, string featureId)
+    /// <summary>
+    /// Gets the window of a tiered rate's token count for a customer: the subscription's billing period in its time zone, or a UTC
+    /// calendar month without a subscription.
+    /// </summary>
+    private MeterWindow TierWindow(CatalogSnapshot catalog, string customerId, CompiledRate rate, long nowTicks)
     {
-        ConcurrentDictionary<string, FeatureMeter> meters = _meters.TryGetValue(customerId, out ConcurrentDictionary<string, FeatureMeter>? found)
-            ? found
+        catalog.Subscriptions.TryGetValue(customerId, out CatalogSubscription? subscription);
+        return Meter(customerId, rate.Meter).WindowAt(nowTicks, subscription?.Calendar ?? s_utcCalendar, subscription?.BillingPeriod ?? UsageWindow.Month);
+    }
+
+    /// <summary>Gets a customer's meter: a feature's (by its scope, <c>feature:</c> and its id) or a tiered rate's (<c>tokens:</c> and its model).</summary>
+    private FeatureMeter Meter(string customerId, string meter)
+    {
+        ConcurrentDictionary<string, FeatureMeter> meters = _meters.TryGetValue(customerId, out ConcurrentDictionary<string, FeatureMeter>? customer)
+            ? customer
             : _meters.GetOrAdd(customerId, static _ => new ConcurrentDictionary<string, FeatureMeter>(StringComparer.Ordinal));
-        return meters.TryGetValue(featureId, out FeatureMeter? meter) ? meter : meters.GetOrAdd(featureId, static _ => new FeatureMeter());
+        return meters.TryGetValue(meter, out FeatureMeter? found) ? found : meters.GetOrAdd(meter, static _ => new FeatureMeter());
     }
 
     /// <summary>
@@ -191,7 +202,7 @@ internal sealed partial class EntitlementGuard
             return ReservationStatus.LimitReached;
         }
 
-        state.HoldMeter(window, prepared.Quantity);
+        state.HoldMeter(window, entitlement!.Feature.Scope, prepared.Quantity);
         overageRate = entitlement!.OverageRatePerUnit;
         return ReservationStatus.Admitted;
     }

@@ -134,7 +134,13 @@ internal sealed partial class EntitlementGuard
             cancellationToken);
     }
 
-    private GrantResult GrantCore(CreditBlock terms, int typeIndex, string? idempotencyKey, Func<GrantResult, IdempotencyRecord>? record)
+    /// <param name="terms">The block to grant.</param>
+    /// <param name="typeIndex">The block's credit type.</param>
+    /// <param name="idempotencyKey">The key of the operation, if any.</param>
+    /// <param name="record">Builds the idempotency record from the result, if any.</param>
+    /// <param name="catalogVersion">The catalog that owed the grant (allowances), if any.</param>
+    /// <param name="writeOff">Why the wallet's debt is written off before the grant (an allowance reset that does not preserve overage), or null to let the grant pay it.</param>
+    private GrantResult GrantCore(CreditBlock terms, int typeIndex, string? idempotencyKey, Func<GrantResult, IdempotencyRecord>? record, string? catalogVersion = null, string? writeOff = null)
     {
         CustomerAccount customer = AddCustomer(terms.CustomerId);
         Wallet wallet = customer.Wallet(typeIndex);
@@ -142,12 +148,18 @@ internal sealed partial class EntitlementGuard
         lock (wallet.Gate)
         {
             wallet.EnsureRoomFor(terms.Amount.Units);
-            long paid = wallet.Add(account, terms.CreatedAt);
             var entries = default(EntryGroup);
-            entries.Add(Entry(LedgerEntryKind.Grant, wallet, account, terms.Amount.Units, terms.CreatedAt, null, idempotencyKey) with { Block = terms });
+            if (writeOff is not null && wallet.Owed > 0)
+            {
+                // In the grant's group: a restart never sees the write-off without the grant whose block id makes the reset happen once.
+                entries.Add(Entry(LedgerEntryKind.OverdraftWriteOff, wallet, null, wallet.WriteOffDebt(), terms.CreatedAt, null, idempotencyKey, writeOff) with { CatalogVersion = catalogVersion });
+            }
+
+            long paid = wallet.Add(account, terms.CreatedAt);
+            entries.Add(Entry(LedgerEntryKind.Grant, wallet, account, terms.Amount.Units, terms.CreatedAt, null, idempotencyKey) with { Block = terms, CatalogVersion = catalogVersion });
             if (paid > 0)
             {
-                entries.Add(Entry(LedgerEntryKind.OverdraftSettle, wallet, account, -paid, terms.CreatedAt, null, idempotencyKey));
+                entries.Add(Entry(LedgerEntryKind.OverdraftSettle, wallet, account, -paid, terms.CreatedAt, null, idempotencyKey) with { CatalogVersion = catalogVersion });
             }
 
             var result = new GrantResult(terms, CreditAmount.FromUnits(paid, terms.Amount.Scale), replayed: false);

@@ -161,9 +161,18 @@ internal sealed partial class EntitlementGuard
         }
 
         long units;
+        MeterWindow? tierWindow = null;
         if (request.Tokens is { } priced)
         {
-            units = unknownModel ? 0 : Pricing.Price(rate, priced, 0, scale).Units;
+            long prior = 0;
+            if (!unknownModel && rate.Rate!.Price.IsTiered)
+            {
+                // The hold is priced on the tier the period's count is at now; the settlement places the actual tokens exactly.
+                tierWindow = TierWindow(catalog!, request.CustomerId, rate.Rate, now.UtcTicks);
+                prior = tierWindow.Consumed;
+            }
+
+            units = unknownModel ? 0 : Pricing.Price(rate, priced, prior, scale).Units;
         }
         else if (request.Amount == 0 && feature is { PricePerUnitUnits: long perUnit })
         {
@@ -213,7 +222,7 @@ internal sealed partial class EntitlementGuard
         }
 
         Wallet wallet = CustomerFor(request.CustomerId, catalog).Wallet(typeIndex);
-        return new Prepared(wallet, units, ttl, policy, durability, catalog, rate, quantity, unknownModel, request.Quantity is null && request.Tokens is not null);
+        return new Prepared(wallet, units, ttl, policy, durability, catalog, rate, tierWindow, quantity, unknownModel, request.Quantity is null && request.Tokens is not null);
     }
 
     /// <param name="request">The request.</param>
@@ -234,7 +243,7 @@ internal sealed partial class EntitlementGuard
         long units = prepared.Units;
         if (prepared.Catalog is { } catalog)
         {
-            state.PrepareCatalog(catalog, prepared.Rate, prepared.QuantityFromTokens);
+            state.PrepareCatalog(catalog, prepared.Rate, prepared.TierWindow, prepared.QuantityFromTokens);
             if (prepared.UnknownModel)
             {
                 _reservations.Return(state);
@@ -328,7 +337,10 @@ internal sealed partial class EntitlementGuard
         else
         {
             ReservationState state = reserved.Reservation.State!;
-            result = new ConsumeResult(ReservationStatus.Admitted, SettleCore(state, state.HeldUnits, now, out entries), null, null, null, replayed: false);
+            SettlementResult settled = state.TierWindow is not null && request.Tokens is { } tokens
+                ? SettleCore(state, PriceTokens(state, tokens, prepared.Wallet.Type.Scale), now, out entries, null, tokens.TotalTokens)
+                : SettleCore(state, state.HeldUnits, now, out entries);
+            result = new ConsumeResult(ReservationStatus.Admitted, settled, null, null, null, replayed: false);
         }
 
         _writer.Write(entries, record?.Invoke(result));
@@ -401,6 +413,7 @@ internal sealed partial class EntitlementGuard
         Durability Durability,
         CatalogSnapshot? Catalog = null,
         ResolvedRate Rate = default,
+        MeterWindow? TierWindow = null,
         long Quantity = 1,
         bool UnknownModel = false,
         bool QuantityFromTokens = false);

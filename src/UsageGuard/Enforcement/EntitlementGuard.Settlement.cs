@@ -34,13 +34,26 @@ internal sealed partial class EntitlementGuard
         DateTimeOffset now = _time.GetUtcNow();
         Begin(state, reservation.Id, now);
 
-        // Priced with the rate the reservation was priced with: one request, one catalog version, even across a reload.
-        long units = checked(Pricing.Price(state.Rate, actual, 0, reservation.Held.Scale).Units + state.OverageCredits);
+        long units = PriceTokens(state, actual, reservation.Held.Scale);
         Durability durability = state.Durability;
-        SettlementResult result = SettleCore(state, units, now, out EntryGroup entries, state.QuantityFromTokens ? actual.TotalTokens : null);
+        long tokens = actual.TotalTokens;
+        SettlementResult result = SettleCore(state, units, now, out EntryGroup entries, state.QuantityFromTokens ? tokens : null, tokens);
         _writer.Write(entries, null);
         return Durable(result, durability, cancellationToken);
     }
+
+    /// <summary>
+    /// Prices settled tokens with the rate the reservation was priced with: one request, one catalog version, even across a reload.
+    /// A tiered rate places them on its tiers by the order settlements count them in the period: each owns the range it added.
+    /// </summary>
+    private static long PriceTokens(ReservationState state, TokenUsage actual, int scale)
+    {
+        long prior = state.TierWindow?.Count(actual.TotalTokens) ?? 0;
+        return checked(Pricing.Price(state.Rate, actual, prior, scale).Units + state.OverageCredits);
+    }
+
+    private static LedgerEntry UsageEntry(ReservationState state, in MeteredUsage usage, DateTimeOffset now) =>
+        Entry(LedgerEntryKind.Usage, state.Wallet, null, 0, now, state) with { Usage = usage };
 
     public ValueTask ReleaseAsync(Reservation reservation, CancellationToken cancellationToken = default)
     {
@@ -100,10 +113,25 @@ internal sealed partial class EntitlementGuard
     }
 
     /// <summary>Charges a begun reservation, releases the rest, applies the overrun policy, and recycles it.</summary>
-    private SettlementResult SettleCore(ReservationState state, long actual, DateTimeOffset now, out EntryGroup entries, long? actualQuantity = null)
+    private SettlementResult SettleCore(ReservationState state, long actual, DateTimeOffset now, out EntryGroup entries, long? actualQuantity = null, long tokens = 0)
     {
         entries = default;
-        state.Meter?.Settle(state.MeterHeld, actualQuantity ?? state.MeterHeld);
+        if (state.Meter is { } meter)
+        {
+            // The usage entries go first: the ledger restores each window's count from them, whatever the credits do below.
+            long used = actualQuantity ?? state.MeterHeld;
+            meter.Settle(state.MeterHeld, used);
+            if (used > 0)
+            {
+                entries.Add(UsageEntry(state, meter.Usage(state.MeterKey!, used), now));
+            }
+        }
+
+        if (state.TierWindow is { } tier && tokens > 0)
+        {
+            entries.Add(UsageEntry(state, tier.Usage(state.Rate.Rate!.Meter, tokens), now));
+        }
+
         Wallet wallet = state.Wallet;
         long remaining = actual;
         long charged = 0;

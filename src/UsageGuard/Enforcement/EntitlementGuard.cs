@@ -184,6 +184,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
         IdempotencyKey = attribution?.IdempotencyKey ?? idempotencyKey,
         ReservationId = attribution?.Id,
         Reason = reason,
+        CatalogVersion = attribution?.Catalog?.Id,
     };
 
     private void RestoreFrom(LedgerProjection projection)
@@ -205,6 +206,12 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
             }
 
             customer.Wallet(typeIndex).Restore(blocks, projected.Owed);
+        }
+
+        // Usage limits and rate tiers go on from what the ledger counted: each meter's window starts from it when it is reached.
+        foreach (UsageSnapshot usage in projection.Usage)
+        {
+            Meter(usage.CustomerId, usage.Usage.Meter).Restore(usage.Usage);
         }
     }
 

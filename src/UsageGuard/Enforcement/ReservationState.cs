@@ -80,26 +80,36 @@ internal sealed class ReservationState
         HeldUnits = 0;
         HoldCount = 0;
         Meter = null;
+        MeterKey = null;
         MeterHeld = 0;
+        TierWindow = null;
         QuantityFromTokens = false;
         Catalog = null;
         Rate = default;
         OverageCredits = 0;
     }
 
-    internal void PrepareCatalog(CatalogSnapshot catalog, in ResolvedRate rate, bool quantityFromTokens)
+    internal void PrepareCatalog(CatalogSnapshot catalog, in ResolvedRate rate, MeterWindow? tierWindow, bool quantityFromTokens)
     {
         Catalog = catalog;
         Rate = rate;
+        TierWindow = tierWindow;
         QuantityFromTokens = quantityFromTokens;
     }
 
     /// <summary>Gets the credits of the hold that price a soft limit's overage (kept when the tokens are settled).</summary>
     internal long OverageCredits { get; set; }
 
-    internal void HoldMeter(MeterWindow meter, long units)
+    /// <summary>Gets the meter that <see cref="Meter"/> is a window of (the feature's scope), for the usage entry.</summary>
+    internal string? MeterKey { get; private set; }
+
+    /// <summary>Gets the window of the tiered rate's token meter the reservation was priced in, or null when the rate has no tiers.</summary>
+    internal MeterWindow? TierWindow { get; private set; }
+
+    internal void HoldMeter(MeterWindow meter, string meterKey, long units)
     {
         Meter = meter;
+        MeterKey = meterKey;
         MeterHeld = units;
     }
 

@@ -1,11 +1,23 @@
 namespace UsageGuard;
 
-/// <summary>A customer's usage of one metered feature: the current window, replaced lazily when time passes its end.</summary>
-/// <remarks>Thread-safe and lock-free. No timer: the first access after a boundary starts the new window, exactly at the boundary.</remarks>
+/// <summary>
+/// A customer's usage of one meter (a metered feature, or a tiered rate's tokens): the current window, replaced lazily when time
+/// passes its end.
+/// </summary>
+/// <remarks>
+/// Thread-safe and lock-free. No timer: the first access after a boundary starts the new window, exactly at the boundary. A window
+/// that the ledger already counted usage in before a restart starts from that usage (<see cref="Restore"/>).
+/// </remarks>
 internal sealed class FeatureMeter
 {
-    private static readonly MeterWindow Unstarted = new(0, 0, UsageWindow.Hour);
+    private static readonly MeterWindow Unstarted = new(0, 0, UsageWindow.Hour, 0);
     private MeterWindow _window = Unstarted;
+
+    // Written only while the guard starts, before any request can see the meter.
+    private MeteredUsage[] _restored = [];
+
+    /// <summary>Remembers the usage the ledger counted in a window before a restart; the window starts from it when it is reached.</summary>
+    internal void Restore(in MeteredUsage usage) => _restored = [.. _restored, usage];
 
     /// <summary>Gets the window that contains <paramref name="nowTicks"/>, starting it when the current one has ended.</summary>
     internal MeterWindow WindowAt(long nowTicks, PeriodCalendar calendar, UsageWindow kind)
@@ -31,7 +43,7 @@ internal sealed class FeatureMeter
     private MeterWindow Roll(MeterWindow seen, long nowTicks, PeriodCalendar calendar, UsageWindow kind)
     {
         UsagePeriod period = calendar.Containing(new DateTimeOffset(nowTicks, TimeSpan.Zero), kind);
-        var fresh = new MeterWindow(period.Start.UtcTicks, period.End.UtcTicks, kind);
+        var fresh = new MeterWindow(period.Start.UtcTicks, period.End.UtcTicks, kind, RestoredIn(period, kind));
         while (true)
         {
             MeterWindow current = Interlocked.CompareExchange(ref _window, fresh, seen);
@@ -47,5 +59,18 @@ internal sealed class FeatureMeter
 
             seen = current;
         }
+    }
+
+    private long RestoredIn(UsagePeriod period, UsageWindow kind)
+    {
+        foreach (MeteredUsage usage in _restored)
+        {
+            if (usage.Window == kind && usage.WindowStart == period.Start && usage.WindowEnd == period.End)
+            {
+                return usage.Quantity;
+            }
+        }
+
+        return 0;
     }
 }

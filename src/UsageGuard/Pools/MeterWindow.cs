@@ -10,8 +10,9 @@ internal sealed class MeterWindow
     private long _consumed;
     private long _held;
 
-    internal MeterWindow(long startTicks, long endTicks, UsageWindow kind)
+    internal MeterWindow(long startTicks, long endTicks, UsageWindow kind, long consumed)
     {
+        _consumed = consumed;
         StartTicks = startTicks;
         EndTicks = endTicks;
         Kind = kind;
@@ -69,6 +70,13 @@ internal sealed class MeterWindow
             Interlocked.Add(ref _consumed, used - held);
         }
     }
+
+    /// <summary>Counts <paramref name="quantity"/> without a hold; returns what was counted before it, which places it on a rate's tiers.</summary>
+    internal long Count(long quantity) => Interlocked.Add(ref _consumed, quantity) - quantity;
+
+    /// <summary>Gets the usage to record for a settlement in this window.</summary>
+    internal MeteredUsage Usage(string meter, long quantity) =>
+        new(meter, quantity, Kind, new DateTimeOffset(StartTicks, TimeSpan.Zero), new DateTimeOffset(EndTicks, TimeSpan.Zero));
 
     /// <summary>Gives a whole hold back.</summary>
     internal void Release(long held) => Settle(held, 0);

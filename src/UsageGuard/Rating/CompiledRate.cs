@@ -10,6 +10,7 @@ internal sealed class CompiledRate
         Price = price;
         CostCurrency = costCurrency;
         Cost = cost;
+        Meter = "tokens:" + model;
     }
 
     internal string Model { get; }
@@ -17,6 +18,9 @@ internal sealed class CompiledRate
     internal string CreditType { get; }
 
     internal PriceSchedule Price { get; }
+
+    /// <summary>Gets the usage meter that counts the tokens priced with this rate, which places them on its tiers.</summary>
+    internal string Meter { get; }
 
     internal string? CostCurrency { get; }
 

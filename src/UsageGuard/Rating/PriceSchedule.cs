@@ -57,6 +57,9 @@ internal sealed class PriceSchedule
         }
     }
 
+    /// <summary>Gets whether the price depends on the tokens already used in the period (more than one tier).</summary>
+    internal bool IsTiered => _bounds.Length > 0;
+
     /// <summary>Builds a schedule; <paramref name="prices"/> holds four prices (input, cached input, output, reasoning) per segment, one segment more than <paramref name="bounds"/>.</summary>
     internal static PriceSchedule Create(long[] bounds, decimal[] prices)
     {
