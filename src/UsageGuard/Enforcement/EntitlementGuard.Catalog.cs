@@ -72,13 +72,14 @@ internal sealed partial class EntitlementGuard
         PeriodCalendar calendar = subscription?.Calendar ?? s_utcCalendar;
         long start;
         long end;
-        long consumed = 0;
+        long consumed;
         long held = 0;
+        FeatureMeter? meter = null;
         if (startWindow)
         {
             window = Meter(customerId, feature.Scope).WindowAt(nowTicks, calendar, entitlement.Window);
         }
-        else if (_meters.TryGetValue(customerId, out ConcurrentDictionary<string, FeatureMeter>? meters) && meters.TryGetValue(feature.Scope, out FeatureMeter? meter))
+        else if (_meters.TryGetValue(customerId, out ConcurrentDictionary<string, FeatureMeter>? meters) && meters.TryGetValue(feature.Scope, out meter))
         {
             window = meter.Peek(nowTicks, entitlement.Window);
         }
@@ -92,9 +93,11 @@ internal sealed partial class EntitlementGuard
         }
         else
         {
+            // A check does not start a window; one the ledger counted in before a restart still reports what it counted.
             UsagePeriod period = calendar.Containing(new DateTimeOffset(nowTicks, TimeSpan.Zero), entitlement.Window);
             start = period.Start.UtcTicks;
             end = period.End.UtcTicks;
+            consumed = meter?.RestoredIn(period, entitlement.Window) ?? 0;
         }
 
         long? limit = LimitIn(entitlement, subscription, featureId, nowTicks, start, end);

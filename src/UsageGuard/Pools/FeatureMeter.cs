@@ -61,7 +61,8 @@ internal sealed class FeatureMeter
         }
     }
 
-    private long RestoredIn(UsagePeriod period, UsageWindow kind)
+    /// <summary>Gets what the ledger counted before a restart in the window <paramref name="period"/> (0 when nothing).</summary>
+    internal long RestoredIn(UsagePeriod period, UsageWindow kind)
     {
         foreach (MeteredUsage usage in _restored)
         {
