@@ -27,10 +27,7 @@ internal sealed partial class EntitlementGuard
             throw new ArgumentException("Only a reservation priced from Tokens can be settled with tokens; settle this one with an amount.", nameof(reservation));
         }
 
-        ArgumentOutOfRangeException.ThrowIfNegative(actual.InputTokens, nameof(actual));
-        ArgumentOutOfRangeException.ThrowIfNegative(actual.CachedInputTokens, nameof(actual));
-        ArgumentOutOfRangeException.ThrowIfNegative(actual.OutputTokens, nameof(actual));
-        ArgumentOutOfRangeException.ThrowIfNegative(actual.ReasoningTokens, nameof(actual));
+        Pricing.ValidateCounts(actual);
         DateTimeOffset now = _time.GetUtcNow();
         Begin(state, reservation.Id, now);
 

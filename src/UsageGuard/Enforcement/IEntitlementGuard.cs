@@ -42,7 +42,7 @@ public interface IEntitlementGuard
     /// <param name="cancellationToken">Cancels waiting for durability; the settlement itself is applied once started.</param>
     /// <returns>What was charged, released, overdrawn or recorded; a metered quantity taken from the tokens settles at their total.</returns>
     /// <exception cref="ReservationStateException">The reservation was already settled, released, or expired.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A token count is negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A token count is negative (<c>ParamName</c> names the count, such as <c>OutputTokens</c>); the reservation is unchanged.</exception>
     /// <exception cref="ArgumentException">The reservation was not priced from tokens, or the handle is the default value.</exception>
     /// <exception cref="OverflowException">The price does not fit in 64-bit units.</exception>
     ValueTask<SettlementResult> SettleAsync(Reservation reservation, TokenUsage actual, CancellationToken cancellationToken = default);

@@ -73,6 +73,12 @@ public static class Pricing
     private static void Validate(in TokenUsage usage, int scale)
     {
         FixedPoint.ValidateScale(scale, nameof(scale));
+        ValidateCounts(usage);
+    }
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first negative count (<c>ParamName</c> is the field).</summary>
+    internal static void ValidateCounts(in TokenUsage usage)
+    {
         ThrowIfNegative(usage.InputTokens, nameof(TokenUsage.InputTokens));
         ThrowIfNegative(usage.CachedInputTokens, nameof(TokenUsage.CachedInputTokens));
         ThrowIfNegative(usage.OutputTokens, nameof(TokenUsage.OutputTokens));

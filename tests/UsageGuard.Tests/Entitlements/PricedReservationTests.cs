@@ -35,6 +35,19 @@ public sealed class PricedReservationTests
     }
 
     [Test]
+    public async Task Settle_NegativeTokenCount_ThrowsNamingItAndLeavesTheReservationActive()
+    {
+        await using GuardHarness h = await Start(TestCatalogs.Basic(ratePerMillion: 2m));
+        ReservationResult r = await h.Gate.ReserveAsync(Chat("gpt-x", Estimate));
+
+        Func<Task> negative = () => h.Gate.SettleAsync(r.Reservation, new TokenUsage(10, 0, -1, 0)).AsTask();
+
+        (await negative.Should().ThrowAsync<ArgumentOutOfRangeException>()).Which.ParamName.Should().Be(nameof(TokenUsage.OutputTokens));
+        h.Available("acme").Should().Be(100m - 0.006m, "the hold is still in place");
+        (await h.Gate.SettleAsync(r.Reservation, new TokenUsage(1_000, 0, 0, 0))).Charged.ToDecimal().Should().Be(0.002m);
+    }
+
+    [Test]
     public async Task Reserve_WildcardFamilyAndContractRate_AreUsed()
     {
         CatalogOptions catalog = TestCatalogs.Basic();
