@@ -5,11 +5,13 @@ namespace UsageGuard;
 /// <see cref="LedgerSnapshot"/>, a window's total.
 /// </summary>
 /// <remarks>
-/// The window is the one the reservation was admitted in, not the one the settlement happened in: a request admitted just before a
+/// <para>The window is the one the reservation was admitted in, not the one the settlement happened in: a request admitted just before a
 /// boundary and settled just after it counts in the window that held it. Restoring a guard sums these entries into the current
-/// windows, so limits and rate tiers survive a restart.
+/// windows, so limits and rate tiers survive a restart.</para>
+/// <para>Equal when meter, quantity, window kind and both instants are (instants compared as points in time, as the entry hash
+/// encodes them), so a <see cref="LedgerEntry"/> read back from a store equals the one written. Immutable and thread-safe.</para>
 /// </remarks>
-public sealed class MeteredUsage
+public sealed class MeteredUsage : IEquatable<MeteredUsage>
 {
     /// <summary>Initializes a new instance of the <see cref="MeteredUsage"/> class.</summary>
     /// <param name="meter">What is counted: <c>feature:</c> and a metered feature's id, or <c>tokens:</c> and the model id of a tiered rate.</param>
@@ -49,6 +51,16 @@ public sealed class MeteredUsage
 
     /// <summary>Gets when the window ends (exclusive).</summary>
     public DateTimeOffset WindowEnd { get; }
+
+    /// <inheritdoc />
+    public bool Equals(MeteredUsage? other) =>
+        other is not null && (ReferenceEquals(this, other) || (Quantity == other.Quantity && SameWindow(other)));
+
+    /// <inheritdoc />
+    public override bool Equals(object? obj) => Equals(obj as MeteredUsage);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Meter, Quantity, Window, WindowStart, WindowEnd);
 
     /// <summary>Gets whether <paramref name="other"/> counts in the same meter and window.</summary>
     internal bool SameWindow(MeteredUsage other) =>
