@@ -157,6 +157,8 @@ public sealed partial class SqliteLedgerStore
         row.Bind(21, bytes);
         e.Hash.CopyTo(bytes);
         row.Bind(22, bytes);
+        row.Bind(23, e.CatalogVersion);
+        row.Bind(24, e.Usage is { } usage ? StoreCodec.EncodeUsage(usage) : null);
         row.Execute();
     }
 

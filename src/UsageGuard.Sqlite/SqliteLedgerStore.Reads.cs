@@ -266,6 +266,8 @@ public sealed partial class SqliteLedgerStore
                 ReservationId = r.IsDBNull(17) ? null : r.GetInt64(17),
                 Reason = NullableString(r, 18),
                 Block = r.IsDBNull(19) ? null : StoreCodec.DecodeBlock(r.GetString(19)),
+                Usage = r.IsDBNull(23) ? null : StoreCodec.DecodeUsage(r.GetString(23)),
+                CatalogVersion = NullableString(r, 22),
                 PreviousHash = LedgerHash.FromBytes((byte[])r.GetValue(20)),
                 Hash = LedgerHash.FromBytes((byte[])r.GetValue(21)),
             };

@@ -4,9 +4,11 @@ namespace UsageGuard.Sqlite;
 
 public sealed partial class SqliteLedgerStore
 {
+    // Columns added by a later schema version go at the end, so the ordinals of the ones before never move.
     private const string EntryColumns =
         "seq, ts, ts_offset, kind, customer_id, credit_type, block_id, amount, scale, balance_before, balance_after, " +
-        "subject, feature, model, session_id, request_id, idempotency_key, reservation_id, reason, block_terms, prev_hash, hash";
+        "subject, feature, model, session_id, request_id, idempotency_key, reservation_id, reason, block_terms, prev_hash, hash, " +
+        "catalog_version, usage";
 
     /// <summary>Version 1. Every later version is a step added below it, applied in order in one transaction each.</summary>
     /// <remarks>
@@ -58,6 +60,13 @@ public sealed partial class SqliteLedgerStore
             checksum BLOB NOT NULL);
         """;
 
+    /// <summary>Version 2: the catalog version of an entry, and a usage entry's meter, quantity and window (JSON).</summary>
+    /// <remarks>Entries written before have neither: both columns are null, as for entries that have none now.</remarks>
+    private const string SchemaV2 = """
+        ALTER TABLE ug_entries ADD COLUMN catalog_version TEXT;
+        ALTER TABLE ug_entries ADD COLUMN usage TEXT;
+        """;
+
     /// <summary>Creates or migrates the schema by version number (<c>PRAGMA user_version</c>) and returns the database's id.</summary>
     private Guid Migrate()
     {
@@ -81,9 +90,20 @@ public sealed partial class SqliteLedgerStore
 
             Execute("PRAGMA user_version = 1;", transaction);
             transaction.Commit();
+        }
 
-            // Move the new schema and the database id out of the WAL into the main file at once: a lost WAL must not also lose
-            // the id that ties the head file to this database, or the head check could not notice the loss.
+        if (version < 2)
+        {
+            using SqliteTransaction transaction = _write.BeginTransaction();
+            Execute(SchemaV2, transaction);
+            Execute("PRAGMA user_version = 2;", transaction);
+            transaction.Commit();
+        }
+
+        if (version < SchemaVersion)
+        {
+            // Move the new schema (and, in a new file, the database id) out of the WAL into the main file at once: a lost WAL must
+            // not also lose the id that ties the head file to this database, or the head check could not notice the loss.
             Execute("PRAGMA wal_checkpoint(TRUNCATE);");
         }
 

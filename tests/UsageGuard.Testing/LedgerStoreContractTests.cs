@@ -69,6 +69,48 @@ public abstract class LedgerStoreContractTests
     }
 
     [Test]
+    public async Task Append_EntriesWithCatalogVersionAndUsage_ReadAndQueryBackExactly()
+    {
+        ILedgerStore store = await CreateStoreAsync();
+        LedgerEntry[] entries = CatalogAndUsageChain();
+
+        await store.AppendAsync(new LedgerBatch(entries.AsMemory(0, 3), []));
+        await store.AppendAsync(new LedgerBatch(entries.AsMemory(3), []));
+
+        List<LedgerEntry> read = await Read(store, 0);
+        read.Should().Equal(entries);
+        read[1].Usage!.Value.WindowStart.Offset.Should().Be(TimeSpan.FromHours(-7), "the window's instants keep their offset");
+        read[1].Usage!.Value.WindowEnd.Offset.Should().Be(TimeSpan.FromHours(-7));
+        (await store.QueryAsync(new LedgerQuery { CustomerId = "acme" })).Should().Equal(entries.Where(e => e.CustomerId == "acme"));
+        (await store.QueryAsync(new LedgerQuery { CustomerId = "acme", Feature = "chat", AfterSequence = 1 })).Should().Equal(entries[1], entries[5]);
+
+        // Sent again after an unacknowledged commit: recognised as the same entries, not applied twice.
+        await store.AppendAsync(new LedgerBatch(entries.AsMemory(4), []));
+        (await Read(store, 0)).Should().Equal(entries);
+    }
+
+    [Test]
+    public async Task Snapshots_WithUsage_RoundTrip()
+    {
+        ILedgerStore store = await CreateStoreAsync();
+        LedgerEntry[] chain = Chain(2);
+        await store.AppendAsync(new LedgerBatch(chain, []));
+        UsageSnapshot[] usage =
+        [
+            new() { CustomerId = "acme", Usage = new MeteredUsage("feature:chat", 41, UsageWindow.Month, T0, T0.AddMonths(1)) },
+            new() { CustomerId = "acme", Usage = new MeteredUsage("tokens:gpt-x", 1_234_567_890_123, UsageWindow.Hour, T0.ToOffset(TimeSpan.FromHours(5.5)), T0.AddHours(1)) },
+            new() { CustomerId = "globex", Usage = new MeteredUsage("feature:chat", 0, UsageWindow.Year, T0, T0.AddYears(1)) },
+        ];
+
+        await store.SaveSnapshotAsync(new LedgerSnapshot { Sequence = 2, LastHash = chain[1].Hash, Wallets = [], Usage = usage });
+
+        LedgerSnapshot loaded = (await store.LoadLatestSnapshotAsync())!;
+        loaded.Usage.Select(u => u.CustomerId).Should().Equal("acme", "acme", "globex");
+        loaded.Usage.Select(u => u.Usage).Should().Equal(usage.Select(u => u.Usage));
+        loaded.Usage[1].Usage.WindowStart.Offset.Should().Be(TimeSpan.FromHours(5.5));
+    }
+
+    [Test]
     public async Task Append_WithAGap_AppliesNothingOfTheBatch()
     {
         ILedgerStore store = await CreateStoreAsync();
@@ -185,6 +227,47 @@ public abstract class LedgerStoreContractTests
         }
 
         return list;
+    }
+
+    /// <summary>
+    /// Entries of the kinds and fields added with usage metering (catalog version on any kind, usage, overdraft write-offs),
+    /// between entries without them, so a store that reuses what it bound for the entry before must still store each entry's own.
+    /// </summary>
+    private static LedgerEntry[] CatalogAndUsageChain()
+    {
+        TimeSpan offset = TimeSpan.FromHours(-7);
+        var day = new MeteredUsage("feature:chat", 3, UsageWindow.Day, new DateTimeOffset(2026, 8, 1, 0, 0, 0, offset), new DateTimeOffset(2026, 8, 2, 0, 0, 0, offset));
+        var tokens = new MeteredUsage("tokens:gpt-x", 12_000, UsageWindow.Month, T0, T0.AddMonths(1));
+        LedgerEntry[] entries =
+        [
+            new() { Kind = LedgerEntryKind.Settle, BlockId = new Guid(1, 0, 0, new byte[8]), Amount = CreditAmount.FromUnits(-5, 6), CatalogVersion = "0123456789abcdef", Feature = "chat" },
+            new() { Kind = LedgerEntryKind.Usage, Amount = CreditAmount.FromUnits(0, 6), CatalogVersion = "0123456789abcdef", Feature = "chat", Usage = day },
+            new() { Kind = LedgerEntryKind.Usage, Amount = CreditAmount.FromUnits(0, 6), Usage = tokens, CustomerId = "globex" },
+            new() { Kind = LedgerEntryKind.Overage, Amount = CreditAmount.FromUnits(2, 6) },
+            new() { Kind = LedgerEntryKind.OverdraftWriteOff, Amount = CreditAmount.FromUnits(7, 6), CatalogVersion = "fedcba9876543210" },
+            new() { Kind = LedgerEntryKind.Usage, Amount = CreditAmount.FromUnits(0, 6), CatalogVersion = "fedcba9876543210", Feature = "chat", Usage = new MeteredUsage(day.Meter, 4, day.Window, day.WindowStart, day.WindowEnd) },
+            new() { Kind = LedgerEntryKind.Overage, Amount = CreditAmount.FromUnits(1, 6) },
+        ];
+
+        using var hasher = new LedgerEntryHasher();
+        LedgerHash previous = LedgerHash.Genesis;
+        for (int i = 0; i < entries.Length; i++)
+        {
+            LedgerEntry e = entries[i] with
+            {
+                Sequence = i + 1,
+                Timestamp = T0.AddMinutes(i),
+                CustomerId = entries[i].CustomerId ?? "acme",
+                CreditType = "credits",
+                BalanceBefore = CreditAmount.FromUnits(0, 6),
+                BalanceAfter = CreditAmount.FromUnits(0, 6),
+                PreviousHash = previous,
+            };
+            entries[i] = e with { Hash = hasher.Compute(e, previous) };
+            previous = entries[i].Hash;
+        }
+
+        return entries;
     }
 
     private static LedgerEntry[] Chain(int count)

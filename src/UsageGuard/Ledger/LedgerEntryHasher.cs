@@ -6,13 +6,21 @@ namespace UsageGuard;
 
 /// <summary>Computes an entry's chained SHA-256 over a fixed, versioned binary encoding of its fields.</summary>
 /// <remarks>
-/// The encoding is part of the ledger's format (docs/ledger.md): version byte, previous hash, then every field in
+/// <para>The encoding is part of the ledger's format (docs/ledger.md): version byte, previous hash, then every field in
 /// declaration order; integers big-endian, strings as a 32-bit byte length (-1 for null) and UTF-8, metadata sorted
-/// by key. Not thread-safe: each writer or verifier owns one instance and its buffer.
+/// by key.</para>
+/// <para>Fields added after the first release (<see cref="LedgerEntry.CatalogVersion"/>, <see cref="LedgerEntry.Usage"/>) follow
+/// the block as an extension that is written only when one of them is set: an entry without them encodes exactly as it
+/// did before they existed, so ledgers already written keep their hashes and still verify. The extension cannot make two
+/// entries encode alike, since every field before it is self-delimiting and an encoding without it ends at the block.</para>
+/// <para>Not thread-safe: each writer or verifier owns one instance and its buffer.</para>
 /// </remarks>
 internal sealed class LedgerEntryHasher : IDisposable
 {
     private const byte FormatVersion = 1;
+
+    // Starts the extension after the block; a later extension would take another value and follow this one.
+    private const byte CatalogAndUsageExtension = 1;
 
     // One reused context: a one-shot SHA256.HashData sets up and tears down a native context per call, which costs
     // more than hashing a ledger entry.
@@ -46,6 +54,12 @@ internal sealed class LedgerEntryHasher : IDisposable
         WriteInt64(entry.ReservationId.GetValueOrDefault());
         WriteString(entry.Reason);
         WriteBlock(entry.Block);
+        if (entry.CatalogVersion is not null || entry.Usage is not null)
+        {
+            WriteByte(CatalogAndUsageExtension);
+            WriteString(entry.CatalogVersion);
+            WriteUsage(entry.Usage);
+        }
 
         _sha256.AppendData(_buffer, 0, _length);
         _sha256.GetHashAndReset(hash);
@@ -92,6 +106,22 @@ internal sealed class LedgerEntryHasher : IDisposable
                 WriteString(block.Metadata[key]);
             }
         }
+    }
+
+    private void WriteUsage(in MeteredUsage? value)
+    {
+        if (value is not { } usage)
+        {
+            WriteByte(0);
+            return;
+        }
+
+        WriteByte(1);
+        WriteString(usage.Meter);
+        WriteInt64(usage.Quantity);
+        WriteByte((byte)usage.Window);
+        WriteInt64(usage.WindowStart.UtcTicks);
+        WriteInt64(usage.WindowEnd.UtcTicks);
     }
 
     private void WriteAmount(CreditAmount amount)

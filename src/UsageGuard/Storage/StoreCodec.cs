@@ -5,7 +5,7 @@ using System.Text.Json.Serialization;
 namespace UsageGuard;
 
 /// <summary>
-/// The one encoding of block terms and snapshots that every durable store uses, so a store never invents its own and
+/// The one encoding of block terms, metered usage and snapshots that every durable store uses, so a store never invents its own and
 /// a snapshot written by one version is read by the next.
 /// </summary>
 /// <remarks>
@@ -19,6 +19,13 @@ internal static class StoreCodec
 
     internal static CreditBlock DecodeBlock(string json) =>
         (JsonSerializer.Deserialize(json, StoreJson.Default.BlockDto) ?? throw Damaged("block terms are empty")).ToBlock();
+
+    internal static string EncodeUsage(MeteredUsage usage) =>
+        JsonSerializer.Serialize(UsageDto.From(usage), StoreJson.Default.UsageDto);
+
+    /// <exception cref="ArgumentException">The stored usage breaks <see cref="MeteredUsage"/>'s rules (no meter, a negative quantity, an empty window).</exception>
+    internal static MeteredUsage DecodeUsage(string json) =>
+        (JsonSerializer.Deserialize(json, StoreJson.Default.UsageDto) ?? throw Damaged("a usage entry is empty")).ToUsage();
 
     internal static byte[] EncodeSnapshot(LedgerSnapshot snapshot)
     {
@@ -39,6 +46,7 @@ internal static class StoreCodec
                     ClosedAs = b.ClosedAs,
                 }).ToList(),
             }).ToList(),
+            Usage = snapshot.Usage.Select(u => new CustomerUsageDto { CustomerId = u.CustomerId, Usage = UsageDto.From(u.Usage) }).ToList(),
         };
         return JsonSerializer.SerializeToUtf8Bytes(dto, StoreJson.Default.SnapshotDto);
     }
@@ -62,6 +70,13 @@ internal static class StoreCodec
                     RemovedUnits = b.RemovedUnits,
                     ClosedAs = b.ClosedAs,
                 }).ToList(),
+            }).ToList(),
+
+            // Absent from snapshots written before usage was recorded.
+            Usage = dto.Usage is null ? [] : dto.Usage.Select(u => new UsageSnapshot
+            {
+                CustomerId = u.CustomerId,
+                Usage = (u.Usage ?? throw Damaged("a usage total of the snapshot is empty")).ToUsage(),
             }).ToList(),
         };
     }
@@ -120,6 +135,37 @@ internal static class StoreCodec
             Id, CustomerId, CreditType, CreditAmount.FromUnits(Units, Scale), EffectiveAt, ExpiresAt, Priority, Category, CostBasis, FeatureScope, Metadata, CreatedAt);
     }
 
+    internal sealed class UsageDto
+    {
+        public string Meter { get; set; } = string.Empty;
+
+        public long Quantity { get; set; }
+
+        public UsageWindow Window { get; set; }
+
+        public DateTimeOffset WindowStart { get; set; }
+
+        public DateTimeOffset WindowEnd { get; set; }
+
+        internal static UsageDto From(MeteredUsage u) => new()
+        {
+            Meter = u.Meter,
+            Quantity = u.Quantity,
+            Window = u.Window,
+            WindowStart = u.WindowStart,
+            WindowEnd = u.WindowEnd,
+        };
+
+        internal MeteredUsage ToUsage() => new(Meter, Quantity, Window, WindowStart, WindowEnd);
+    }
+
+    internal sealed class CustomerUsageDto
+    {
+        public string CustomerId { get; set; } = string.Empty;
+
+        public UsageDto? Usage { get; set; }
+    }
+
     internal sealed class BlockStateDto
     {
         public BlockDto Terms { get; set; } = new();
@@ -149,9 +195,12 @@ internal static class StoreCodec
         public string LastHash { get; set; } = string.Empty;
 
         public List<WalletDto> Wallets { get; set; } = [];
+
+        public List<CustomerUsageDto>? Usage { get; set; }
     }
 }
 
 [JsonSerializable(typeof(StoreCodec.BlockDto))]
 [JsonSerializable(typeof(StoreCodec.SnapshotDto))]
+[JsonSerializable(typeof(StoreCodec.UsageDto))]
 internal sealed partial class StoreJson : JsonSerializerContext;

@@ -131,6 +131,87 @@ public sealed class ReplayAndChainTests
         (await start.Should().ThrowAsync<UsageGuardException>()).Which.Message.Should().Contain("Refusing to start");
     }
 
+    [Test]
+    public void Verify_DetectsAChangedCatalogVersionOrUsage()
+    {
+        LedgerEntry[] entries = CatalogPricedLedger();
+        LedgerVerifier.Verify(entries).IsValid.Should().BeTrue();
+        MeteredUsage u = entries[2].Usage!.Value;
+
+        LedgerEntry[][] tampered =
+        [
+            [entries[0], entries[1] with { CatalogVersion = "fedcba9876543210" }, entries[2]],
+            [entries[0], entries[1] with { CatalogVersion = null }, entries[2]],
+            [entries[0], entries[1], entries[2] with { CatalogVersion = null }],
+            [entries[0], entries[1], entries[2] with { Usage = new MeteredUsage(u.Meter, u.Quantity - 1, u.Window, u.WindowStart, u.WindowEnd) }],
+            [entries[0], entries[1], entries[2] with { Usage = new MeteredUsage("feature:search", u.Quantity, u.Window, u.WindowStart, u.WindowEnd) }],
+            [entries[0], entries[1], entries[2] with { Usage = new MeteredUsage(u.Meter, u.Quantity, u.Window, u.WindowStart.AddDays(1), u.WindowEnd.AddDays(1)) }],
+        ];
+
+        foreach (LedgerEntry[] ledger in tampered)
+        {
+            var result = LedgerVerifier.Verify(ledger);
+            result.IsValid.Should().BeFalse();
+            result.Problem.Should().Contain("changed");
+        }
+    }
+
+    [Test]
+    public async Task Start_OnAStoreWithAChangedUsageEntry_RefusesToStart()
+    {
+        LedgerEntry[] entries = CatalogPricedLedger();
+        MeteredUsage u = entries[2].Usage!.Value;
+        var intact = new InMemoryLedgerStore();
+        await intact.AppendAsync(new LedgerBatch(entries, []));
+        var damaged = new InMemoryLedgerStore();
+        await damaged.AppendAsync(new LedgerBatch(new[] { entries[0], entries[1], entries[2] with { Usage = new MeteredUsage(u.Meter, 1, u.Window, u.WindowStart, u.WindowEnd) } }, []));
+
+        await using (GuardHarness h = await GuardHarness.StartAsync(store: intact))
+        {
+            h.Balance("acme").Should().Be(90m);
+        }
+
+        Func<Task> start = () => GuardHarness.StartAsync(store: damaged);
+        (await start.Should().ThrowAsync<LedgerCorruptedException>()).Which.Message.Should().Contain("changed after it was written");
+    }
+
+    /// <summary>A grant, a settlement priced by a catalog, and the usage it counted; hashed and chained as the writer does.</summary>
+    private static LedgerEntry[] CatalogPricedLedger()
+    {
+        var t0 = new DateTimeOffset(2026, 8, 1, 12, 0, 0, TimeSpan.Zero);
+        var block = new CreditBlock(Guid.CreateVersion7(t0), "acme", "credits", CreditAmount.FromUnits(100_000_000, 6), t0, null, 0, CreditCategory.Paid, null, null, null, t0);
+        LedgerEntry[] entries =
+        [
+            new()
+            {
+                Kind = LedgerEntryKind.Grant, BlockId = block.Id, Block = block, Amount = block.Amount,
+                BalanceBefore = CreditAmount.FromUnits(0, 6), BalanceAfter = CreditAmount.FromUnits(100_000_000, 6),
+            },
+            new()
+            {
+                Kind = LedgerEntryKind.Settle, BlockId = block.Id, Amount = CreditAmount.FromUnits(-10_000_000, 6), Feature = "chat", ReservationId = 1,
+                BalanceBefore = CreditAmount.FromUnits(100_000_000, 6), BalanceAfter = CreditAmount.FromUnits(90_000_000, 6), CatalogVersion = "0123456789abcdef",
+            },
+            new()
+            {
+                Kind = LedgerEntryKind.Usage, Amount = CreditAmount.FromUnits(0, 6), Feature = "chat", ReservationId = 1, CatalogVersion = "0123456789abcdef",
+                BalanceBefore = CreditAmount.FromUnits(90_000_000, 6), BalanceAfter = CreditAmount.FromUnits(90_000_000, 6),
+                Usage = new MeteredUsage("feature:chat", 3, UsageWindow.Day, t0.AddHours(-12), t0.AddHours(12)),
+            },
+        ];
+
+        using var hasher = new LedgerEntryHasher();
+        LedgerHash previous = LedgerHash.Genesis;
+        for (int i = 0; i < entries.Length; i++)
+        {
+            LedgerEntry e = entries[i] with { Sequence = i + 1, Timestamp = t0.AddSeconds(i), CustomerId = "acme", CreditType = "credits", PreviousHash = previous };
+            entries[i] = e with { Hash = hasher.Compute(e, previous) };
+            previous = entries[i].Hash;
+        }
+
+        return entries;
+    }
+
     private static string Describe(GuardHarness h) =>
         string.Join(
             "\n",
