@@ -65,6 +65,20 @@ public class CheckBenchmarks
         return Completed(_guard.SettleAsync(r.Reservation, Tokens)).Charged.ToDecimal();
     }
 
+    [Benchmark(Description = "Reserve+Settle, metered feature (writes a usage entry)")]
+    public decimal ReserveMetered()
+    {
+        ReservationResult r = Completed(_guard.ReserveAsync(new ReservationRequest { CustomerId = Customer, Feature = "api.calls", Quantity = 10, Amount = 0.006m }));
+        return Completed(_guard.SettleAsync(r.Reservation, 0.006m)).Charged.ToDecimal();
+    }
+
+    [Benchmark(Description = "Reserve+Settle, tiered rate (tokens counted per billing period)")]
+    public decimal ReserveTiered()
+    {
+        ReservationResult r = Completed(_guard.ReserveAsync(new ReservationRequest { CustomerId = Customer, Model = "tiered", Tokens = Tokens }));
+        return Completed(_guard.SettleAsync(r.Reservation, Tokens)).Charged.ToDecimal();
+    }
+
     // Write-behind settlements and in-memory reservations complete synchronously; anything else would be a finding.
     private static T Completed<T>(ValueTask<T> pending) =>
         pending.IsCompletedSuccessfully ? pending.Result : throw new InvalidOperationException("The operation did not complete synchronously.");
@@ -78,6 +92,9 @@ public class CheckBenchmarks
         pro.Entitlements.Add(new EntitlementOptions { Feature = "api.calls", Limit = 1_000_000_000_000, Window = UsageWindow.Month });
         catalog.Plans.Add(pro);
         catalog.Models.Add(new ModelRate { Model = "gpt-x", InputPerMillion = 2m, OutputPerMillion = 8m });
+        var tiered = new ModelRate { Model = "tiered", InputPerMillion = 2m, OutputPerMillion = 8m };
+        tiered.Tiers.Add(new RateTier { UpToTokens = 1_000_000, InputPerMillion = 3m, OutputPerMillion = 12m });
+        catalog.Models.Add(tiered);
         catalog.Subscriptions.Add(new SubscriptionOptions { Customer = Customer, Plan = "pro", Start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero) });
     }
 }

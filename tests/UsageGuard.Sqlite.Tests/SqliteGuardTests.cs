@@ -1,6 +1,7 @@
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
+using UsageGuard.Testing;
 
 namespace UsageGuard.Sqlite.Tests;
 
@@ -196,6 +197,31 @@ public sealed class SqliteGuardTests : FileFixture
     }
 
     [Test]
+    public async Task UseSqlite_WithACatalog_KeepsUsageWindowsAndCatalogVersionsAcrossServiceProviders()
+    {
+        // A metered limit of 100 a month, used 60 before the process stops: the next one starts the window at 60.
+        string path = Dir.File("catalog.db");
+        var time = new ManualTimeProvider(new DateTimeOffset(2026, 8, 10, 0, 0, 0, TimeSpan.Zero));
+        string? version;
+        await using (ServiceProvider first = CatalogServices(path, time))
+        {
+            IEntitlementGuard guard = first.GetRequiredService<IEntitlementGuard>();
+            (await guard.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Feature = "api.calls", Quantity = 60 })).IsAdmitted.Should().BeTrue();
+            version = guard.Check("acme", "api.calls").CatalogVersion;
+        }
+
+        await using ServiceProvider second = CatalogServices(path, time);
+        IEntitlementGuard restarted = second.GetRequiredService<IEntitlementGuard>();
+
+        restarted.Check("acme", "api.calls").Used.Should().Be(60);
+        (await restarted.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Feature = "api.calls", Quantity = 41 })).Status.Should().Be(ReservationStatus.LimitReached);
+        LedgerEntry usage = (await second.GetRequiredService<ILedgerStore>().ReadAsync(0).ToListAsync()).Single(e => e.Kind == LedgerEntryKind.Usage);
+        usage.CatalogVersion.Should().Be(version);
+        usage.Usage!.Value.Should().Be(new MeteredUsage("feature:api.calls", 60, UsageWindow.Month, new DateTimeOffset(2026, 8, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 9, 1, 0, 0, 0, TimeSpan.Zero)));
+        (await second.GetRequiredService<ICreditLedger>().VerifyAsync()).IsValid.Should().BeTrue();
+    }
+
+    [Test]
     public void UseSqlite_RejectsAnEmptyPathAndBadOptions()
     {
         IUsageGuardBuilder builder = new ServiceCollection().AddUsageGuard();
@@ -209,6 +235,21 @@ public sealed class SqliteGuardTests : FileFixture
     {
         ReservationResult r = await g.Gate.ReserveAsync(new ReservationRequest { CustomerId = "acme", Amount = amount, Subject = subject, SessionId = session, Model = "m", Feature = "chat" });
         await g.Gate.SettleAsync(r.Reservation, amount);
+    }
+
+    private static ServiceProvider CatalogServices(string path, TimeProvider time)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(time);
+        services.AddUsageGuard(o => o.ReservationSweepInterval = TimeSpan.Zero).UseSqlite(path).UseCatalog(c =>
+        {
+            c.Features.Add(new FeatureOptions { Id = "api.calls", Kind = FeatureKind.Metered });
+            var plan = new PlanOptions { Id = "starter" };
+            plan.Entitlements.Add(new EntitlementOptions { Feature = "api.calls", Limit = 100, Window = UsageWindow.Month });
+            c.Plans.Add(plan);
+            c.Subscriptions.Add(new SubscriptionOptions { Customer = "acme", Plan = "starter", Start = new DateTimeOffset(2026, 8, 1, 0, 0, 0, TimeSpan.Zero) });
+        });
+        return services.BuildServiceProvider();
     }
 
     private static ServiceProvider Services(string path)

@@ -249,6 +249,8 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
                     {
                         _batch[count++] = Seal(entry);
                     }
+
+                    EntryGroup.Lists.Return(more);
                 }
             }
         }
