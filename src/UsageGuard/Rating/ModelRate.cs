@@ -40,15 +40,21 @@ public sealed class ModelRate
     /// <value>The default value is <see langword="null"/>: the cost is unknown.</value>
     public VendorCost? CostBasis { get; set; }
 
-    /// <summary>Gets the graduated volume tiers, in ascending order of <see cref="RateTier.UpToTokens"/>.</summary>
+    /// <summary>Gets or sets how the tiers price a request: graduated (split at each bound) or volume (all at the tier reached).</summary>
+    /// <value>The default value is <see cref="TierMode.Graduated"/>.</value>
+    public TierMode TierMode { get; set; }
+
+    /// <summary>Gets the volume tiers, in ascending order of <see cref="RateTier.UpToTokens"/>; <see cref="TierMode"/> says how they apply.</summary>
     /// <value>The default value is an empty list: every token is priced at this rate's own prices.</value>
     /// <remarks>
     /// <para>Tiers count the period's tokens of all kinds together, in the order input, cached input, output,
     /// reasoning within one request. The first tier prices the period's tokens from 0 up to its
     /// <see cref="RateTier.UpToTokens"/>, the next one from there up to its own bound, and so on; tokens beyond the
     /// last bounded tier are priced at this rate's own prices. A request that crosses a bound is split at it.</para>
-    /// <para>The period's running count before the request is passed by the caller to <see cref="Pricing.Price"/>;
-    /// the tier counts are of this rate only.</para>
+    /// <para>With <see cref="TierMode"/> <see cref="UsageGuard.TierMode.Volume"/>, a request is not split: all of its tokens are
+    /// priced at the tier the count has reached before it.</para>
+    /// <para>The period's running count before the request is passed to <see cref="Pricing.Price"/>; a guard with a catalog
+    /// keeps it per customer and rate, in the ledger. The tier counts are of this rate only.</para>
     /// </remarks>
     public IList<RateTier> Tiers { get; } = new List<RateTier>();
 }

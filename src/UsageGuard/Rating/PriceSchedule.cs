@@ -18,6 +18,9 @@ internal sealed class PriceSchedule
     private const int PerMillionDigits = 6;
 
     private readonly long[] _bounds;
+
+    // Volume: a request is priced whole at the segment its starting position is in, never split.
+    private readonly bool _volume;
     private readonly Int128[]? _mantissas;
     private readonly BigInteger[] _bigMantissas;
     private readonly int _scale;
@@ -25,9 +28,10 @@ internal sealed class PriceSchedule
     // Total tokens times the largest mantissa bounds the sum, so at or below this many tokens Int128 cannot overflow.
     private readonly Int128 _fastPathTokenLimit;
 
-    private PriceSchedule(long[] bounds, decimal[] prices)
+    private PriceSchedule(long[] bounds, decimal[] prices, bool volume)
     {
         _bounds = bounds;
+        _volume = volume;
         var parts = new (UInt128 Mantissa, int Scale)[prices.Length];
         int scale = 0;
         for (int i = 0; i < prices.Length; i++)
@@ -61,10 +65,10 @@ internal sealed class PriceSchedule
     internal bool IsTiered => _bounds.Length > 0;
 
     /// <summary>Builds a schedule; <paramref name="prices"/> holds four prices (input, cached input, output, reasoning) per segment, one segment more than <paramref name="bounds"/>.</summary>
-    internal static PriceSchedule Create(long[] bounds, decimal[] prices)
+    internal static PriceSchedule Create(long[] bounds, decimal[] prices, bool volume = false)
     {
         System.Diagnostics.Debug.Assert(prices.Length == (bounds.Length + 1) * KindCount, "four prices per segment");
-        return new PriceSchedule(bounds, prices);
+        return new PriceSchedule(bounds, prices, volume);
     }
 
     /// <summary>Prices a usage starting at a running position, rounded up to whole units of <paramref name="scale"/>.</summary>
@@ -73,11 +77,11 @@ internal sealed class PriceSchedule
         Int128 tokens = (Int128)usage.InputTokens + usage.CachedInputTokens + usage.OutputTokens + usage.ReasoningTokens;
         if (_mantissas is not null && tokens <= _fastPathTokenLimit)
         {
-            Int128 sum = Accumulate<Int128>(_bounds, _mantissas, usage, position);
+            Int128 sum = Accumulate<Int128>(_bounds, _mantissas, usage, position, _volume);
             return CeilingUnits(sum, _scale + PerMillionDigits, scale, model);
         }
 
-        BigInteger bigSum = Accumulate<BigInteger>(_bounds, _bigMantissas, usage, position);
+        BigInteger bigSum = Accumulate<BigInteger>(_bounds, _bigMantissas, usage, position, _volume);
         return CeilingUnits(bigSum, _scale + PerMillionDigits, scale, model);
     }
 
@@ -129,7 +133,7 @@ internal sealed class PriceSchedule
         return long.CreateTruncating(units);
     }
 
-    private static T Accumulate<T>(long[] bounds, T[] mantissas, in TokenUsage usage, long position)
+    private static T Accumulate<T>(long[] bounds, T[] mantissas, in TokenUsage usage, long position, bool volume)
         where T : IBinaryInteger<T>
     {
         int segment = 0;
@@ -153,7 +157,7 @@ internal sealed class PriceSchedule
 
             while (remaining > 0)
             {
-                Int128 end = segment < bounds.Length ? bounds[segment] : Int128.MaxValue;
+                Int128 end = segment < bounds.Length && !volume ? bounds[segment] : Int128.MaxValue;
                 Int128 take = Int128.Min(remaining, end - at);
                 sum = checked(sum + (T.CreateChecked(take) * mantissas[(segment * KindCount) + kind]));
                 at += take;

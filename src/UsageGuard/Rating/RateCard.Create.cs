@@ -90,7 +90,7 @@ public sealed partial class RateCard
             cost = PriceSchedule.Create([], costPrices);
         }
 
-        return new CompiledRate(rate.Model, rate.CreditType, PriceSchedule.Create(bounds, prices), rate.CostBasis?.Currency, cost);
+        return new CompiledRate(rate.Model, rate.CreditType, PriceSchedule.Create(bounds, prices, rate.TierMode == TierMode.Volume), rate.CostBasis?.Currency, cost);
     }
 
     private static void SetPrices(decimal[] prices, int segment, decimal input, decimal? cachedInput, decimal output, decimal? reasoning)
@@ -154,6 +154,10 @@ public sealed partial class RateCard
         }
 
         ValidateTiers(rate, name, problems);
+        if (!Enum.IsDefined(rate.TierMode))
+        {
+            problems.Add($"{name}: tier mode {(int)rate.TierMode} is not Graduated or Volume");
+        }
 
         if (rate.CostBasis is { } cost)
         {

@@ -25,10 +25,10 @@ public sealed class UsagePersistenceTests
     }
 
     /// <summary>A rate whose first 1,000 tokens of a month cost 1,000 credits per million, and every later token 500.</summary>
-    private static CatalogOptions Tiered()
+    private static CatalogOptions Tiered(TierMode mode = TierMode.Graduated)
     {
         CatalogOptions catalog = TestCatalogs.Basic();
-        var rate = new ModelRate { Model = "tiered", CreditType = "credits" };
+        var rate = new ModelRate { Model = "tiered", CreditType = "credits", TierMode = mode };
         rate.Tiers.Add(new RateTier { UpToTokens = 1_000, InputPerMillion = 1_000m, OutputPerMillion = 1_000m });
         rate.Tiers.Add(new RateTier { InputPerMillion = 500m, OutputPerMillion = 500m });
         catalog.Models.Add(rate);
@@ -157,6 +157,18 @@ public sealed class UsagePersistenceTests
         usage.Select(e => e.Usage!.Value.Meter).Should().AllBe("tokens:tiered");
         usage.Select(e => e.Usage!.Value.Quantity).Should().Equal(600, 600, 600, 600);
         usage.Select(e => e.Usage!.Value.WindowStart).Should().Equal(August, August, August, August.AddMonths(1));
+    }
+
+    [Test]
+    public async Task VolumeTieredRate_PricesEachRequestWholeAtTheTierTheMonthHasReached()
+    {
+        await using GuardHarness h = await Start(Tiered(TierMode.Volume), August.AddDays(3));
+        await h.GrantAsync("acme", 10m);
+
+        // 600 at tier 1; 600 more, starting at 600, all at tier 1; then, from 1,200, all at tier 2.
+        (await h.Gate.ConsumeAsync(Tokens(600))).Settlement.Charged.ToDecimal().Should().Be(0.6m);
+        (await h.Gate.ConsumeAsync(Tokens(600))).Settlement.Charged.ToDecimal().Should().Be(0.6m);
+        (await h.Gate.ConsumeAsync(Tokens(600))).Settlement.Charged.ToDecimal().Should().Be(0.3m);
     }
 
     [TestCase(1)]

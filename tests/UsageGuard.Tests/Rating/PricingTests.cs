@@ -218,10 +218,20 @@ public sealed class PricingTests
         ((Action)(() => Pricing.OveragePrice(long.MaxValue, decimal.MaxValue, 0))).Should().Throw<OverflowException>();
     }
 
-    private static ResolvedRate Tiered()
+    [TestCase(999_000L, 0.010000)] // starts in tier 1: all 5,000 at 2.00 per million, not split at the bound
+    [TestCase(1_000_000L, 0.005000)] // starts in tier 2: all at 1.00
+    [TestCase(0L, 0.010000)]
+    public void Price_VolumeTiers_PriceTheWholeRequestAtTheTierItStartsIn(long position, double expected)
+    {
+        Pricing.Price(Tiered(TierMode.Volume), new TokenUsage(5_000, 0, 0, 0), position, 6).ToDecimal().Should().Be((decimal)expected);
+        Pricing.Price(Tiered(TierMode.Volume), new TokenUsage(3_000, 0, 2_000, 0), position, 6).ToDecimal()
+            .Should().Be(position < 1_000_000 ? 0.022m : 0.011m, "every kind at the same tier's price");
+    }
+
+    private static ResolvedRate Tiered(TierMode mode = TierMode.Graduated)
     {
         // The first 1,000,000 tokens of the period at 2.00 input / 0.50 cached / 8.00 output, then 1.00 / 0.25 / 4.00.
-        var rate = new ModelRate { Model = "m", InputPerMillion = 1m, CachedInputPerMillion = 0.25m, OutputPerMillion = 4m };
+        var rate = new ModelRate { Model = "m", InputPerMillion = 1m, CachedInputPerMillion = 0.25m, OutputPerMillion = 4m, TierMode = mode };
         rate.Tiers.Add(new RateTier { UpToTokens = 1_000_000, InputPerMillion = 2m, CachedInputPerMillion = 0.5m, OutputPerMillion = 8m });
         return Resolve(rate);
     }

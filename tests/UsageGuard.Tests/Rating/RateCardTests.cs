@@ -159,6 +159,17 @@ public sealed class RateCardTests
     }
 
     [Test]
+    public void Create_UnknownTierMode_IsAProblemNamingTheRate()
+    {
+        ModelRate rate = Rate("m");
+        rate.TierMode = (TierMode)7;
+
+        Action act = () => RateCard.Create([rate]);
+
+        act.Should().Throw<RateCardException>().Which.Problems.Should().Equal("rate 'm': tier mode 7 is not Graduated or Volume");
+    }
+
+    [Test]
     public void Create_ManyProblems_ReportsEveryOneAtOnceNamingItsRate()
     {
         var negative = new ModelRate
