@@ -20,6 +20,11 @@ internal sealed class GuardHarness : IAsyncDisposable
 
     public ICreditLedger Ledger => Guard;
 
+    public IUsageGovernance Governance => Guard;
+
+    /// <summary>Gets the governance the guard was started with, or null.</summary>
+    public GovernanceOptions? GovernanceOptions { get; private set; }
+
     public InMemoryLedgerStore Store { get; }
 
     public ManualTimeProvider Time { get; }
@@ -29,7 +34,7 @@ internal sealed class GuardHarness : IAsyncDisposable
     /// <summary>Gets the catalog's monitor when the guard was started with a catalog; <see cref="ManualOptionsMonitor.Change"/> reloads it.</summary>
     public ManualOptionsMonitor? Catalog { get; private set; }
 
-    public static async Task<GuardHarness> StartAsync(Action<UsageGuardOptions>? configure = null, ManualTimeProvider? time = null, InMemoryLedgerStore? store = null, CatalogOptions? catalog = null)
+    public static async Task<GuardHarness> StartAsync(Action<UsageGuardOptions>? configure = null, ManualTimeProvider? time = null, InMemoryLedgerStore? store = null, CatalogOptions? catalog = null, GovernanceOptions? governance = null)
     {
         var options = new UsageGuardOptions
         {
@@ -43,8 +48,8 @@ internal sealed class GuardHarness : IAsyncDisposable
         store ??= new InMemoryLedgerStore();
         ManualOptionsMonitor? monitor = catalog is null ? null : new ManualOptionsMonitor(catalog);
         CatalogProvider? provider = monitor is null ? null : new CatalogProvider(monitor, EntitlementGuard.CreditTypeScales(options), NullLogger.Instance);
-        var guard = await EntitlementGuard.StartAsync(options, store, time, NullLogger.Instance, provider);
-        return new GuardHarness(guard, store, time, options) { Catalog = monitor };
+        var guard = await EntitlementGuard.StartAsync(options, store, time, NullLogger.Instance, provider, governance);
+        return new GuardHarness(guard, store, time, options) { Catalog = monitor, GovernanceOptions = governance };
     }
 
     /// <summary>Stops the guard (flushing the writer) and starts a new one over the same store, as a process restart would.</summary>
@@ -52,7 +57,7 @@ internal sealed class GuardHarness : IAsyncDisposable
     {
         await Guard.DisposeAsync();
         CatalogProvider? provider = Catalog is null ? null : new CatalogProvider(Catalog, EntitlementGuard.CreditTypeScales(Options), NullLogger.Instance);
-        Guard = await EntitlementGuard.StartAsync(Options, Store, Time, NullLogger.Instance, provider);
+        Guard = await EntitlementGuard.StartAsync(Options, Store, Time, NullLogger.Instance, provider, GovernanceOptions);
     }
 
     public Task<GrantResult> GrantAsync(string customer, decimal amount, int priority = 0, CreditCategory category = CreditCategory.Paid, DateTimeOffset? expiresAt = null, DateTimeOffset? effectiveAt = null, string? creditType = null, string? featureScope = null) =>

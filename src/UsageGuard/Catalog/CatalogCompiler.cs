@@ -313,6 +313,11 @@ internal static class CatalogCompiler
         int before = errors.Count;
         CheckDefined(errors, at, nameof(EntitlementOptions.Window), e.Window);
         CheckDefined(errors, at, nameof(EntitlementOptions.Enforcement), e.Enforcement);
+        if (e.Enforcement == LimitEnforcement.Throttled)
+        {
+            errors.Add($"{at}: Enforcement Throttled applies to budgets (GovernanceOptions); a metered entitlement is Hard or Soft");
+        }
+
         if (string.IsNullOrWhiteSpace(e.Feature))
         {
             errors.Add($"{at}: Feature is empty");

@@ -6,6 +6,7 @@ internal sealed class CustomerAccount
     private readonly EntitlementGuard _guard;
     private readonly Wallet?[] _wallets;
     private readonly Lock _gate = new();
+    private CustomerGovernance? _governance;
 
     internal CustomerAccount(EntitlementGuard guard, string id, int creditTypeCount)
     {
@@ -15,6 +16,13 @@ internal sealed class CustomerAccount
     }
 
     internal string Id { get; }
+
+    /// <summary>Gets or sets the customer's budgets and sessions, or null when it has none (read on every reservation, set when they change).</summary>
+    internal CustomerGovernance? Governance
+    {
+        get => Volatile.Read(ref _governance);
+        set => Volatile.Write(ref _governance, value);
+    }
 
     internal Wallet Wallet(int creditTypeIndex)
     {

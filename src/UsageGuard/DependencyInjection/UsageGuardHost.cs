@@ -8,15 +8,27 @@ namespace UsageGuard;
 internal sealed class UsageGuardHost : IAsyncDisposable, IDisposable
 {
     private readonly Lazy<EntitlementGuard> _guard;
+    private IDisposable? _governanceReload;
 
-    public UsageGuardHost(IOptions<UsageGuardOptions> options, ILedgerStore store, TimeProvider time, ILoggerFactory? loggerFactory = null, CatalogRegistration? catalog = null)
+    public UsageGuardHost(
+        IOptions<UsageGuardOptions> options,
+        ILedgerStore store,
+        TimeProvider time,
+        IOptionsMonitor<GovernanceOptions> governance,
+        IEnumerable<IUsageAlertHandler> alertHandlers,
+        ILoggerFactory? loggerFactory = null,
+        CatalogRegistration? catalog = null)
     {
         ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("UsageGuard");
         _guard = new Lazy<EntitlementGuard>(
             () =>
             {
                 CatalogProvider? provider = catalog is null ? null : new CatalogProvider(catalog.Monitor, EntitlementGuard.CreditTypeScales(options.Value), logger);
-                return EntitlementGuard.StartAsync(options.Value, store, time, logger, provider).AsTask().GetAwaiter().GetResult();
+                EntitlementGuard guard = EntitlementGuard.StartAsync(options.Value, store, time, logger, provider, governance.CurrentValue, [.. alertHandlers]).AsTask().GetAwaiter().GetResult();
+
+                // A reload is applied customer by customer; an invalid customer keeps its policy in force and the problem is logged.
+                _governanceReload = governance.OnChange(changed => guard.ApplyConfiguration(changed, throwOnError: false));
+                return guard;
             },
             LazyThreadSafetyMode.ExecutionAndPublication);
     }
@@ -28,6 +40,7 @@ internal sealed class UsageGuardHost : IAsyncDisposable, IDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _governanceReload?.Dispose();
         if (_guard.IsValueCreated)
         {
             await _guard.Value.DisposeAsync().ConfigureAwait(false);

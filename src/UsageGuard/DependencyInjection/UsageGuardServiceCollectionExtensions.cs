@@ -36,6 +36,7 @@ public static class UsageGuardServiceCollectionExtensions
         services.TryAddSingleton<UsageGuardHost>();
         services.TryAddSingleton<IEntitlementGuard>(sp => sp.GetRequiredService<UsageGuardHost>().Guard);
         services.TryAddSingleton<ICreditLedger>(sp => sp.GetRequiredService<UsageGuardHost>().Guard);
+        services.TryAddSingleton<IUsageGovernance>(sp => sp.GetRequiredService<UsageGuardHost>().Guard);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, UsageGuardHostedService>());
         return new UsageGuardBuilder(services);
     }

@@ -221,8 +221,17 @@ internal sealed partial class EntitlementGuard
             EnsureAllowances(catalog, request.CustomerId, now.UtcTicks);
         }
 
-        Wallet wallet = CustomerFor(request.CustomerId, catalog).Wallet(typeIndex);
-        return new Prepared(wallet, units, ttl, policy, durability, catalog, rate, tierWindow, quantity, unknownModel, request.Quantity is null && request.Tokens is not null);
+        if (request.Tags is { } tags)
+        {
+            for (int i = 0; i < tags.Count; i++)
+            {
+                ValidateId(tags[i], nameof(request.Tags));
+            }
+        }
+
+        CustomerAccount account = CustomerFor(request.CustomerId, catalog);
+        Wallet wallet = account.Wallet(typeIndex);
+        return new Prepared(wallet, units, ttl, policy, durability, catalog, rate, tierWindow, quantity, unknownModel, request.Quantity is null && request.Tokens is not null, account.Governance, typeIndex);
     }
 
     /// <param name="request">The request.</param>
@@ -267,6 +276,17 @@ internal sealed partial class EntitlementGuard
             }
         }
 
+        if (prepared.Governance is { } governance)
+        {
+            ReservationStatus limited = AdmitLimits(request, governance, prepared.TypeIndex, units, nowTicks, state, out string? reason, out string? scope, out TimeSpan? wait, out BudgetDenial? denial);
+            if (limited != ReservationStatus.Admitted)
+            {
+                state.Meter?.Release(state.MeterHeld);
+                _reservations.Return(state);
+                return new ReservationResult(limited, default, reason, scope, wait, replayed: false, denial);
+            }
+        }
+
         TimeSpan? retryAfter = null;
         if (units == 0
             || prepared.Wallet.TryHoldFast(units, request.Feature, nowTicks, state)
@@ -291,8 +311,9 @@ internal sealed partial class EntitlementGuard
             return new ReservationResult(ReservationStatus.Admitted, handle, null, null, null, replayed: false);
         }
 
-        // All or nothing (invariant I4): the feature's window gives back what it held for a request the wallet cannot pay.
+        // All or nothing (invariant I4): the feature's window and the budgets give back what they held for a request the wallet cannot pay.
         state.Meter?.Release(state.MeterHeld);
+        RollBackLimits(state);
         _reservations.Return(state);
         return new ReservationResult(ReservationStatus.InsufficientCredits, default, InsufficientReason, prepared.Wallet.Scope, retryAfter, replayed: false);
     }
@@ -332,13 +353,13 @@ internal sealed partial class EntitlementGuard
         var entries = default(EntryGroup);
         if (!reserved.IsAdmitted)
         {
-            result = new ConsumeResult(reserved.Status, default, reserved.Reason, reserved.Scope, reserved.RetryAfter, replayed: false);
+            result = new ConsumeResult(reserved.Status, default, reserved.Reason, reserved.Scope, reserved.RetryAfter, replayed: false, reserved.Budget);
         }
         else
         {
             ReservationState state = reserved.Reservation.State!;
             SettlementResult settled = state.TierWindow is not null && request.Tokens is { } tokens
-                ? SettleCore(state, PriceTokens(state, tokens, prepared.Wallet.Type.Scale), now, out entries, null, tokens.TotalTokens)
+                ? SettleCore(state, PriceTokens(state, tokens, prepared.Wallet.Type.Scale), now, out entries, null, tokens.TotalTokens, tokensKnown: true)
                 : SettleCore(state, state.HeldUnits, now, out entries);
             result = new ConsumeResult(ReservationStatus.Admitted, settled, null, null, null, replayed: false);
         }
@@ -351,7 +372,7 @@ internal sealed partial class EntitlementGuard
     {
         if (outcome is ReservationResult live)
         {
-            return new ReservationResult(live.Status, live.Reservation, live.Reason, live.Scope, live.RetryAfter, replayed: true);
+            return new ReservationResult(live.Status, live.Reservation, live.Reason, live.Scope, live.RetryAfter, replayed: true, live.Budget);
         }
 
         var stored = (IdempotencyOutcome)outcome;
@@ -365,7 +386,7 @@ internal sealed partial class EntitlementGuard
     {
         if (outcome is ConsumeResult live)
         {
-            return new ConsumeResult(live.Status, Replayed(live.Settlement), live.Reason, live.Scope, live.RetryAfter, replayed: true);
+            return new ConsumeResult(live.Status, Replayed(live.Settlement), live.Reason, live.Scope, live.RetryAfter, replayed: true, live.Budget);
         }
 
         var stored = (IdempotencyOutcome)outcome;
@@ -416,5 +437,7 @@ internal sealed partial class EntitlementGuard
         MeterWindow? TierWindow = null,
         long Quantity = 1,
         bool UnknownModel = false,
-        bool QuantityFromTokens = false);
+        bool QuantityFromTokens = false,
+        CustomerGovernance? Governance = null,
+        int TypeIndex = 0);
 }

@@ -34,7 +34,7 @@ internal sealed partial class EntitlementGuard
         long units = PriceTokens(state, actual, reservation.Held.Scale);
         Durability durability = state.Durability;
         long tokens = actual.TotalTokens;
-        SettlementResult result = SettleCore(state, units, now, out EntryGroup entries, state.QuantityFromTokens ? tokens : null, tokens);
+        SettlementResult result = SettleCore(state, units, now, out EntryGroup entries, state.QuantityFromTokens ? tokens : null, tokens, tokensKnown: true);
         _writer.Write(entries, null);
         return Durable(result, durability, cancellationToken);
     }
@@ -65,6 +65,7 @@ internal sealed partial class EntitlementGuard
     internal void ReleaseHolds(ReservationState state, int status, DateTimeOffset timestamp)
     {
         state.Meter?.Release(state.MeterHeld);
+        ReleaseLimits(state);
         Wallet wallet = state.Wallet;
         for (int i = 0; i < state.HoldCount; i++)
         {
@@ -110,7 +111,7 @@ internal sealed partial class EntitlementGuard
     }
 
     /// <summary>Charges a begun reservation, releases the rest, applies the overrun policy, and recycles it.</summary>
-    private SettlementResult SettleCore(ReservationState state, long actual, DateTimeOffset now, out EntryGroup entries, long? actualQuantity = null, long tokens = 0)
+    private SettlementResult SettleCore(ReservationState state, long actual, DateTimeOffset now, out EntryGroup entries, long? actualQuantity = null, long tokens = 0, bool tokensKnown = false)
     {
         entries = default;
         if (state.Meter is { } meter)
@@ -212,6 +213,11 @@ internal sealed partial class EntitlementGuard
             {
                 entries.Add(Entry(LedgerEntryKind.Overage, wallet, null, overage, now, state));
             }
+        }
+
+        if (state.LimitHoldCount > 0)
+        {
+            SettleLimits(state, actual - waived, tokens, tokensKnown, now.UtcTicks);
         }
 
         int scale = wallet.Type.Scale;

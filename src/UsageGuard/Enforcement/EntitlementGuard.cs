@@ -60,9 +60,15 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
     internal LedgerWriter Writer => _writer;
 
     /// <summary>Builds a guard: loads the newest snapshot, replays the entries after it, restores wallets and idempotency keys, then starts the writer.</summary>
-    internal static async ValueTask<EntitlementGuard> StartAsync(UsageGuardOptions options, ILedgerStore store, TimeProvider time, ILogger logger, CatalogProvider? catalog = null, CancellationToken cancellationToken = default)
+    internal static async ValueTask<EntitlementGuard> StartAsync(UsageGuardOptions options, ILedgerStore store, TimeProvider time, ILogger logger, CatalogProvider? catalog = null, GovernanceOptions? governance = null, IReadOnlyList<IUsageAlertHandler>? alertHandlers = null, CancellationToken cancellationToken = default)
     {
         var guard = new EntitlementGuard(options, store, time, logger) { _catalog = catalog };
+        if (governance is not null)
+        {
+            // Before the ledger is read: an invalid configuration fails the start without touching the store.
+            guard.ApplyConfiguration(governance, throwOnError: true);
+        }
+
         LedgerSnapshot? snapshot = await store.LoadLatestSnapshotAsync(cancellationToken).ConfigureAwait(false);
         var projection = LedgerProjection.FromSnapshot(snapshot);
         long lastSequence = snapshot?.Sequence ?? 0;
@@ -99,6 +105,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
             guard._idempotency.Load(record);
         }
 
+        guard._alerts = new AlertDispatcher(guard, alertHandlers ?? [], logger);
         guard._writer = new LedgerWriter(store, projection, lastSequence, lastHash, options.LedgerQueueCapacity, options.MaxBatchSize, options.SnapshotInterval, time, options.IdempotencyRetention, logger);
         guard.CloseOutLostHolds(time.GetUtcNow());
         if (options.ReservationSweepInterval > TimeSpan.Zero)
@@ -125,6 +132,11 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
         }
 
         await _writer.DisposeAsync().ConfigureAwait(false);
+        if (_alerts is not null)
+        {
+            await _alerts.DisposeAsync().ConfigureAwait(false);
+        }
+
         _catalog?.Dispose();
     }
 

@@ -35,6 +35,10 @@ public readonly record struct ReservationRequest
     /// <summary>Gets the agent session or conversation, recorded on ledger entries.</summary>
     public string? SessionId { get; init; }
 
+    /// <summary>Gets the request's tags, which budgets limited to a tag (<see cref="BudgetOptions.Tag"/>) match; <see langword="null"/> for none. Compared ordinally.</summary>
+    /// <remarks>Not copied: the list must not change until the reservation is settled or released. A cached array allocates nothing per request.</remarks>
+    public IReadOnlyList<string>? Tags { get; init; }
+
     /// <summary>Gets the host's request id, recorded on ledger entries.</summary>
     public string? RequestId { get; init; }
 

@@ -16,6 +16,7 @@ internal sealed class ReservationState
 
     private long _stamp;
     private Hold[] _holds = new Hold[2];
+    private LimitHold[] _limitHolds = new LimitHold[4];
 
     internal ReservationState(EntitlementGuard guard) => Guard = guard;
 
@@ -61,6 +62,32 @@ internal sealed class ReservationState
     internal ResolvedRate Rate { get; private set; }
 
     internal int HoldCount { get; private set; }
+
+    /// <summary>Gets the number of budget limits the reservation holds in.</summary>
+    internal int LimitHoldCount { get; private set; }
+
+    /// <summary>Gets the session whose per-session limits the reservation holds in, or null.</summary>
+    internal SessionState? Session { get; set; }
+
+    internal ref readonly LimitHold LimitHoldAt(int index) => ref _limitHolds[index];
+
+    internal void AddLimitHold(CompiledLimit limit, LimitState counters, MeterWindow window, long units, long slotTaken, long slotPrevious)
+    {
+        if (LimitHoldCount == _limitHolds.Length)
+        {
+            Array.Resize(ref _limitHolds, _limitHolds.Length * 2);
+        }
+
+        _limitHolds[LimitHoldCount++] = new LimitHold(limit, counters, window, units, slotTaken, slotPrevious);
+    }
+
+    /// <summary>Forgets the budget holds once they are given back or settled.</summary>
+    internal void ClearLimitHolds()
+    {
+        Array.Clear(_limitHolds, 0, LimitHoldCount);
+        LimitHoldCount = 0;
+        Session = null;
+    }
 
     internal ref readonly Hold HoldAt(int index) => ref _holds[index];
 
@@ -129,6 +156,7 @@ internal sealed class ReservationState
         Array.Clear(_holds, 0, HoldCount);
         HoldCount = 0;
         HeldUnits = 0;
+        ClearLimitHolds();
     }
 
     /// <summary>Publishes the reservation; every field above is written before this.</summary>
@@ -149,4 +177,7 @@ internal sealed class ReservationState
     internal long ReadStamp() => Volatile.Read(ref _stamp);
 
     internal readonly record struct Hold(BlockAccount Block, long Units);
+
+    /// <summary>A hold in one budget limit's window; a throttle slot taken for it is undone with <c>SlotPrevious</c> when the request is refused elsewhere.</summary>
+    internal readonly record struct LimitHold(CompiledLimit Limit, LimitState Counters, MeterWindow Window, long Units, long SlotTaken, long SlotPrevious);
 }

@@ -28,4 +28,16 @@ public enum ReservationStatus
 
     /// <summary>Denied: the rate card has no rate for the model and <see cref="CatalogOptions.UnknownModels"/> is <see cref="UnknownPolicy.Deny"/>; never priced at zero.</summary>
     UnknownModel = 6,
+
+    /// <summary>Denied: a budget's credit limit (hard, or soft past its overage cap) has no room in its window; <see cref="ReservationResult.Budget"/> names the budget, its subject and window. Nothing was held.</summary>
+    BudgetExceeded = 7,
+
+    /// <summary>Denied: a budget's request or token limit has no room in its window, or a throttled limit is past its threshold and its next slot is not due (see the retry-after). Nothing was held.</summary>
+    RateLimited = 8,
+
+    /// <summary>Denied: a budget's limit on requests in flight is reached; a slot frees when one of them settles, is released or expires. Nothing was held.</summary>
+    ConcurrencyLimited = 9,
+
+    /// <summary>Denied: the session's circuit breaker is open, because a per-session budget refused one of its requests; every later request of the session is denied until <see cref="IUsageGovernance.ResetSession"/>. Nothing was held.</summary>
+    SessionTripped = 10,
 }

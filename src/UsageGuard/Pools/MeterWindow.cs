@@ -9,6 +9,7 @@ internal sealed class MeterWindow
 {
     private long _consumed;
     private long _held;
+    private int _alerted;
 
     internal MeterWindow(long startTicks, long endTicks, UsageWindow kind, long consumed)
     {
@@ -77,6 +78,25 @@ internal sealed class MeterWindow
     /// <summary>Gets the usage to record for a settlement in this window.</summary>
     internal MeteredUsage Usage(string meter, long quantity) =>
         new(meter, quantity, Kind, new DateTimeOffset(StartTicks, TimeSpan.Zero), new DateTimeOffset(EndTicks, TimeSpan.Zero));
+
+    /// <summary>Marks alert threshold <paramref name="index"/> (below 32) as raised in this window; true for the one caller that marks it first.</summary>
+    internal bool TryMarkAlert(int index)
+    {
+        int bit = 1 << index;
+        int seen = Volatile.Read(ref _alerted);
+        while ((seen & bit) == 0)
+        {
+            int now = Interlocked.CompareExchange(ref _alerted, seen | bit, seen);
+            if (now == seen)
+            {
+                return true;
+            }
+
+            seen = now;
+        }
+
+        return false;
+    }
 
     /// <summary>Gives a whole hold back.</summary>
     internal void Release(long held) => Settle(held, 0);

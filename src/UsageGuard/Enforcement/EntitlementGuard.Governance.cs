@@ -1,0 +1,522 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+
+namespace UsageGuard;
+
+internal sealed partial class EntitlementGuard : IUsageGovernance
+{
+    private readonly ConcurrentDictionary<string, CustomerGovernance> _governance = new(StringComparer.Ordinal);
+    private IReadOnlyDictionary<string, (int Index, int Scale)>? _creditTypesForGovernance;
+    private long _sessionIdleTicks = TimeSpan.FromDays(1).Ticks;
+    private AlertDispatcher? _alerts;
+
+    public event EventHandler<UsageAlert>? AlertRaised;
+
+    /// <summary>Gets the credit types by code with their index and scale, as budgets are compiled against them.</summary>
+    private IReadOnlyDictionary<string, (int Index, int Scale)> GovernanceCreditTypes =>
+        _creditTypesForGovernance ??= _types.Select((t, i) => (t.Code, i, t.Scale)).ToDictionary(p => p.Code, p => (p.i, p.Scale), StringComparer.Ordinal);
+
+    /// <summary>Applies the configuration's governance: every customer's part is compiled whole; an invalid one is refused whole.</summary>
+    /// <param name="options">The options.</param>
+    /// <param name="throwOnError">At start, an invalid part throws; on a reload, it is logged and the customer's policy in force is kept.</param>
+    internal void ApplyConfiguration(GovernanceOptions options, bool throwOnError)
+    {
+        _sessionIdleTicks = options.SessionIdleTimeout > TimeSpan.Zero ? options.SessionIdleTimeout.Ticks : TimeSpan.FromDays(1).Ticks;
+        var errors = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (CustomerGovernanceOptions? customer in options.Customers)
+        {
+            if (customer is null || string.IsNullOrWhiteSpace(customer.CustomerId))
+            {
+                errors.Add("customers[?]: CustomerId is missing");
+                continue;
+            }
+
+            if (!seen.Add(customer.CustomerId))
+            {
+                errors.Add($"customers[{customer.CustomerId}]: the customer appears twice");
+                continue;
+            }
+
+            CustomerGovernance governance = GovernanceOf(customer.CustomerId);
+            lock (governance.Gate)
+            {
+                CustomerGovernanceOptions? previous = governance.Configured;
+                governance.Configured = customer;
+                if (!Recompile(governance, errors))
+                {
+                    governance.Configured = previous;
+                }
+            }
+        }
+
+        // A customer the configuration no longer names loses its configured part (admin changes stay).
+        foreach (CustomerGovernance governance in _governance.Values)
+        {
+            if (!seen.Contains(governance.CustomerId))
+            {
+                lock (governance.Gate)
+                {
+                    if (governance.Configured is not null)
+                    {
+                        CustomerGovernanceOptions previous = governance.Configured;
+                        governance.Configured = null;
+                        if (!Recompile(governance, errors))
+                        {
+                            governance.Configured = previous;
+                        }
+                    }
+                }
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            if (throwOnError)
+            {
+                throw new GovernanceValidationException(errors);
+            }
+
+            LogGovernanceRejected(_logger, errors.Count, string.Join(Environment.NewLine, errors));
+        }
+    }
+
+    public void SetSubject(string customerId, string subjectId, string? parentId)
+    {
+        ValidateId(customerId, nameof(customerId));
+        ArgumentNullException.ThrowIfNull(subjectId);
+        Change(customerId, g => g.AdminSubjects[subjectId] = new SubjectOptions { Id = subjectId, Parent = parentId });
+    }
+
+    public bool RemoveSubject(string customerId, string subjectId)
+    {
+        ValidateId(customerId, nameof(customerId));
+        ArgumentNullException.ThrowIfNull(subjectId);
+        CustomerGovernance governance = GovernanceOf(customerId);
+        lock (governance.Gate)
+        {
+            if (!governance.Policy.Parents.ContainsKey(subjectId))
+            {
+                return false;
+            }
+        }
+
+        Change(customerId, g => g.AdminSubjects[subjectId] = null);
+        return true;
+    }
+
+    public void SetBudget(string customerId, BudgetOptions budget)
+    {
+        ValidateId(customerId, nameof(customerId));
+        ArgumentNullException.ThrowIfNull(budget);
+        BudgetOptions copy = Copy(budget);
+        Change(customerId, g => g.AdminBudgets[copy.Id ?? ""] = copy);
+    }
+
+    public bool RemoveBudget(string customerId, string budgetId)
+    {
+        ValidateId(customerId, nameof(customerId));
+        ArgumentNullException.ThrowIfNull(budgetId);
+        CustomerGovernance governance = GovernanceOf(customerId);
+        lock (governance.Gate)
+        {
+            if (!governance.Policy.Definition.Budgets.Any(b => b?.Id == budgetId))
+            {
+                return false;
+            }
+        }
+
+        Change(customerId, g => g.AdminBudgets[budgetId] = null);
+        return true;
+    }
+
+    public void SetTimeZone(string customerId, string? timeZoneId)
+    {
+        ValidateId(customerId, nameof(customerId));
+        Change(customerId, g =>
+        {
+            g.AdminTimeZone = timeZoneId;
+            g.AdminTimeZoneSet = true;
+        });
+    }
+
+    public bool ResetSession(string customerId, string sessionId)
+    {
+        ValidateId(customerId, nameof(customerId));
+        ArgumentNullException.ThrowIfNull(sessionId);
+        return _governance.TryGetValue(customerId, out CustomerGovernance? governance) && governance.Sessions.TryRemove(sessionId, out _);
+    }
+
+    public IReadOnlyList<BudgetUsage> GetBudgetUsage(string customerId, string? subject = null, string? sessionId = null)
+    {
+        ValidateId(customerId, nameof(customerId));
+        var rows = new List<BudgetUsage>();
+        if (!_governance.TryGetValue(customerId, out CustomerGovernance? governance))
+        {
+            return rows;
+        }
+
+        GovernancePolicy policy = governance.Policy;
+        long nowTicks = _time.GetUtcNow().UtcTicks;
+        SessionState? session = sessionId is not null && governance.Sessions.TryGetValue(sessionId, out SessionState? s) ? s : null;
+        foreach (CompiledLimit limit in subject is null ? policy.All : policy.LimitsFor(subject))
+        {
+            if (limit.PerSession && sessionId is null)
+            {
+                continue;
+            }
+
+            LimitState? counters = limit.Shared ?? (session is not null && session.Limits.TryGetValue(limit.StateKey, out LimitState? c) ? c : null);
+            MeterWindow? window = counters?.Peek(nowTicks, limit.Window);
+            DateTimeOffset? start = null;
+            DateTimeOffset? end = null;
+            if (limit.Window is { } kind)
+            {
+                UsagePeriod period = window is not null
+                    ? new UsagePeriod(new DateTimeOffset(window.StartTicks, TimeSpan.Zero), new DateTimeOffset(window.EndTicks, TimeSpan.Zero))
+                    : policy.Calendar.Containing(new DateTimeOffset(nowTicks, TimeSpan.Zero), kind);
+                start = period.Start;
+                end = period.End;
+            }
+
+            long consumed = window?.Consumed ?? 0;
+            long held = window?.Held ?? 0;
+            long used = consumed - held;
+            rows.Add(new BudgetUsage(
+                limit.BudgetId,
+                limit.Subject,
+                limit.PerSession ? sessionId : null,
+                limit.Measure,
+                limit.Enforcement,
+                limit.Window,
+                start,
+                end,
+                limit.ToAmount(limit.LimitUnits),
+                limit.ToAmount(used),
+                limit.ToAmount(held),
+                limit.ToAmount(Math.Max(0, limit.LimitUnits - consumed)),
+                limit.ToAmount(Math.Max(0, consumed - limit.LimitUnits)),
+                limit.PerSession && session?.TrippedBy is not null));
+        }
+
+        return rows;
+    }
+
+    private CustomerGovernance GovernanceOf(string customerId) =>
+        _governance.TryGetValue(customerId, out CustomerGovernance? governance)
+            ? governance
+            : _governance.GetOrAdd(customerId, static id => new CustomerGovernance(id));
+
+    /// <summary>Applies an admin change to a customer's layer and recompiles; an invalid result undoes the change and throws.</summary>
+    private void Change(string customerId, Action<CustomerGovernance> change)
+    {
+        CustomerGovernance governance = GovernanceOf(customerId);
+        lock (governance.Gate)
+        {
+            var subjects = new Dictionary<string, SubjectOptions?>(governance.AdminSubjects, StringComparer.Ordinal);
+            var budgets = new Dictionary<string, BudgetOptions?>(governance.AdminBudgets, StringComparer.Ordinal);
+            (string? zone, bool zoneSet) = (governance.AdminTimeZone, governance.AdminTimeZoneSet);
+            change(governance);
+            var errors = new List<string>();
+            if (!Recompile(governance, errors))
+            {
+                Restore(governance.AdminSubjects, subjects);
+                Restore(governance.AdminBudgets, budgets);
+                (governance.AdminTimeZone, governance.AdminTimeZoneSet) = (zone, zoneSet);
+                throw new GovernanceValidationException(errors);
+            }
+        }
+
+        static void Restore<T>(Dictionary<string, T> target, Dictionary<string, T> saved)
+        {
+            target.Clear();
+            foreach (KeyValuePair<string, T> pair in saved)
+            {
+                target[pair.Key] = pair.Value;
+            }
+        }
+    }
+
+    /// <summary>Compiles a customer's definition in force and publishes it; false (nothing published) when it is invalid. Called under the customer's gate.</summary>
+    private bool Recompile(CustomerGovernance governance, List<string> errors)
+    {
+        CustomerGovernanceOptions effective = governance.Effective();
+        GovernancePolicy? policy = GovernanceCompiler.Compile(effective, GovernanceCreditTypes, _types[_defaultType].Code, governance.StateFor, errors);
+        if (policy is null)
+        {
+            return false;
+        }
+
+        AddCustomer(governance.CustomerId).Governance = governance;
+        governance.Publish(policy);
+        return true;
+    }
+
+    private static BudgetOptions Copy(BudgetOptions budget)
+    {
+        var copy = new BudgetOptions
+        {
+            Id = budget.Id,
+            Subject = budget.Subject,
+            Model = budget.Model,
+            Feature = budget.Feature,
+            Tag = budget.Tag,
+            PerSession = budget.PerSession,
+            CreditType = budget.CreditType,
+        };
+        foreach (BudgetLimitOptions? limit in budget.Limits)
+        {
+            if (limit is null)
+            {
+                copy.Limits.Add(null!);
+                continue;
+            }
+
+            var l = new BudgetLimitOptions
+            {
+                Measure = limit.Measure,
+                Amount = limit.Amount,
+                Window = limit.Window,
+                Enforcement = limit.Enforcement,
+                OverageCap = limit.OverageCap,
+                ThrottleAtPercent = limit.ThrottleAtPercent,
+                ThrottleInterval = limit.ThrottleInterval,
+            };
+            foreach (string alert in limit.AlertAt)
+            {
+                l.AlertAt.Add(alert);
+            }
+
+            copy.Limits.Add(l);
+        }
+
+        return copy;
+    }
+
+    /// <summary>
+    /// Holds the request in every budget limit it matches, root first, all or nothing: on the first limit without room, every
+    /// hold taken so far is given back (and a throttle slot returned), so a refused request consumes nothing anywhere (invariant I4).
+    /// </summary>
+    private ReservationStatus AdmitLimits(in ReservationRequest request, CustomerGovernance governance, int typeIndex, long credits, long nowTicks, ReservationState state, out string? reason, out string? scope, out TimeSpan? retryAfter, out BudgetDenial? denial)
+    {
+        reason = null;
+        scope = null;
+        retryAfter = null;
+        denial = null;
+        GovernancePolicy policy = governance.Policy;
+        if (policy.IsEmpty)
+        {
+            return ReservationStatus.Admitted;
+        }
+
+        SessionState? session = null;
+        if (policy.HasSessionLimits && request.SessionId is { } sessionId)
+        {
+            session = governance.Session(sessionId, nowTicks, _sessionIdleTicks);
+            if (session.TrippedBy is { } trippedBy)
+            {
+                reason = $"The session '{sessionId}' was stopped by its budget '{trippedBy}' (the circuit breaker is open); reset the session to admit its requests again.";
+                scope = "session:" + sessionId;
+                denial = new BudgetDenial(trippedBy, null, sessionId, LimitMeasure.Credits, null, 0, 0, null);
+                return ReservationStatus.SessionTripped;
+            }
+        }
+
+        CompiledLimit[] limits = policy.LimitsFor(request.Subject);
+        for (int i = 0; i < limits.Length; i++)
+        {
+            CompiledLimit limit = limits[i];
+            if (!limit.Matches(request, typeIndex))
+            {
+                continue;
+            }
+
+            long quantity = limit.Measure switch
+            {
+                LimitMeasure.Credits => credits,
+                LimitMeasure.Tokens => Math.Max(1, request.Tokens?.TotalTokens ?? 1),
+                _ => 1,
+            };
+            if (quantity == 0)
+            {
+                // A request that holds no credits passes credit limits untouched; its settlement can still spend (an overrun), and counts then.
+                continue;
+            }
+
+            LimitState counters = limit.Shared ?? session!.StateFor(limit);
+            MeterWindow window = counters.WindowAt(nowTicks, policy.Calendar, limit.Window);
+            long slotTaken = 0;
+            long slotPrevious = 0;
+            if (limit.Enforcement == LimitEnforcement.Throttled && quantity > limit.ThrottleAtUnits - window.Consumed)
+            {
+                if (!counters.TryTakeSlot(nowTicks, limit.ThrottleIntervalTicks, out slotPrevious, out long next))
+                {
+                    RollBackLimits(state);
+                    retryAfter = TimeSpan.FromTicks(next - nowTicks);
+                    reason = $"The budget '{limit.BudgetId}' is past its throttle threshold ({limit.ThrottleAtUnits.ToString(CultureInfo.InvariantCulture)} of {Unit(limit)}) and admits one request every {TimeSpan.FromTicks(limit.ThrottleIntervalTicks)}; the next slot is due in {retryAfter}.";
+                    scope = Scope(limit);
+                    denial = Denial(limit, request.SessionId, window);
+                    return ReservationStatus.RateLimited;
+                }
+
+                slotTaken = nowTicks + limit.ThrottleIntervalTicks;
+            }
+
+            if (!window.TryHold(quantity, limit.CeilingUnits, limit.LimitUnits, out _))
+            {
+                if (slotTaken != 0)
+                {
+                    counters.ReturnSlot(slotTaken, slotPrevious);
+                }
+
+                RollBackLimits(state);
+                denial = Denial(limit, request.SessionId, window);
+                scope = Scope(limit);
+                retryAfter = limit.Window is null ? null : TimeSpan.FromTicks(window.EndTicks - nowTicks);
+                reason = DenialReason(limit, request.SessionId, window, quantity);
+                if (limit.PerSession)
+                {
+                    // The circuit breaker: from now on every request of the session is refused until it is reset.
+                    session!.Trip(limit.BudgetId);
+                    return ReservationStatus.SessionTripped;
+                }
+
+                return limit.Measure switch
+                {
+                    LimitMeasure.Credits => ReservationStatus.BudgetExceeded,
+                    LimitMeasure.InFlight => ReservationStatus.ConcurrencyLimited,
+                    _ => ReservationStatus.RateLimited,
+                };
+            }
+
+            state.AddLimitHold(limit, counters, window, quantity, slotTaken, slotPrevious);
+            if (limit.Measure == LimitMeasure.InFlight && limit.AlertUnits.Length > 0)
+            {
+                RaiseAlerts(governance.CustomerId, limit, request.SessionId, window, window.Consumed, nowTicks);
+            }
+        }
+
+        state.Session = session;
+        return ReservationStatus.Admitted;
+    }
+
+    /// <summary>Gives back every budget hold of a reservation that was not admitted (or was released): nothing stays counted.</summary>
+    private static void RollBackLimits(ReservationState state)
+    {
+        for (int i = 0; i < state.LimitHoldCount; i++)
+        {
+            ref readonly ReservationState.LimitHold hold = ref state.LimitHoldAt(i);
+            hold.Window.Release(hold.Units);
+            if (hold.SlotTaken != 0)
+            {
+                hold.Counters.ReturnSlot(hold.SlotTaken, hold.SlotPrevious);
+            }
+        }
+
+        state.ClearLimitHolds();
+    }
+
+    /// <summary>Gives back a released or expired reservation's budget holds; its throttle slots stay taken (time passed).</summary>
+    private static void ReleaseLimits(ReservationState state)
+    {
+        for (int i = 0; i < state.LimitHoldCount; i++)
+        {
+            ref readonly ReservationState.LimitHold hold = ref state.LimitHoldAt(i);
+            hold.Window.Release(hold.Units);
+        }
+
+        state.ClearLimitHolds();
+    }
+
+    /// <summary>
+    /// Settles a reservation's budget holds: credit limits count what the settlement spent (what was charged, overdrawn or recorded as
+    /// overage; not what was waived), token limits the settled tokens when known, request limits the request; leases are given back.
+    /// </summary>
+    private void SettleLimits(ReservationState state, long spent, long tokens, bool tokensKnown, long nowTicks)
+    {
+        for (int i = 0; i < state.LimitHoldCount; i++)
+        {
+            ref readonly ReservationState.LimitHold hold = ref state.LimitHoldAt(i);
+            long used = hold.Limit.Measure switch
+            {
+                LimitMeasure.Credits => spent,
+                LimitMeasure.Tokens => tokensKnown ? tokens : hold.Units,
+                LimitMeasure.Requests => hold.Units,
+                _ => 0,
+            };
+            hold.Window.Settle(hold.Units, used);
+            if (hold.Limit.AlertUnits.Length > 0 && hold.Limit.Measure != LimitMeasure.InFlight)
+            {
+                RaiseAlerts(state.Wallet.CustomerId, hold.Limit, state.SessionId, hold.Window, hold.Window.Consumed - hold.Window.Held, nowTicks);
+            }
+        }
+
+        state.ClearLimitHolds();
+    }
+
+    /// <summary>Raises each threshold <paramref name="used"/> has reached and the window has not raised yet; the hot path only compares.</summary>
+    private void RaiseAlerts(string customerId, CompiledLimit limit, string? sessionId, MeterWindow window, long used, long nowTicks)
+    {
+        long[] thresholds = limit.AlertUnits;
+        for (int i = 0; i < thresholds.Length && used >= thresholds[i]; i++)
+        {
+            if (window.TryMarkAlert(i))
+            {
+                bool windowed = limit.Window is not null;
+                var alert = new UsageAlert
+                {
+                    CustomerId = customerId,
+                    BudgetId = limit.BudgetId,
+                    Subject = limit.Subject,
+                    SessionId = limit.PerSession ? sessionId : null,
+                    Measure = limit.Measure,
+                    Window = limit.Window,
+                    WindowStart = windowed ? new DateTimeOffset(window.StartTicks, TimeSpan.Zero) : null,
+                    WindowEnd = windowed ? new DateTimeOffset(window.EndTicks, TimeSpan.Zero) : null,
+                    Threshold = limit.AlertLabels[i],
+                    ThresholdAmount = limit.ToAmount(thresholds[i]),
+                    Limit = limit.ToAmount(limit.LimitUnits),
+                    Used = limit.ToAmount(used),
+                    RaisedAt = new DateTimeOffset(nowTicks, TimeSpan.Zero),
+                };
+                _alerts!.Post(alert);
+            }
+        }
+    }
+
+    /// <summary>Delivers an alert to the event's subscribers (called by the dispatcher, off the request path).</summary>
+    internal void OnAlertRaised(UsageAlert alert) => AlertRaised?.Invoke(this, alert);
+
+    private static BudgetDenial Denial(CompiledLimit limit, string? sessionId, MeterWindow window) => new(
+        limit.BudgetId,
+        limit.Subject,
+        limit.PerSession ? sessionId : null,
+        limit.Measure,
+        limit.Window,
+        limit.ToAmount(limit.LimitUnits),
+        limit.ToAmount(window.Consumed),
+        limit.Window is null ? null : new DateTimeOffset(window.EndTicks, TimeSpan.Zero));
+
+    private static string Scope(CompiledLimit limit) => "budget:" + limit.BudgetId;
+
+    private static string Unit(CompiledLimit limit) => limit.Measure switch
+    {
+        LimitMeasure.Credits => "credits",
+        LimitMeasure.Requests => "requests",
+        LimitMeasure.Tokens => "tokens",
+        _ => "requests in flight",
+    };
+
+    private static string DenialReason(CompiledLimit limit, string? sessionId, MeterWindow window, long quantity)
+    {
+        string owner = limit.PerSession ? $"session '{sessionId}' of budget '{limit.BudgetId}'"
+            : $"budget '{limit.BudgetId}' ({(limit.Subject is null ? "the whole customer" : "subject '" + limit.Subject + "'")})";
+        string period = limit.Window is { } w ? $" this {w.ToString().ToLowerInvariant()}" : limit.Measure == LimitMeasure.InFlight ? "" : " in all";
+        string ceiling = limit.CeilingUnits == limit.LimitUnits ? "" : $" (overage cap included: {limit.ToAmount(limit.CeilingUnits).ToString(CultureInfo.InvariantCulture)})";
+        return string.Create(CultureInfo.InvariantCulture, $"The {owner} has no room for {limit.ToAmount(quantity)} {Unit(limit)}: {limit.ToAmount(window.Consumed)} of {limit.ToAmount(limit.LimitUnits)} used or held{period}{ceiling}.");
+    }
+
+    [LoggerMessage(EventId = 300, Level = LogLevel.Error, Message = "A governance change from configuration was rejected ({Count} problems); each customer's policy in force is kept. {Errors}")]
+    private static partial void LogGovernanceRejected(ILogger logger, int count, string errors);
+}
