@@ -8,6 +8,9 @@ namespace UsageGuard;
 /// <summary>Validates <see cref="CatalogOptions"/> whole and builds a <see cref="CatalogSnapshot"/>, or reports every problem at once.</summary>
 internal static class CatalogCompiler
 {
+    /// <summary>The windows a subscription can be billed over, shortest first.</summary>
+    private static readonly UsageWindow[] BillingPeriods = [UsageWindow.Hour, UsageWindow.Day, UsageWindow.Week, UsageWindow.Month, UsageWindow.Year];
+
     /// <summary>Builds a snapshot, or throws <see cref="CatalogValidationException"/> listing every problem.</summary>
     /// <param name="options">The catalog.</param>
     /// <param name="creditTypeScales">The configured credit types and their scales.</param>
@@ -554,6 +557,7 @@ internal static class CatalogCompiler
             }
 
             CheckDefined(errors, at, nameof(SubscriptionOptions.BillingPeriod), s.BillingPeriod);
+            CheckBillingPeriod(errors, at, s.BillingPeriod);
             if (s.Start == default)
             {
                 errors.Add($"{at}: Start is not set");
@@ -675,6 +679,18 @@ internal static class CatalogCompiler
         if (!Enum.IsDefined(value))
         {
             errors.Add($"{at}: {property} has the undefined value {value}");
+        }
+    }
+
+    /// <summary>
+    /// Minute and second windows are for rate limits, not billing: allowances are granted, tiers counted and plan changes prorated
+    /// per billing period, and a grant every minute or second is not a plan anyone sells.
+    /// </summary>
+    private static void CheckBillingPeriod(List<string> errors, string at, UsageWindow period)
+    {
+        if (period is UsageWindow.Minute or UsageWindow.Second)
+        {
+            errors.Add($"{at}: {nameof(SubscriptionOptions.BillingPeriod)} {period} is not a billing period ({string.Join(", ", BillingPeriods)})");
         }
     }
 

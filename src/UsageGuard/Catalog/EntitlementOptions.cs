@@ -19,7 +19,7 @@ public sealed class EntitlementOptions
     /// <value>The default value is <see langword="null"/>: metered without a limit.</value>
     public decimal? Limit { get; set; }
 
-    /// <summary>Gets or sets the window the limit counts over, calendar-aligned in the customer's time zone.</summary>
+    /// <summary>Gets or sets the window the limit counts over, calendar-aligned in the customer's time zone; any window, a minute or a second included.</summary>
     /// <value>The default value is <see cref="UsageWindow.Month"/>.</value>
     public UsageWindow Window { get; set; } = UsageWindow.Month;
 

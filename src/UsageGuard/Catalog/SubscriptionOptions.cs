@@ -28,7 +28,7 @@ public sealed class SubscriptionOptions
     public string TimeZone { get; set; } = "UTC";
 
     /// <summary>Gets or sets the billing period: allowances are granted at each period's start, and plan changes are prorated over it.</summary>
-    /// <value>The default value is <see cref="UsageWindow.Month"/>.</value>
+    /// <value>The default value is <see cref="UsageWindow.Month"/>; <see cref="UsageWindow.Minute"/> and <see cref="UsageWindow.Second"/> fail validation.</value>
     public UsageWindow BillingPeriod { get; set; } = UsageWindow.Month;
 
     /// <summary>Gets or sets the instant whose local day, time (and month, for a yearly period) periods start on.</summary>

@@ -69,7 +69,8 @@ public sealed partial class PeriodCalendar
 
     private static void ValidateWindow(UsageWindow window)
     {
-        if ((uint)window > (uint)UsageWindow.Year)
+        // The values are 0 to 6 without a hole: Hour to Year, then Minute and Second.
+        if ((uint)window > (uint)UsageWindow.Second)
         {
             throw new ArgumentOutOfRangeException(nameof(window), window, "The window must be a defined UsageWindow value.");
         }

@@ -14,6 +14,10 @@ namespace UsageGuard;
 /// <para>Hourly windows start at the top of each local hour and are split where the UTC offset changes: the hour a
 /// fall-back repeats yields two windows, one per offset, and under a half-hour shift a window can last 30 minutes.
 /// Zones with offsets that are not whole hours (Asia/Kolkata +05:30, Asia/Kathmandu +05:45) align to their own clock.</para>
+/// <para>Minute and second windows start at the top of each local minute or second and are split where the UTC offset
+/// changes, as hourly windows are. Every offset <see cref="TimeZoneInfo"/> reports is a whole number of minutes, so they
+/// coincide with UTC minutes and seconds; only an offset change inside a minute splits one, as London's change from local
+/// mean time to GMT did at 00:01:15 UTC on 1 December 1847.</para>
 /// <para>Instants from 0003-01-01 to 9996-12-31 UTC are supported. Instances are immutable and thread-safe;
 /// <see cref="Containing"/> allocates nothing.</para>
 /// </remarks>
@@ -85,7 +89,13 @@ public sealed partial class PeriodCalendar
     {
         ValidateWindow(window);
         long utcTicks = ValidateInstant(instant, nameof(instant));
-        return window == UsageWindow.Hour ? _clock.Hour(utcTicks) : DateAligned(utcTicks, window);
+        return window switch
+        {
+            UsageWindow.Hour => _clock.Hour(utcTicks),
+            UsageWindow.Minute => _clock.WithinHour(utcTicks, TimeSpan.TicksPerMinute),
+            UsageWindow.Second => _clock.WithinHour(utcTicks, TimeSpan.TicksPerSecond),
+            _ => DateAligned(utcTicks, window),
+        };
     }
 
     /// <summary>Gets the window that follows a window of this calendar.</summary>

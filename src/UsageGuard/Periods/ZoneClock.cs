@@ -130,6 +130,25 @@ internal sealed class ZoneClock
         return new UsagePeriod(new DateTimeOffset(start + offset.Ticks, offset), new DateTimeOffset(end + endOffset.Ticks, endOffset));
     }
 
+    /// <summary>
+    /// The window of a local minute or second holding an instant: the top of the unit on the local clock, cut to the hour window so
+    /// that it splits where the UTC offset changes, as hours do.
+    /// </summary>
+    /// <param name="utcTicks">The instant.</param>
+    /// <param name="unitTicks">The window's length: a whole divisor of an hour (a minute or a second).</param>
+    internal UsagePeriod WithinHour(long utcTicks, long unitTicks)
+    {
+        // One offset is in force throughout an hour window (the one at the instant, which its start carries), so flooring the local
+        // time is exact inside it; at its edges the hour window's own bounds, with their offsets, take over.
+        UsagePeriod hour = Hour(utcTicks);
+        TimeSpan offset = hour.Start.Offset;
+        long local = utcTicks + offset.Ticks;
+        long top = local - (local % unitTicks);
+        DateTimeOffset start = top - offset.Ticks <= hour.Start.UtcTicks ? hour.Start : new DateTimeOffset(top, offset);
+        DateTimeOffset end = top + unitTicks - offset.Ticks >= hour.End.UtcTicks ? hour.End : new DateTimeOffset(top + unitTicks, offset);
+        return new UsagePeriod(start, end);
+    }
+
     private long LocalTicks(long utcTicks) => utcTicks + OffsetAt(utcTicks).Ticks;
 
     /// <summary>The first instant in (<paramref name="lo"/>, <paramref name="hi"/>] whose offset is not <paramref name="offsetAtLo"/>; the offset at <paramref name="hi"/> must differ.</summary>

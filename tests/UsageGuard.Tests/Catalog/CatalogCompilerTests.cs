@@ -107,6 +107,33 @@ public sealed class CatalogCompilerTests
         Reject(options).Errors.Should().Equal("features[img]: PricePerUnit is negative (-1)");
     }
 
+    [TestCase(UsageWindow.Minute)]
+    [TestCase(UsageWindow.Second)]
+    public void Compile_AnAllowanceGrantedEachMinuteOrSecond_IsRejectedNamingTheBillingPeriod(UsageWindow period)
+    {
+        // An allowance is granted per billing period of the subscription; it has no period of its own.
+        CatalogOptions options = Minimal();
+        options.Plans[0].Allowances.Add(new AllowanceOptions { Id = "monthly", Amount = 100, CreditType = "credits" });
+        options.Subscriptions.Add(new SubscriptionOptions { Customer = "acme", Plan = "basic", Start = Now, BillingPeriod = period });
+
+        Reject(options).Errors.Should().Equal($"subscriptions[acme]: BillingPeriod {period} is not a billing period (Hour, Day, Week, Month, Year)");
+    }
+
+    [TestCase(UsageWindow.Minute)]
+    [TestCase(UsageWindow.Second)]
+    public void Compile_AMeteredEntitlementPerMinuteOrSecond_IsAccepted(UsageWindow window)
+    {
+        CatalogOptions options = Minimal();
+        options.Plans[0].Entitlements[0].Window = window;
+        options.Overrides.Add(new CustomerOverrideOptions { Customer = "acme", Entitlement = new EntitlementOptions { Feature = "seats", Limit = 9, Window = window } });
+        options.Subscriptions.Add(new SubscriptionOptions { Customer = "acme", Plan = "basic", Start = Now, BillingPeriod = UsageWindow.Hour });
+
+        CatalogSnapshot snapshot = CatalogCompiler.Compile(options, Scales, 1);
+
+        snapshot.Offers["basic"].Entitlements["seats"].Window.Should().Be(window);
+        snapshot.Resolve("acme", "basic", [], "seats", Now)!.Window.Should().Be(window);
+    }
+
     [TestCaseSource(nameof(BadCatalogs))]
     public void Compile_ABadCatalog_IsRejectedWithAMessageNamingTheElement(string because, Action<CatalogOptions> spoil, string expected)
     {
@@ -174,6 +201,9 @@ public sealed class CatalogCompilerTests
             o.Subscriptions.Add(new SubscriptionOptions { Customer = "s5", Plan = "basic", Start = Now });
             o.Subscriptions.Add(new SubscriptionOptions { Customer = "s5", Plan = "basic", Start = Now });
         }, "subscriptions[s5]: the customer has another subscription");
+        yield return Bad("billing period of a minute", o => o.Subscriptions.Add(new SubscriptionOptions { Customer = "s6", Plan = "basic", Start = Now, BillingPeriod = UsageWindow.Minute }), "subscriptions[s6]: BillingPeriod Minute is not a billing period (Hour, Day, Week, Month, Year)");
+        yield return Bad("billing period of a second", o => o.Subscriptions.Add(new SubscriptionOptions { Customer = "s7", Plan = "basic", Start = Now, BillingPeriod = UsageWindow.Second }), "subscriptions[s7]: BillingPeriod Second is not a billing period (Hour, Day, Week, Month, Year)");
+        yield return Bad("undefined billing period", o => o.Subscriptions.Add(new SubscriptionOptions { Customer = "s8", Plan = "basic", Start = Now, BillingPeriod = (UsageWindow)7 }), "subscriptions[s8]: BillingPeriod has the undefined value 7");
         yield return Bad("undefined policy", o => o.UnknownModels = (UnknownPolicy)7, "catalog: UnknownModels has the undefined value 7");
     }
 

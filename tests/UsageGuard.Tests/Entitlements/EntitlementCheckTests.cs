@@ -129,6 +129,27 @@ public sealed class EntitlementCheckTests
     }
 
     [Test]
+    public async Task Check_MeteredFeaturePerMinute_ResetsAtTheTopOfTheNextMinute()
+    {
+        CatalogOptions catalog = TestCatalogs.Basic(apiCallLimit: 5);
+        catalog.Plans.Single(p => p.Id == "starter").Entitlements.Single(e => e.Feature == "api.calls").Window = UsageWindow.Minute;
+        catalog.Subscribe("acme", "starter", "Asia/Kathmandu");
+        var now = new DateTimeOffset(2026, 8, 20, 12, 0, 30, TimeSpan.Zero);
+        await using GuardHarness h = await Start(catalog, now);
+
+        (await h.Gate.ReserveAsync(new ReservationRequest { CustomerId = "acme", Feature = "api.calls", Quantity = 5 })).IsAdmitted.Should().BeTrue();
+        EntitlementDecision decision = h.Gate.Check("acme", "api.calls");
+
+        decision.Remaining.Should().Be(0);
+        decision.ResetsAt.Should().Be(now.AddSeconds(30), "a +05:45 zone's minutes start with UTC's");
+        h.Time.SetUtcNow(now.AddSeconds(30).AddTicks(-1));
+        h.Gate.Check("acme", "api.calls", requested: 1).Status.Should().Be(EntitlementStatus.LimitReached);
+        h.Time.SetUtcNow(now.AddSeconds(30));
+        h.Gate.Check("acme", "api.calls", requested: 5).HasAccess.Should().BeTrue();
+        h.Gate.Check("acme", "api.calls").Used.Should().Be(0);
+    }
+
+    [Test]
     public async Task Check_HoldsNothing()
     {
         CatalogOptions catalog = TestCatalogs.Basic(apiCallLimit: 5);

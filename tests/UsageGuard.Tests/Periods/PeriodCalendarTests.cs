@@ -34,6 +34,8 @@ public sealed class PeriodCalendarTests
         ShouldBe(calendar.Containing(x, UsageWindow.Week), Utc(2026, 5, 16), Utc(2026, 5, 23));
         ShouldBe(calendar.Containing(x, UsageWindow.Month), Utc(2026, 4, 30), Utc(2026, 5, 31));
         ShouldBe(calendar.Containing(x, UsageWindow.Year), Utc(2026, 1, 31), Utc(2027, 1, 31));
+        ShouldBe(calendar.Containing(x, UsageWindow.Minute), Utc(2026, 5, 17, 13, 45), Utc(2026, 5, 17, 13, 46));
+        ShouldBe(calendar.Containing(x.AddMilliseconds(999), UsageWindow.Second), Utc(2026, 5, 17, 13, 45).AddSeconds(12), Utc(2026, 5, 17, 13, 45).AddSeconds(13));
     }
 
     [Test]
@@ -42,7 +44,7 @@ public sealed class PeriodCalendarTests
         var calendar = Calendar("America/New_York", Utc(2026, 1, 15, 12));
         var midnight = At(2026, 6, 15, 0, 0, Edt);
 
-        foreach (UsageWindow window in new[] { UsageWindow.Hour, UsageWindow.Day, UsageWindow.Month })
+        foreach (UsageWindow window in new[] { UsageWindow.Second, UsageWindow.Minute, UsageWindow.Hour, UsageWindow.Day, UsageWindow.Month })
         {
             calendar.Containing(midnight, window).Start.Should().Be(midnight, "{0} starts at the boundary", window);
             calendar.Containing(midnight.AddTicks(-1), window).End.Should().Be(midnight, "{0} before the boundary ends at it", window);
@@ -137,6 +139,94 @@ public sealed class PeriodCalendarTests
         ShouldBe(calendar.Containing(x, UsageWindow.Hour), At(2026, 6, 10, 10, 0, offset), At(2026, 6, 10, 11, 0, offset));
         ShouldBe(calendar.Containing(x, UsageWindow.Day), At(2026, 6, 10, 0, 0, offset), At(2026, 6, 11, 0, 0, offset));
         ShouldBe(calendar.Containing(x, UsageWindow.Month), At(2026, 6, 10, 0, 0, offset), At(2026, 7, 10, 0, 0, offset));
+    }
+
+    [TestCase("Asia/Kathmandu", 5, 45)]
+    [TestCase("Asia/Kolkata", 5, 30)]
+    public void Containing_MinuteAndSecondInNonHourOffset_AlignToTheLocalClock(string zone, int hours, int minutes)
+    {
+        var calendar = Calendar(zone, Utc(2026, 1, 10));
+        var offset = new TimeSpan(hours, minutes, 0);
+        var minute = At(2026, 6, 10, 10, 5, offset);
+        var x = minute.AddSeconds(42).AddMilliseconds(250);
+
+        ShouldBe(calendar.Containing(x, UsageWindow.Minute), minute, At(2026, 6, 10, 10, 6, offset));
+        ShouldBe(calendar.Containing(x, UsageWindow.Second), minute.AddSeconds(42), minute.AddSeconds(43));
+
+        // Sixty minutes from the top of the local hour (04:15 or 04:30 UTC) end exactly where the hour does.
+        var hour = calendar.Containing(x, UsageWindow.Hour);
+        var period = calendar.Containing(hour.Start, UsageWindow.Minute);
+        for (int i = 0; i < 60; i++)
+        {
+            period.Start.Should().BeExactly(hour.Start.AddMinutes(i));
+            period = calendar.Next(period, UsageWindow.Minute);
+        }
+
+        period.Start.Should().BeExactly(hour.End);
+    }
+
+    [Test]
+    public void Containing_MinuteAndSecondAtLondonTransitions_ChangeOffsetAtTheBoundary()
+    {
+        var calendar = Calendar("Europe/London");
+        var bst = TimeSpan.FromHours(1);
+
+        // 30 March 2025, 01:00 GMT jumps to 02:00 BST: the last minute and second before the gap end where BST starts.
+        ShouldBe(calendar.Containing(Utc(2025, 3, 30, 0, 59).AddSeconds(30), UsageWindow.Minute), Utc(2025, 3, 30, 0, 59), At(2025, 3, 30, 2, 0, bst));
+        ShouldBe(calendar.Containing(Utc(2025, 3, 30, 1, 0), UsageWindow.Minute), At(2025, 3, 30, 2, 0, bst), At(2025, 3, 30, 2, 1, bst));
+        ShouldBe(calendar.Containing(Utc(2025, 3, 30, 1, 0).AddTicks(-1), UsageWindow.Second), Utc(2025, 3, 30, 0, 59).AddSeconds(59), At(2025, 3, 30, 2, 0, bst));
+
+        // 26 October 2025, 02:00 BST falls back to 01:00 GMT: the local minute 01:59 is read under both offsets, an hour apart.
+        ShouldBe(calendar.Containing(Utc(2025, 10, 26, 0, 59).AddSeconds(30), UsageWindow.Minute), At(2025, 10, 26, 1, 59, bst), Utc(2025, 10, 26, 1, 0));
+        ShouldBe(calendar.Containing(Utc(2025, 10, 26, 1, 0), UsageWindow.Minute), Utc(2025, 10, 26, 1, 0), Utc(2025, 10, 26, 1, 1));
+        ShouldBe(calendar.Containing(Utc(2025, 10, 26, 1, 59).AddSeconds(30), UsageWindow.Minute), Utc(2025, 10, 26, 1, 59), Utc(2025, 10, 26, 2, 0));
+        ShouldBe(calendar.Containing(Utc(2025, 10, 26, 1, 0).AddTicks(-1), UsageWindow.Second), At(2025, 10, 26, 1, 59, bst).AddSeconds(59), Utc(2025, 10, 26, 1, 0));
+    }
+
+    [TestCase(2025, 3, 30)]
+    [TestCase(2025, 10, 26)]
+    public void Next_MinutesAndSecondsAcrossLondonTransition_TileWithoutGapsOrOverlaps(int year, int month, int day)
+    {
+        // Both 2025 transitions happen at 01:00 UTC; walk 90 windows up to it and 90 past it.
+        var calendar = Calendar("Europe/London");
+        var transition = Utc(year, month, day, 1);
+        foreach (UsageWindow window in new[] { UsageWindow.Minute, UsageWindow.Second })
+        {
+            TimeSpan unit = window == UsageWindow.Minute ? TimeSpan.FromMinutes(1) : TimeSpan.FromSeconds(1);
+            var period = calendar.Containing(transition - (unit * 90), window);
+            for (int i = -90; i < 90; i++)
+            {
+                string because = $"{window} [{period.Start:O}, {period.End:O})";
+                period.Start.Should().Be(transition + (unit * i), because);
+                period.Length.Should().Be(unit, because);
+                period.Start.Offset.Should().Be(calendar.TimeZone.GetUtcOffset(period.Start), because);
+                (period.Start.DateTime.Ticks % unit.Ticks).Should().Be(0, because);
+                calendar.Containing(period.End.AddTicks(-1), window).Should().Be(period, because);
+
+                var next = calendar.Next(period, window);
+                next.Start.Should().Be(period.End, because);
+                calendar.Previous(next, window).Should().Be(period, because);
+                period = next;
+            }
+        }
+    }
+
+    [Test]
+    public void Containing_MinuteAndSecondAroundAnOffsetChangeInsideAMinute_SplitAtTheChange()
+    {
+        // On 1 December 1847 London left local mean time (-00:01:15, which TimeZoneInfo reports as -00:01) for GMT at
+        // 00:01:15 UTC: the offset changes inside a minute, so that minute is two windows, as a repeated hour is.
+        var calendar = Calendar("Europe/London");
+        var lmt = TimeSpan.FromMinutes(-1);
+        var change = Utc(1847, 12, 1, 0, 1).AddSeconds(15);
+        Assume.That(calendar.TimeZone.GetUtcOffset(change.AddTicks(-1)), Is.EqualTo(lmt), "the zone database has no local mean time for London");
+
+        var before = calendar.Containing(change.AddTicks(-1), UsageWindow.Minute);
+        ShouldBe(before, At(1847, 12, 1, 0, 0, lmt), change);
+        ShouldBe(calendar.Containing(change, UsageWindow.Minute), change, Utc(1847, 12, 1, 0, 2));
+        calendar.Next(before, UsageWindow.Minute).Should().Be(calendar.Containing(change, UsageWindow.Minute));
+        ShouldBe(calendar.Containing(change.AddTicks(-1), UsageWindow.Second), At(1847, 12, 1, 0, 0, lmt).AddSeconds(14), change);
+        ShouldBe(calendar.Containing(change, UsageWindow.Second), change, change.AddSeconds(1));
     }
 
     [Test]
@@ -314,7 +404,7 @@ public sealed class PeriodCalendarTests
             {
                 foreach (var instant in instants)
                 {
-                    for (var window = UsageWindow.Hour; window <= UsageWindow.Year; window++)
+                    for (var window = UsageWindow.Hour; window <= UsageWindow.Second; window++)
                     {
                         checksum += calendar.Containing(instant, window).Start.UtcTicks;
                     }
@@ -337,10 +427,23 @@ public sealed class PeriodCalendarTests
         var calendar = Calendar("UTC");
         var period = calendar.Containing(Utc(2026, 1, 1), UsageWindow.Day);
 
-        calendar.Invoking(c => c.Containing(Utc(2026, 1, 1), (UsageWindow)5)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("window");
+        calendar.Invoking(c => c.Containing(Utc(2026, 1, 1), (UsageWindow)7)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("window");
         calendar.Invoking(c => c.Containing(Utc(2026, 1, 1), (UsageWindow)(-1))).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("window");
         calendar.Invoking(c => c.Next(period, (UsageWindow)9)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("window");
         calendar.Invoking(c => c.Previous(period, (UsageWindow)9)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("window");
+    }
+
+    [Test]
+    public void Next_MinuteWindowPassedAsASecondWindow_ThrowsArgumentException()
+    {
+        var calendar = Calendar("UTC");
+        var minute = calendar.Containing(Utc(2026, 5, 5, 12, 30), UsageWindow.Minute);
+        var second = calendar.Containing(Utc(2026, 5, 5, 12, 30), UsageWindow.Second);
+
+        calendar.Invoking(c => c.Next(minute, UsageWindow.Second)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("period");
+        calendar.Invoking(c => c.Previous(second, UsageWindow.Minute)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("period");
+        calendar.Next(minute, UsageWindow.Minute).Start.Should().Be(Utc(2026, 5, 5, 12, 31));
+        calendar.Previous(second, UsageWindow.Second).Start.Should().Be(Utc(2026, 5, 5, 12, 30).AddSeconds(-1));
     }
 
     [Test]

@@ -66,17 +66,18 @@ public sealed class PeriodTilingTests
             var zoneInfo = calendar.TimeZone;
             foreach (UsageWindow window in Windows)
             {
-                int steps = window switch { UsageWindow.Hour => 24 * 30, UsageWindow.Day => 400, UsageWindow.Week => 120, _ => 30 };
+                int steps = window switch { UsageWindow.Second => 600, UsageWindow.Minute => 24 * 60, UsageWindow.Hour => 24 * 30, UsageWindow.Day => 400, UsageWindow.Week => 120, _ => 30 };
                 var period = calendar.Containing(RandomInstant(random), window);
                 for (int i = 0; i < steps; i++)
                 {
                     string because = $"{zone} {window} [{period.Start:O}, {period.End:O})";
                     var local = period.Start.DateTime;
-                    if (window == UsageWindow.Hour)
+                    if (window is UsageWindow.Hour or UsageWindow.Minute or UsageWindow.Second)
                     {
-                        // The top of a local hour, unless the offset changed right there.
+                        // The top of a local hour, minute or second, unless the offset changed right there.
+                        long unit = window switch { UsageWindow.Hour => TimeSpan.TicksPerHour, UsageWindow.Minute => TimeSpan.TicksPerMinute, _ => TimeSpan.TicksPerSecond };
                         bool offsetChanged = zoneInfo.GetUtcOffset(period.Start.AddTicks(-1)) != period.Start.Offset;
-                        (local.Minute == 0 && local.Second == 0 || offsetChanged).Should().BeTrue(because);
+                        (local.Ticks % unit == 0 || offsetChanged).Should().BeTrue(because);
                     }
                     else
                     {
@@ -128,12 +129,41 @@ public sealed class PeriodTilingTests
         }
     }
 
+    [TestCase(5)]
+    [TestCase(99)]
+    public void Containing_MinuteAndSecond_MatchASecondBySecondScan(int seed)
+    {
+        // Oracle: walk back second by second from the instant until the local clock reads :00 or the offset changes. The zone
+        // database's offsets and transitions fall on whole seconds, so the local second is the UTC second holding the instant.
+        var random = new Random(seed);
+        foreach (string zone in Zones)
+        {
+            var calendar = PeriodCalendar.FromTimeZoneId(zone, RandomInstant(random));
+            var zoneInfo = calendar.TimeZone;
+            for (int i = 0; i < 60; i++)
+            {
+                var x = RandomInstant(random);
+                var second = new DateTimeOffset(x.UtcTicks - (x.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
+                var start = second;
+                while (TimeZoneInfo.ConvertTime(start, zoneInfo).Second != 0 && zoneInfo.GetUtcOffset(start.AddSeconds(-1)) == zoneInfo.GetUtcOffset(start))
+                {
+                    start = start.AddSeconds(-1);
+                }
+
+                calendar.Containing(x, UsageWindow.Minute).Start.Should().Be(start, $"{zone} at {x:O}");
+                calendar.Containing(x, UsageWindow.Second).Should().Be(new UsagePeriod(second, second.AddSeconds(1)), $"{zone} at {x:O}");
+            }
+        }
+    }
+
     private static void LengthShouldBePlausible(UsagePeriod period, UsageWindow window, string because)
     {
         // Pacific/Apia skipped 30 December 2011 entirely: its weeks, months and years around then lose a day.
         TimeSpan slack = TimeSpan.FromHours(2);
         (TimeSpan min, TimeSpan max) = window switch
         {
+            UsageWindow.Second => (TimeSpan.FromTicks(1), TimeSpan.FromSeconds(1)),
+            UsageWindow.Minute => (TimeSpan.FromTicks(1), TimeSpan.FromMinutes(1)),
             UsageWindow.Hour => (TimeSpan.FromTicks(1), TimeSpan.FromHours(1)),
             UsageWindow.Day => (TimeSpan.FromHours(22), TimeSpan.FromHours(26)),
             UsageWindow.Week => (TimeSpan.FromDays(6) - slack, TimeSpan.FromDays(7) + slack),

@@ -21,6 +21,18 @@ public sealed class StoreCodecTests
         decoded.WindowStart.Offset.Should().Be(usage.WindowStart.Offset);
     }
 
+    [TestCase(UsageWindow.Minute, 5)]
+    [TestCase(UsageWindow.Second, 6)]
+    public void EncodeUsage_MinuteAndSecondWindows_StoreTheirNumberAndDecodeBack(UsageWindow window, int stored)
+    {
+        var usage = new MeteredUsage("feature:chat", 3, window, T0, window == UsageWindow.Minute ? T0.AddMinutes(1) : T0.AddSeconds(1));
+
+        string json = StoreCodec.EncodeUsage(usage);
+
+        json.Should().Contain($"\"Window\":{stored},");
+        StoreCodec.DecodeUsage(json).Should().Be(usage);
+    }
+
     [Test]
     public void DecodeUsage_ThatBreaksTheRulesOfMeteredUsage_Throws()
     {
