@@ -58,6 +58,7 @@ internal sealed class ReservationRegistry
     internal void Return(ReservationState state)
     {
         state.ClearHolds();
+        state.ClearLimitHolds();
         if (t_cached is null)
         {
             t_cached = state;

@@ -156,7 +156,6 @@ internal sealed class ReservationState
         Array.Clear(_holds, 0, HoldCount);
         HoldCount = 0;
         HeldUnits = 0;
-        ClearLimitHolds();
     }
 
     /// <summary>Publishes the reservation; every field above is written before this.</summary>
