@@ -134,13 +134,11 @@ internal static class GovernanceCompiler
             }
         }
 
-        var broken = new HashSet<string>(StringComparer.Ordinal);
         foreach ((string id, string? parent) in parents)
         {
             if (parent is not null && !parents.ContainsKey(parent))
             {
                 errors.Add($"{at}.subjects[{id}]: Parent '{parent}' is not a subject of the customer");
-                broken.Add(id);
             }
         }
 
@@ -150,7 +148,7 @@ internal static class GovernanceCompiler
             // Walk up; a walk longer than the tree has nodes has gone round a cycle.
             var path = new List<string> { id };
             string? n = parents[id];
-            while (n is not null && !broken.Contains(n) && path.Count <= parents.Count)
+            while (n is not null && parents.ContainsKey(n) && path.Count <= parents.Count)
             {
                 int seen = path.IndexOf(n);
                 if (seen >= 0)
