@@ -182,7 +182,7 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
 
             long consumed = window?.Consumed ?? 0;
             long held = window?.Held ?? 0;
-            long used = consumed - held;
+            long used = window?.Settled ?? 0;
             rows.Add(new BudgetUsage(
                 limit.BudgetId,
                 limit.Subject,
@@ -363,7 +363,9 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
                 slotTaken = nowTicks + limit.ThrottleIntervalTicks;
             }
 
-            if (!window.TryHold(quantity, limit.CeilingUnits, limit.LimitUnits, out _))
+            // Short of room: holds abandoned past their TTL may be what is missing (invariant I5, lazily, as the wallet does).
+            if (!window.TryHold(quantity, limit.CeilingUnits, limit.LimitUnits, out _)
+                && !(_reservations.ReclaimExpired(nowTicks) > 0 && window.TryHold(quantity, limit.CeilingUnits, limit.LimitUnits, out _)))
             {
                 if (slotTaken != 0)
                 {
@@ -448,7 +450,7 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
             hold.Window.Settle(hold.Units, used);
             if (hold.Limit.AlertUnits.Length > 0 && hold.Limit.Measure != LimitMeasure.InFlight)
             {
-                RaiseAlerts(state.Wallet.CustomerId, hold.Limit, state.SessionId, hold.Window, hold.Window.Consumed - hold.Window.Held, nowTicks);
+                RaiseAlerts(state.Wallet.CustomerId, hold.Limit, state.SessionId, hold.Window, hold.Window.Settled, nowTicks);
             }
         }
 

@@ -9,11 +9,13 @@ internal sealed class MeterWindow
 {
     private long _consumed;
     private long _held;
+    private long _settled;
     private int _alerted;
 
     internal MeterWindow(long startTicks, long endTicks, UsageWindow kind, long consumed)
     {
         _consumed = consumed;
+        _settled = consumed;
         StartTicks = startTicks;
         EndTicks = endTicks;
         Kind = kind;
@@ -30,6 +32,12 @@ internal sealed class MeterWindow
 
     /// <summary>Gets what is held by reservations not settled yet.</summary>
     internal long Held => Volatile.Read(ref _held);
+
+    /// <summary>
+    /// Gets what settlements used: only ever raised by a settlement, so unlike <see cref="Consumed"/> less <see cref="Held"/> (two reads)
+    /// it never counts a hold that a refused request is about to give back.
+    /// </summary>
+    internal long Settled => Volatile.Read(ref _settled);
 
     /// <summary>Holds <paramref name="quantity"/> when used + held + quantity stays within <paramref name="ceiling"/>.</summary>
     /// <param name="quantity">The units to hold; positive.</param>
@@ -69,6 +77,11 @@ internal sealed class MeterWindow
         if (used != held)
         {
             Interlocked.Add(ref _consumed, used - held);
+        }
+
+        if (used != 0)
+        {
+            Interlocked.Add(ref _settled, used);
         }
     }
 

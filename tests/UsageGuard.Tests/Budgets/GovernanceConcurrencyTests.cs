@@ -19,24 +19,6 @@ public sealed class GovernanceConcurrencyTests
     private static readonly DateTimeOffset August = new(2026, 8, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly DateTimeOffset September = new(2026, 9, 1, 0, 0, 0, TimeSpan.Zero);
 
-    private const string WalletClearsBudgetHolds =
-        "BUG: a request the wallet cannot pay leaves its budget holds counted for good (the team shows its cap used or held while the wallet charged 50 credits less). "
-        + "Wallet.HoldAcross undoes a failed wallet hold with ReservationState.ClearHolds(), which since governance also calls ClearLimitHolds(): the holds AdmitLimits took "
-        + "are forgotten before ReserveCore's RollBackLimits(state) runs, so it gives back nothing. The same loss hits a request admitted by HoldSlow's second attempt "
-        + "(after reclaiming expired holds): it is admitted with no budget holds, its units stay held in every budget forever and its settlement is never counted.";
-
-    private const string BudgetsNeverReclaimLazily =
-        "BUG: a budget limit full of holds whose TTL has passed keeps refusing (ConcurrencyLimited / BudgetExceeded) until something else reclaims them. "
-        + "AdmitLimits never calls ReservationRegistry.ReclaimExpired; only the wallet's slow path (when the wallet is short), an overrunning settlement, GetBalance "
-        + "and the background sweep do. With ReservationSweepInterval = Zero (documented as optional: 'no background work is needed for it to be correct') the "
-        + "slots never come back while the wallet has credits; with the default sweep they come back up to a second late.";
-
-    private const string AlertsReadUsedTorn =
-        "BUG: an alert is raised for a threshold the window's usage never reaches. SettleLimits computes used as window.Consumed - window.Held, two separate reads; "
-        + "a request refused by a deeper limit (or by the wallet) holds in this window and rolls back (MeterWindow.Release lowers _held, then _consumed), and a "
-        + "settlement whose two reads straddle that rollback counts the refused request's units as used. TryMarkAlert then burns the threshold for the window and "
-        + "the alert reports Used = 50 while the org's usage, bounded by the user's cap of 40, never passes 40.";
-
     private static IEnumerable<TestCaseData> Bindings()
     {
         foreach (string level in new[] { "team", "org", "user" })
@@ -271,7 +253,6 @@ public sealed class GovernanceConcurrencyTests
     [TestCase(1)]
     [TestCase(2)]
     [TestCase(3)]
-    [Ignore(WalletClearsBudgetHolds)]
     public async Task Reserve_WalletTighterThanBudgets_BudgetsKeepNoHoldOfWalletRefusals(int seed)
     {
         await using GuardHarness h = await StartAsync(Tree(org: 300, team: 250, user: 1000));
@@ -425,7 +406,6 @@ public sealed class GovernanceConcurrencyTests
     /// </summary>
     [TestCase(false)]
     [TestCase(true)]
-    [Ignore(WalletClearsBudgetHolds)]
     public async Task Reserve_WalletShortAfterBudgetsHeld_BudgetsCountExactlyWhatTheWalletCharged(bool reclaimFirst)
     {
         await using GuardHarness h = await StartAsync(Tree(org: 300, team: 250, user: 100));
@@ -465,7 +445,6 @@ public sealed class GovernanceConcurrencyTests
     /// never passes 40, so its alert at 50% (50 credits) must never be raised.
     /// </summary>
     [Test]
-    [Ignore(AlertsReadUsedTorn)]
     public async Task Settle_WhileRefusedRequestsRollBackAboveTheUser_NeverRaisesAThresholdUsageNeverReached()
     {
         CustomerGovernanceOptions customer = TreeOnly();
@@ -780,7 +759,6 @@ public sealed class GovernanceConcurrencyTests
     /// </summary>
     [TestCase(LimitMeasure.InFlight)]
     [TestCase(LimitMeasure.Credits)]
-    [Ignore(BudgetsNeverReclaimLazily)]
     public async Task Reserve_BudgetFullOfHoldsPastTheirTtl_AdmitsWithoutABackgroundSweep(LimitMeasure measure)
     {
         var governance = new GovernanceOptions();
