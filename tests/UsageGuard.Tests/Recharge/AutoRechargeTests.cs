@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using NUnit.Framework;
 using UsageGuard.Testing;
@@ -349,6 +350,55 @@ public sealed class AutoRechargeTests
     }
 
     [Test]
+    public async Task PaidRecharge_GrantRefusedByAFailingStore_GrantRetriedWithoutChargingAgain()
+    {
+        var store = new FlakyStore();
+        var time = new ManualTimeProvider();
+        var recharge = new RechargeOptions();
+        recharge.Wallets.Add(new AutoRechargeOptions { CustomerId = Customer, Threshold = 20, Amount = 50, RetryBackoff = TimeSpan.FromMinutes(1) });
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handler = new TestHandler();
+        handler.OnCharge = async (r, ct) =>
+        {
+            await release.Task.WaitAsync(ct);
+            return RechargeOutcome.Succeeded("pay-1");
+        };
+        await using EntitlementGuard guard = await EntitlementGuard.StartAsync(new UsageGuardOptions { ReservationSweepInterval = TimeSpan.Zero }, store, time, NullLogger.Instance, recharge: recharge, rechargeHandler: handler);
+        await guard.GrantAsync(new CreditGrant { CustomerId = Customer, Amount = 100 });
+        WalletRecharge state = guard.Recharge!.Find(guard.WalletFor(Customer, "credits"))!;
+        try
+        {
+            await guard.ConsumeAsync(new ReservationRequest { CustomerId = Customer, Amount = 85 });
+            await handler.FirstCall.WaitAsync(TimeSpan.FromSeconds(30));
+
+            // While the payment is in flight the store starts failing, and the guard (fail closed) refuses new grants.
+            store.Failing = true;
+            await guard.ConsumeAsync(new ReservationRequest { CustomerId = Customer, Amount = 1, Durability = Durability.WriteBehind });
+            SpinWait.SpinUntil(() => !guard.Health.IsHealthy, TimeSpan.FromSeconds(30)).Should().BeTrue();
+        }
+        finally
+        {
+            release.TrySetResult();
+        }
+
+        await guard.Recharge.WhenQuietAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        state.State.Should().Be(WalletRecharge.Parked);
+        state.Pending!.PaymentReference.Should().Be("pay-1", "the payment is remembered until its grant lands");
+
+        store.Failing = false;
+        SpinWait.SpinUntil(() => guard.Health.IsHealthy, TimeSpan.FromSeconds(30)).Should().BeTrue();
+        time.Advance(TimeSpan.FromMinutes(1));
+        await guard.Recharge.WhenQuietAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await guard.FlushAsync();
+
+        handler.Requests.Should().ContainSingle("the payment was taken once; only its grant is retried");
+        CreditBlock block = guard.GetBalance(Customer).Blocks.Select(b => b.Block).Where(b => b.Metadata.ContainsKey(RechargeMetadata.RechargeId)).Should().ContainSingle().Subject;
+        block.Metadata[RechargeMetadata.PaymentReference].Should().Be("pay-1");
+        guard.GetBalance(Customer).Available.ToDecimal().Should().Be(64);
+        state.Pending.Should().BeNull();
+    }
+
+    [Test]
     public async Task Restart_RecoversTheMonthsTotalAndTheNextRechargeId_FromTheLedger()
     {
         var handler = new TestHandler();
@@ -455,6 +505,15 @@ public sealed class AutoRechargeTests
 
     private static List<CreditBlock> RechargeBlocks(GuardHarness h) =>
         h.Ledger.GetBalance(Customer).Blocks.Select(b => b.Block).Where(b => b.Metadata.ContainsKey(RechargeMetadata.RechargeId)).ToList();
+
+    /// <summary>An in-memory store whose appends fail while <see cref="Failing"/> is set.</summary>
+    private sealed class FlakyStore() : DelegatingLedgerStore(new InMemoryLedgerStore())
+    {
+        public volatile bool Failing;
+
+        public override ValueTask AppendAsync(LedgerBatch batch, CancellationToken cancellationToken = default) =>
+            Failing ? ValueTask.FromException(new IOException("disk unavailable")) : Inner.AppendAsync(batch, cancellationToken);
+    }
 
     private sealed class TestHandler : IRechargeHandler
     {
