@@ -24,6 +24,7 @@ internal sealed class Wallet
         CustomerId = customerId;
         Type = type;
         Scope = "wallet:" + type.Code;
+        Recharge = guard.AttachRecharge(this);
     }
 
     internal Lock Gate { get; } = new();
@@ -36,6 +37,28 @@ internal sealed class Wallet
     internal string Scope { get; }
 
     internal long Owed => Volatile.Read(ref _owed);
+
+    /// <summary>Gets the wallet's auto-recharge, or null when it has none.</summary>
+    internal WalletRecharge? Recharge { get; }
+
+    /// <summary>
+    /// Gets what new reservations could hold (the spendable blocks' available credits) less debt, lock-free: a moment's
+    /// view, current as of the last sweep for expiries and effective times. What auto-recharge compares with its threshold.
+    /// </summary>
+    internal long SpendableUnits()
+    {
+        long total = -Volatile.Read(ref _owed);
+        foreach (BlockAccount block in Volatile.Read(ref _spendable))
+        {
+            long available = block.Available;
+            if (available > 0)
+            {
+                total += available;
+            }
+        }
+
+        return total;
+    }
 
     internal bool TryHoldFast(long amount, string? feature, long nowTicks, ReservationState state)
     {

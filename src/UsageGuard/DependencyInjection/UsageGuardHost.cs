@@ -16,15 +16,17 @@ internal sealed class UsageGuardHost : IAsyncDisposable, IDisposable
         TimeProvider time,
         IOptionsMonitor<GovernanceOptions> governance,
         IEnumerable<IUsageAlertHandler> alertHandlers,
+        IOptions<RechargeOptions> recharge,
         ILoggerFactory? loggerFactory = null,
-        CatalogRegistration? catalog = null)
+        CatalogRegistration? catalog = null,
+        IRechargeHandler? rechargeHandler = null)
     {
         ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("UsageGuard");
         _guard = new Lazy<EntitlementGuard>(
             () =>
             {
                 CatalogProvider? provider = catalog is null ? null : new CatalogProvider(catalog.Monitor, EntitlementGuard.CreditTypeScales(options.Value), logger);
-                EntitlementGuard guard = EntitlementGuard.StartAsync(options.Value, store, time, logger, provider, governance.CurrentValue, [.. alertHandlers]).AsTask().GetAwaiter().GetResult();
+                EntitlementGuard guard = EntitlementGuard.StartAsync(options.Value, store, time, logger, provider, governance.CurrentValue, [.. alertHandlers], recharge.Value, rechargeHandler).AsTask().GetAwaiter().GetResult();
 
                 // A reload is applied customer by customer; an invalid customer keeps its policy in force and the problem is logged.
                 _governanceReload = governance.OnChange(changed => guard.ApplyConfiguration(changed, throwOnError: false));

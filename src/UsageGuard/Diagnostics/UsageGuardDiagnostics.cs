@@ -13,4 +13,7 @@ public static class UsageGuardDiagnostics
 
     /// <summary>Gets the counter of budget alerts raised, tagged with the limit's measure (<c>usageguard.measure</c>).</summary>
     internal static Counter<long> Alerts { get; } = s_meter.CreateCounter<long>("usageguard.alerts", "{alert}", "Budget alert thresholds reached.");
+
+    /// <summary>Gets the counter of auto-recharge payments, tagged with <c>usageguard.outcome</c> (<c>succeeded</c> or <c>failed</c>).</summary>
+    internal static Counter<long> Recharges { get; } = s_meter.CreateCounter<long>("usageguard.recharges", "{recharge}", "Auto-recharge payments, by outcome.");
 }

@@ -190,6 +190,7 @@ internal sealed partial class EntitlementGuard
             var result = new AdjustmentResult(CreditAmount.FromUnits(-removed, wallet.Type.Scale), [new BlockChange(blockId, CreditAmount.FromUnits(-removed, wallet.Type.Scale))], replayed: false);
             _writer.Write(entries, record?.Invoke(result));
             wallet.Publish(now);
+            NoteSpent(wallet);
             return result;
         }
     }
@@ -264,6 +265,11 @@ internal sealed partial class EntitlementGuard
             }
 
             wallet.Publish(now);
+            if (units < 0)
+            {
+                NoteSpent(wallet);
+            }
+
             return result;
         }
     }

@@ -308,6 +308,7 @@ internal sealed partial class EntitlementGuard
             }
 
             var handle = new Reservation(state, id, CreditAmount.FromUnits(units, prepared.Wallet.Type.Scale), new DateTimeOffset(deadline, TimeSpan.Zero));
+            NoteSpent(prepared.Wallet);
             return new ReservationResult(ReservationStatus.Admitted, handle, null, null, null, replayed: false);
         }
 
@@ -315,6 +316,7 @@ internal sealed partial class EntitlementGuard
         state.Meter?.Release(state.MeterHeld);
         RollBackLimits(state);
         _reservations.Return(state);
+        NoteSpent(prepared.Wallet);
         return new ReservationResult(ReservationStatus.InsufficientCredits, default, InsufficientReason, prepared.Wallet.Scope, retryAfter, replayed: false);
     }
 

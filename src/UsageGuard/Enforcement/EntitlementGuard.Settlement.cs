@@ -207,6 +207,8 @@ internal sealed partial class EntitlementGuard
                     _writer.Write(entries, null);
                     entries = default;
                 }
+
+                NoteSpent(wallet);
             }
 
             if (overage > 0 && state.Policy == SettlementPolicy.Reject)

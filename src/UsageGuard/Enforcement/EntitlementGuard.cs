@@ -60,7 +60,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
     internal LedgerWriter Writer => _writer;
 
     /// <summary>Builds a guard: loads the newest snapshot, replays the entries after it, restores wallets and idempotency keys, then starts the writer.</summary>
-    internal static async ValueTask<EntitlementGuard> StartAsync(UsageGuardOptions options, ILedgerStore store, TimeProvider time, ILogger logger, CatalogProvider? catalog = null, GovernanceOptions? governance = null, IReadOnlyList<IUsageAlertHandler>? alertHandlers = null, CancellationToken cancellationToken = default)
+    internal static async ValueTask<EntitlementGuard> StartAsync(UsageGuardOptions options, ILedgerStore store, TimeProvider time, ILogger logger, CatalogProvider? catalog = null, GovernanceOptions? governance = null, IReadOnlyList<IUsageAlertHandler>? alertHandlers = null, RechargeOptions? recharge = null, IRechargeHandler? rechargeHandler = null, CancellationToken cancellationToken = default)
     {
         var guard = new EntitlementGuard(options, store, time, logger) { _catalog = catalog };
         if (governance is not null)
@@ -68,6 +68,8 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
             // Before the ledger is read: an invalid configuration fails the start without touching the store.
             guard.ApplyConfiguration(governance, throwOnError: true);
         }
+
+        guard.ConfigureRecharge(recharge, rechargeHandler, logger);
 
         LedgerSnapshot? snapshot = await store.LoadLatestSnapshotAsync(cancellationToken).ConfigureAwait(false);
         var projection = LedgerProjection.FromSnapshot(snapshot);
@@ -113,6 +115,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
             guard._sweepTimer = time.CreateTimer(static s => ((EntitlementGuard)s!).SweepReservations(), guard, options.ReservationSweepInterval, options.ReservationSweepInterval);
         }
 
+        guard._recharge?.Start();
         return guard;
     }
 
@@ -121,6 +124,12 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
 
     public async ValueTask DisposeAsync()
     {
+        if (_recharge is not null)
+        {
+            // First, while the guard still takes grants: a payment in progress gets its grant.
+            await _recharge.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
