@@ -11,6 +11,8 @@ namespace UsageGuard.Benchmarks;
 /// allocated and what the whole process allocated (the ledger writer thread included, measured after a flush),
 /// then names the allocated types from the runtime's GC allocation-tick events. It explains the Allocated column
 /// of the UsageGuard rows, which BenchmarkDotNet measures process-wide over a single iteration.
+/// With <c>--allocation-probe governance</c> it measures the pairs of <see cref="GovernanceBenchmarks"/> instead: a
+/// customer without budgets, then the governed customer (ten limits and the wallet).
 /// </summary>
 internal static class AllocationProbe
 {
@@ -18,29 +20,40 @@ internal static class AllocationProbe
     private const int ChunkPairs = 1_000_000;
     private const int Chunks = 8;
 
-    internal static void Run()
+    internal static void Run(bool governance = false)
     {
         Console.WriteLine($"Unsafe.SizeOf<LedgerEntry>() = {Unsafe.SizeOf<LedgerEntry>()} bytes; GC: server={System.Runtime.GCSettings.IsServerGC}, {Environment.ProcessorCount} cores");
         Console.WriteLine();
-        Measure("Reserve+Release, InMemoryLedgerStore", store: null, settle: false);
-        Measure("Reserve+Settle, DiscardingLedgerStore", new DiscardingLedgerStore(), settle: true);
-        Measure("Reserve+Settle, InMemoryLedgerStore (the default)", store: null, settle: true);
+        if (governance)
+        {
+            Action<GovernanceOptions> configure = GovernanceBenchmarks.Configure;
+            Measure("no budgets, Reserve+Release, InMemoryLedgerStore", store: null, settle: false, GuardFactory.Request, configure);
+            Measure("governed, Reserve+Release, InMemoryLedgerStore", store: null, settle: false, GovernanceBenchmarks.GovernedRequest, configure);
+            Measure("no budgets, Reserve+Settle, DiscardingLedgerStore", new DiscardingLedgerStore(), settle: true, GuardFactory.Request, configure);
+            Measure("governed, Reserve+Settle, DiscardingLedgerStore", new DiscardingLedgerStore(), settle: true, GovernanceBenchmarks.GovernedRequest, configure);
+            Measure("governed, Reserve+Settle, InMemoryLedgerStore (the default)", store: null, settle: true, GovernanceBenchmarks.GovernedRequest, configure);
+            return;
+        }
+
+        Measure("Reserve+Release, InMemoryLedgerStore", store: null, settle: false, GuardFactory.Request);
+        Measure("Reserve+Settle, DiscardingLedgerStore", new DiscardingLedgerStore(), settle: true, GuardFactory.Request);
+        Measure("Reserve+Settle, InMemoryLedgerStore (the default)", store: null, settle: true, GuardFactory.Request);
     }
 
-    private static void Measure(string name, ILedgerStore? store, bool settle)
+    private static void Measure(string name, ILedgerStore? store, bool settle, ReservationRequest request, Action<GovernanceOptions>? governance = null)
     {
         Console.WriteLine($"== {name}: {Chunks} chunks of {ChunkPairs:N0} pairs on one thread");
-        var (provider, guard, ledger) = GuardFactory.Start(store);
+        var (provider, guard, ledger) = GuardFactory.Start(store, governance);
         using var listener = new AllocationTickListener();
         try
         {
             // Warm up twice, with a pause for tiered compilation to finish in the background.
-            RunPairs(guard, settle, WarmupPairs);
+            RunPairs(guard, request, settle, WarmupPairs);
             Thread.Sleep(500);
-            RunPairs(guard, settle, WarmupPairs);
+            RunPairs(guard, request, settle, WarmupPairs);
             ledger.FlushAsync().AsTask().GetAwaiter().GetResult();
 
-            Console.WriteLine("chunk | ns/pair (incl. flush) | caller thread B/pair | process B/pair");
+            Console.WriteLine("chunk | ns/pair (incl. flush) | caller thread B/pair | process B/pair | caller thread B");
             long callerTotal = 0;
             long processTotal = 0;
             listener.Reset();
@@ -51,7 +64,7 @@ internal static class AllocationProbe
                 long process0 = GC.GetTotalAllocatedBytes(precise: true);
                 long listener0 = listener.OwnBytes;
                 long start = Stopwatch.GetTimestamp();
-                RunPairs(guard, settle, ChunkPairs);
+                RunPairs(guard, request, settle, ChunkPairs);
                 long caller1 = GC.GetAllocatedBytesForCurrentThread();
                 ledger.FlushAsync().AsTask().GetAwaiter().GetResult();
                 TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
@@ -60,10 +73,10 @@ internal static class AllocationProbe
                 long process = process1 - process0 - (listener.OwnBytes - listener0);
                 callerTotal += caller;
                 processTotal += process;
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{chunk,5} | {elapsed.TotalNanoseconds / ChunkPairs,21:F0} | {(double)caller / ChunkPairs,20:F2} | {(double)process / ChunkPairs,14:F2}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{chunk,5} | {elapsed.TotalNanoseconds / ChunkPairs,21:F0} | {(double)caller / ChunkPairs,20:F2} | {(double)process / ChunkPairs,14:F2} | {caller,15:N0}"));
             }
 
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  all | {"",21} | {(double)callerTotal / (Chunks * ChunkPairs),20:F2} | {(double)processTotal / (Chunks * ChunkPairs),14:F2}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  all | {"",21} | {(double)callerTotal / (Chunks * ChunkPairs),20:F2} | {(double)processTotal / (Chunks * ChunkPairs),14:F2} | {callerTotal,15:N0}"));
             Console.WriteLine("allocation ticks by type (sampled about every 100 KB; a large-object allocation is always its own tick):");
             foreach ((string type, long bytes, int ticks) in listener.ByType())
             {
@@ -92,11 +105,11 @@ internal static class AllocationProbe
         return "  = " + string.Join(" or ", matches);
     }
 
-    private static void RunPairs(IEntitlementGuard guard, bool settle, int pairs)
+    private static void RunPairs(IEntitlementGuard guard, in ReservationRequest request, bool settle, int pairs)
     {
         for (int i = 0; i < pairs; i++)
         {
-            ValueTask<ReservationResult> reserving = guard.ReserveAsync(GuardFactory.Request);
+            ValueTask<ReservationResult> reserving = guard.ReserveAsync(request);
             ReservationResult reserved = reserving.IsCompletedSuccessfully ? reserving.Result : reserving.AsTask().GetAwaiter().GetResult();
             if (!reserved.IsAdmitted)
             {

@@ -19,7 +19,9 @@ internal static class GuardFactory
     };
 
     /// <summary>Starts a guard with <paramref name="store"/>, or the default <see cref="InMemoryLedgerStore"/> when null, and grants the customer its credits.</summary>
-    internal static (ServiceProvider Provider, IEntitlementGuard Guard, ICreditLedger Ledger) Start(ILedgerStore? store)
+    /// <param name="store">The ledger store, or null for the default.</param>
+    /// <param name="governance">Governance to configure with <c>UseGovernance</c>, or null for none; every customer it names is granted credits too.</param>
+    internal static (ServiceProvider Provider, IEntitlementGuard Guard, ICreditLedger Ledger) Start(ILedgerStore? store, Action<GovernanceOptions>? governance = null)
     {
         var services = new ServiceCollection();
         if (store is not null)
@@ -27,15 +29,28 @@ internal static class GuardFactory
             services.AddSingleton(store);
         }
 
-        services.AddUsageGuard(o =>
+        IUsageGuardBuilder builder = services.AddUsageGuard(o =>
         {
             o.SettlementDurability = Durability.WriteBehind;
             o.ReservationSweepInterval = TimeSpan.Zero;
         });
+        var customers = new List<string> { Customer };
+        if (governance is not null)
+        {
+            builder.UseGovernance(governance);
+            var configured = new GovernanceOptions();
+            governance(configured);
+            customers.AddRange(configured.Customers.Select(c => c.CustomerId).Where(c => c != Customer));
+        }
+
         ServiceProvider provider = services.BuildServiceProvider();
         IEntitlementGuard guard = provider.GetRequiredService<IEntitlementGuard>();
         ICreditLedger ledger = provider.GetRequiredService<ICreditLedger>();
-        ledger.GrantAsync(new CreditGrant { CustomerId = Customer, Amount = GrantCredits }).AsTask().GetAwaiter().GetResult();
+        foreach (string customer in customers)
+        {
+            ledger.GrantAsync(new CreditGrant { CustomerId = customer, Amount = GrantCredits }).AsTask().GetAwaiter().GetResult();
+        }
+
         return (provider, guard, ledger);
     }
 }

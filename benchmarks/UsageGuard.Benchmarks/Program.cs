@@ -8,10 +8,11 @@ public static class Program
 {
     public static void Main(string[] args)
     {
-        if (args is ["--allocation-probe"])
+        if (args is ["--allocation-probe"] or ["--allocation-probe", "governance"])
         {
-            // Not a benchmark: explains where the UsageGuard rows' allocations come from (see AllocationProbe).
-            AllocationProbe.Run();
+            // Not a benchmark: explains where the UsageGuard rows' allocations come from (see AllocationProbe);
+            // "governance" measures the pairs of GovernanceBenchmarks.
+            AllocationProbe.Run(governance: args.Length == 2);
             return;
         }
 
