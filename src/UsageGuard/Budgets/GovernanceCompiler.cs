@@ -417,19 +417,13 @@ internal static class GovernanceCompiler
             return false;
         }
 
-        if (string.IsNullOrWhiteSpace(value))
+        if (!required && string.IsNullOrWhiteSpace(value))
         {
-            errors.Add(required ? $"{at}: {property} is empty" : $"{at}: {property} is empty (leave it out to match every request)");
+            errors.Add($"{at}: {property} is empty (leave it out to match every request)");
             return false;
         }
 
-        if (value.Length > UsageGuardDefaults.MaxIdLength)
-        {
-            errors.Add($"{at}: {property} is longer than {UsageGuardDefaults.MaxIdLength} characters");
-            return false;
-        }
-
-        return true;
+        return CatalogCompiler.CheckId(errors, at, property, value);
     }
 
     private sealed record Draft(

@@ -656,7 +656,8 @@ internal static class CatalogCompiler
     private static string Name(string collection, string? id, int index) =>
         string.IsNullOrWhiteSpace(id) ? $"{collection}[#{index}]" : $"{collection}[{id}]";
 
-    private static bool CheckId(List<string> errors, string at, string property, string? id)
+    /// <summary>Checks an id is neither empty nor longer than <see cref="UsageGuardDefaults.MaxIdLength"/>; governance checks its ids the same way.</summary>
+    internal static bool CheckId(List<string> errors, string at, string property, string? id)
     {
         if (string.IsNullOrWhiteSpace(id))
         {

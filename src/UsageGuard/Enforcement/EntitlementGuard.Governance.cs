@@ -39,35 +39,15 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
                 continue;
             }
 
-            CustomerGovernance governance = GovernanceOf(customer.CustomerId);
-            lock (governance.Gate)
-            {
-                CustomerGovernanceOptions? previous = governance.Configured;
-                governance.Configured = customer;
-                if (!Recompile(governance, errors))
-                {
-                    governance.Configured = previous;
-                }
-            }
+            Configure(GovernanceOf(customer.CustomerId), customer, errors);
         }
 
         // A customer the configuration no longer names loses its configured part (admin changes stay).
         foreach (CustomerGovernance governance in _governance.Values)
         {
-            if (!seen.Contains(governance.CustomerId))
+            if (!seen.Contains(governance.CustomerId) && governance.Configured is not null)
             {
-                lock (governance.Gate)
-                {
-                    if (governance.Configured is not null)
-                    {
-                        CustomerGovernanceOptions previous = governance.Configured;
-                        governance.Configured = null;
-                        if (!Recompile(governance, errors))
-                        {
-                            governance.Configured = previous;
-                        }
-                    }
-                }
+                Configure(governance, null, errors);
             }
         }
 
@@ -79,6 +59,20 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
             }
 
             LogGovernanceRejected(_logger, errors.Count, string.Join(Environment.NewLine, errors));
+        }
+    }
+
+    /// <summary>Replaces a customer's configured part and recompiles; an invalid result keeps the part (and the policy) in force.</summary>
+    private void Configure(CustomerGovernance governance, CustomerGovernanceOptions? configured, List<string> errors)
+    {
+        lock (governance.Gate)
+        {
+            CustomerGovernanceOptions? previous = governance.Configured;
+            governance.Configured = configured;
+            if (!Recompile(governance, errors))
+            {
+                governance.Configured = previous;
+            }
         }
     }
 
