@@ -159,6 +159,7 @@ public sealed partial class SqliteLedgerStore
         row.Bind(22, bytes);
         row.Bind(23, e.CatalogVersion);
         row.Bind(24, e.Usage is { } usage ? StoreCodec.EncodeUsage(usage) : null);
+        row.Bind(25, e.Budgeted is { } budgeted ? StoreCodec.EncodeBudgeted(budgeted) : null);
         row.Execute();
     }
 

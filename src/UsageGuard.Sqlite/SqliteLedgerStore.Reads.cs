@@ -137,6 +137,12 @@ public sealed partial class SqliteLedgerStore
         Filter(sql, command, "feature", query.Feature);
         Filter(sql, command, "model", query.Model);
         Filter(sql, command, "session_id", query.SessionId);
+        if (query.Kind is LedgerEntryKind kind)
+        {
+            sql.Append(" AND e.kind = $kind");
+            command.Parameters.AddWithValue("$kind", (int)kind);
+        }
+
         if (query.From is DateTimeOffset from)
         {
             sql.Append(" AND e.ts >= $from");
@@ -267,6 +273,7 @@ public sealed partial class SqliteLedgerStore
                 Reason = NullableString(r, 18),
                 Block = r.IsDBNull(19) ? null : StoreCodec.DecodeBlock(r.GetString(19)),
                 Usage = r.IsDBNull(23) ? null : StoreCodec.DecodeUsage(r.GetString(23)),
+                Budgeted = r.IsDBNull(24) ? null : StoreCodec.DecodeBudgeted(r.GetString(24)),
                 CatalogVersion = NullableString(r, 22),
                 PreviousHash = LedgerHash.FromBytes((byte[])r.GetValue(20)),
                 Hash = LedgerHash.FromBytes((byte[])r.GetValue(21)),

@@ -8,7 +8,7 @@ public sealed partial class SqliteLedgerStore
     private const string EntryColumns =
         "seq, ts, ts_offset, kind, customer_id, credit_type, block_id, amount, scale, balance_before, balance_after, " +
         "subject, feature, model, session_id, request_id, idempotency_key, reservation_id, reason, block_terms, prev_hash, hash, " +
-        "catalog_version, usage";
+        "catalog_version, usage, budgeted";
 
     /// <summary>Version 1. Every later version is a step added below it, applied in order in one transaction each.</summary>
     /// <remarks>
@@ -67,6 +67,12 @@ public sealed partial class SqliteLedgerStore
         ALTER TABLE ug_entries ADD COLUMN usage TEXT;
         """;
 
+    /// <summary>Version 3: what a budgeted entry counted (admission instant, tokens, tags; JSON).</summary>
+    /// <remarks>Entries written before have none: the column is null, as for every entry of another kind.</remarks>
+    private const string SchemaV3 = """
+        ALTER TABLE ug_entries ADD COLUMN budgeted TEXT;
+        """;
+
     /// <summary>Creates or migrates the schema by version number (<c>PRAGMA user_version</c>) and returns the database's id.</summary>
     private Guid Migrate()
     {
@@ -97,6 +103,14 @@ public sealed partial class SqliteLedgerStore
             using SqliteTransaction transaction = _write.BeginTransaction();
             Execute(SchemaV2, transaction);
             Execute("PRAGMA user_version = 2;", transaction);
+            transaction.Commit();
+        }
+
+        if (version < 3)
+        {
+            using SqliteTransaction transaction = _write.BeginTransaction();
+            Execute(SchemaV3, transaction);
+            Execute("PRAGMA user_version = 3;", transaction);
             transaction.Commit();
         }
 

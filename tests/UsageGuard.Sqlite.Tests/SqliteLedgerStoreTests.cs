@@ -18,11 +18,11 @@ public sealed class SqliteLedgerStoreTests : FileFixture
 
         RawSqlite.Scalar(path, "PRAGMA user_version;").Should().Be((long)SqliteLedgerStore.SchemaVersion);
         RawSqlite.Scalar(path, "PRAGMA journal_mode;").Should().Be("wal");
-        EntryColumnsOf(path).Should().EndWith(["hash", "catalog_version", "usage"]);
+        EntryColumnsOf(path).Should().EndWith(["hash", "catalog_version", "usage", "budgeted"]);
     }
 
     [Test]
-    public async Task Open_AVersion1File_MigratesToVersion2_ReadsItsEntriesAndAppendsAfterThem()
+    public async Task Open_AVersion1File_MigratesToTheCurrentVersion_ReadsItsEntriesAndAppendsAfterThem()
     {
         string path = Dir.File("v1.db");
         LedgerEntry[] old = Link(null, OverdraftLedgerOfVersion1());
@@ -31,17 +31,17 @@ public sealed class SqliteLedgerStoreTests : FileFixture
 
         using (SqliteLedgerStore store = SqliteLedgerStore.Open(path))
         {
-            SqliteLedgerStore.SchemaVersion.Should().Be(2);
-            RawSqlite.Scalar(path, "PRAGMA user_version;").Should().Be(2L);
+            SqliteLedgerStore.SchemaVersion.Should().Be(3);
+            RawSqlite.Scalar(path, "PRAGMA user_version;").Should().Be(3L);
             (await ReadAll(store)).Should().Equal(old);
             await store.AppendAsync(new LedgerBatch(added, []));
         }
 
-        EntryColumnsOf(path).Should().Equal(Version1Columns.Concat(["catalog_version", "usage"]));
+        EntryColumnsOf(path).Should().Equal(Version1Columns.Concat(["catalog_version", "usage", "budgeted"]));
         using SqliteLedgerStore reopened = SqliteLedgerStore.Open(path);
         List<LedgerEntry> all = await ReadAll(reopened);
         all.Should().Equal(old.Concat(added));
-        all.Take(old.Length).Should().OnlyContain(e => e.CatalogVersion == null && e.Usage == null);
+        all.Take(old.Length).Should().OnlyContain(e => e.CatalogVersion == null && e.Usage == null && e.Budgeted == null);
         (await reopened.QueryAsync(new LedgerQuery { CustomerId = "acme", AfterSequence = 2 })).Should().Equal(all.Skip(2));
         LedgerVerificationResult verified = await LedgerVerifier.VerifyAsync(reopened.ReadAsync(0));
         verified.IsValid.Should().BeTrue(verified.Problem);
@@ -83,22 +83,25 @@ public sealed class SqliteLedgerStoreTests : FileFixture
     [Test]
     public void Open_TheNextSchemaVersion_IsRefusedAndLeftAlone()
     {
-        string path = Dir.File("v3.db");
+        string path = Dir.File("v4.db");
         WriteVersion1File(path, Link(null, OverdraftLedgerOfVersion1()), writeHead: false);
-        RawSqlite.Execute(path, "PRAGMA user_version = 3;");
+        RawSqlite.Execute(path, "PRAGMA user_version = 4;");
 
         Action open = () => SqliteLedgerStore.Open(path);
 
-        open.Should().Throw<UsageGuardException>().Which.Message.Should().Contain("schema version 3");
-        RawSqlite.Scalar(path, "PRAGMA user_version;").Should().Be(3L);
+        open.Should().Throw<UsageGuardException>().Which.Message.Should().Contain("schema version 4");
+        RawSqlite.Scalar(path, "PRAGMA user_version;").Should().Be(4L);
         EntryColumnsOf(path).Should().Equal(Version1Columns);
     }
 
+    [TestCase("UPDATE ug_entries SET budgeted = replace(budgeted, '1234', '1233') WHERE seq = 6;", 6)]
+    [TestCase("UPDATE ug_entries SET budgeted = replace(budgeted, '\"eu\"', '\"us\"') WHERE seq = 6;", 6)]
+    [TestCase("UPDATE ug_entries SET budgeted = NULL, kind = 8 WHERE seq = 6;", 6)]
     [TestCase("UPDATE ug_entries SET catalog_version = 'fedcba9876543211' WHERE seq = 4;")]
     [TestCase("UPDATE ug_entries SET catalog_version = NULL WHERE seq = 4;")]
     [TestCase("UPDATE ug_entries SET usage = replace(usage, '\"Quantity\":3', '\"Quantity\":2') WHERE seq = 4;")]
     [TestCase("UPDATE ug_entries SET usage = NULL WHERE seq = 4;")]
-    public async Task StartUp_RefusesAChangedCatalogVersionOrUsage_AndVerifyNamesTheEntry(string tamper)
+    public async Task StartUp_RefusesAChangedCatalogVersionUsageOrBudgeted_AndVerifyNamesTheEntry(string tamper, int sequence = 4)
     {
         string path = Dir.File("ledger.db");
         using (SqliteLedgerStore store = SqliteLedgerStore.Open(path))
@@ -118,10 +121,10 @@ public sealed class SqliteLedgerStoreTests : FileFixture
         RawSqlite.Execute(path, "DELETE FROM ug_snapshots;");
 
         Func<Task> start = () => SqliteGuard.StartAsync(path);
-        (await start.Should().ThrowAsync<LedgerCorruptedException>()).Which.Message.Should().Contain("sequence 4");
+        (await start.Should().ThrowAsync<LedgerCorruptedException>()).Which.Message.Should().Contain($"sequence {sequence}");
         using var reopened = SqliteLedgerStore.Open(path);
         LedgerVerificationResult verified = await LedgerVerifier.VerifyAsync(reopened.ReadAsync(0));
-        verified.FirstBadSequence.Should().Be(4);
+        verified.FirstBadSequence.Should().Be(sequence);
         verified.Problem.Should().Contain("changed");
     }
 
@@ -245,7 +248,7 @@ public sealed class SqliteLedgerStoreTests : FileFixture
         new() { Kind = LedgerEntryKind.Overdraft, Amount = Units(-1_000_000), BalanceBefore = Units(-5_000_000), BalanceAfter = Units(-6_000_000), SessionId = "s-3", RequestId = "r-3" },
     ];
 
-    /// <summary>What this release adds after them: a usage entry and the debt written off, both under a catalog version.</summary>
+    /// <summary>What later releases add after them: a usage entry and the debt written off, both under a catalog version, and a budgeted entry.</summary>
     private static LedgerEntry[] UsageAndWriteOff() =>
     [
         new()
@@ -254,6 +257,11 @@ public sealed class SqliteLedgerStoreTests : FileFixture
             CatalogVersion = "0123456789abcdef", Usage = new MeteredUsage("feature:chat", 3, UsageWindow.Day, T0, T0.AddDays(1)),
         },
         new() { Kind = LedgerEntryKind.OverdraftWriteOff, Amount = Units(6_000_000), BalanceBefore = Units(-6_000_000), BalanceAfter = Units(0), CatalogVersion = "0123456789abcdef" },
+        new()
+        {
+            Kind = LedgerEntryKind.Budgeted, Amount = Units(2_000_000), BalanceBefore = Units(0), BalanceAfter = Units(0), Subject = "search", SessionId = "s-4", ReservationId = 5,
+            Budgeted = new BudgetedUsage(T0.AddMinutes(-1), 1_234, ["beta", "eu"]),
+        },
     ];
 
     private static readonly DateTimeOffset T0 = new(2026, 8, 1, 0, 0, 0, TimeSpan.FromHours(2));

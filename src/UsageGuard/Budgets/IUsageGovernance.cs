@@ -66,4 +66,18 @@ public interface IUsageGovernance
     /// <returns>One row per limit (per window), budget by budget.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="customerId"/> is <see langword="null"/>.</exception>
     IReadOnlyList<BudgetUsage> GetBudgetUsage(string customerId, string? subject = null, string? sessionId = null);
+
+    /// <summary>Gets what every limit of a customer's budgets counted in the window that contains an instant, read from the ledger: a past month, or yesterday.</summary>
+    /// <param name="customerId">The customer.</param>
+    /// <param name="at">An instant in the windows to report; a limit without a window reports everything admitted before it.</param>
+    /// <param name="subject">A subject node (or path) to report only the budgets it passes, or <see langword="null"/> for all.</param>
+    /// <param name="sessionId">A session whose per-session budgets to report, or <see langword="null"/> to leave them out.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>
+    /// One row per limit (per window), budget by budget, for the budgets in force now, measured against their limits now: what settlements
+    /// admitted in the window counted (<see cref="BudgetUsage.Held"/> is 0). Limits on requests in flight are left out: leases are not recorded.
+    /// </returns>
+    /// <remarks>Counts come from the ledger's <see cref="LedgerEntryKind.Budgeted"/> entries, so they include only settlements that touched at least one budget, and only those already committed.</remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="customerId"/> is <see langword="null"/>.</exception>
+    ValueTask<IReadOnlyList<BudgetUsage>> GetBudgetUsageAsync(string customerId, DateTimeOffset at, string? subject = null, string? sessionId = null, CancellationToken cancellationToken = default);
 }

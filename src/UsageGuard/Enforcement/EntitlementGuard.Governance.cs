@@ -394,6 +394,11 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
         }
 
         state.Session = session;
+        if (state.LimitHoldCount > 0)
+        {
+            state.KeepTags();
+        }
+
         return ReservationStatus.Admitted;
     }
 
@@ -428,19 +433,35 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
     /// <summary>
     /// Settles a reservation's budget holds: credit limits count what the settlement spent (what was charged, overdrawn or recorded as
     /// overage; not what was waived), token limits the settled tokens when known, request limits the request; leases are given back.
+    /// Returns what to record in the ledger; <paramref name="countedCredits"/> says whether credit limits counted the spend (they hold
+    /// nothing, and count nothing, for a request admitted without credits).
     /// </summary>
-    private void SettleLimits(ReservationState state, long spent, long tokens, bool tokensKnown, long nowTicks)
+    private BudgetedUsage SettleLimits(ReservationState state, long spent, long tokens, bool tokensKnown, long nowTicks, out bool countedCredits)
     {
+        countedCredits = false;
+        long countedTokens = tokensKnown ? tokens : 0;
         for (int i = 0; i < state.LimitHoldCount; i++)
         {
             ref readonly ReservationState.LimitHold hold = ref state.LimitHoldAt(i);
-            long used = hold.Limit.Measure switch
+            long used;
+            switch (hold.Limit.Measure)
             {
-                LimitMeasure.Credits => spent,
-                LimitMeasure.Tokens => tokensKnown ? tokens : hold.Units,
-                LimitMeasure.Requests => hold.Units,
-                _ => 0,
-            };
+                case LimitMeasure.Credits:
+                    used = spent;
+                    countedCredits = true;
+                    break;
+                case LimitMeasure.Tokens:
+                    used = tokensKnown ? tokens : hold.Units;
+                    countedTokens = used;
+                    break;
+                case LimitMeasure.Requests:
+                    used = hold.Units;
+                    break;
+                default:
+                    used = 0;
+                    break;
+            }
+
             hold.Window.Settle(hold.Units, used);
             if (hold.Limit.AlertUnits.Length > 0 && hold.Limit.Measure != LimitMeasure.InFlight)
             {
@@ -449,6 +470,7 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
         }
 
         state.ClearLimitHolds();
+        return new BudgetedUsage(new DateTimeOffset(state.AdmittedTicks, TimeSpan.Zero), countedTokens, state.Tags);
     }
 
     /// <summary>Raises each threshold <paramref name="used"/> has reached and the window has not raised yet; the hot path only compares.</summary>

@@ -248,7 +248,7 @@ internal sealed partial class EntitlementGuard
         ReservationState state = _reservations.Rent();
         long id = Interlocked.Increment(ref _lastReservationId);
         long deadline = nowTicks + prepared.TtlTicks;
-        state.Prepare(id, prepared.Wallet, request, prepared.Policy, prepared.Durability, deadline);
+        state.Prepare(id, prepared.Wallet, request, prepared.Policy, prepared.Durability, nowTicks, deadline);
         long units = prepared.Units;
         if (prepared.Catalog is { } catalog)
         {

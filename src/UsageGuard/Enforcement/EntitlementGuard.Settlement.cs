@@ -219,7 +219,10 @@ internal sealed partial class EntitlementGuard
 
         if (state.LimitHoldCount > 0)
         {
-            SettleLimits(state, actual - waived, tokens, tokensKnown, now.UtcTicks);
+            // Recorded so that a restart (and a past-window query) counts what the budgets counted, in the windows that held the request.
+            long counted = actual - waived;
+            BudgetedUsage budgeted = SettleLimits(state, counted, tokens, tokensKnown, now.UtcTicks, out bool countedCredits);
+            entries.Add(Entry(LedgerEntryKind.Budgeted, wallet, null, countedCredits ? counted : 0, now, state) with { Budgeted = budgeted });
         }
 
         int scale = wallet.Type.Scale;

@@ -102,6 +102,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
         }
 
         guard.RestoreFrom(projection);
+        await guard.RestoreGovernanceAsync(cancellationToken).ConfigureAwait(false);
         await foreach (IdempotencyRecord record in store.ReadIdempotencyRecordsAsync(time.GetUtcNow() - options.IdempotencyRetention, cancellationToken).ConfigureAwait(false))
         {
             guard._idempotency.Load(record);

@@ -44,6 +44,24 @@ internal sealed class ReservationState
 
     internal long DeadlineTicks { get; private set; }
 
+    /// <summary>Gets when the reservation was admitted: the instant that places it in budget windows.</summary>
+    internal long AdmittedTicks { get; private set; }
+
+    /// <summary>Gets the request's tags, which tag budgets match (recorded with what the settlement counts toward budgets).</summary>
+    internal IReadOnlyList<string>? Tags { get; private set; }
+
+    /// <summary>
+    /// Keeps a copy of the tags a budget admitted the request with: the ledger records them at settlement, hashed later on the writer's
+    /// thread, and they must not change if the caller reuses its list. Only tagged requests that hold in a budget pay for the copy.
+    /// </summary>
+    internal void KeepTags()
+    {
+        if (Tags is { Count: > 0 } tags)
+        {
+            Tags = [.. tags];
+        }
+    }
+
     internal long HeldUnits { get; private set; }
 
     /// <summary>Gets the metered feature's window the reservation holds units in, or null.</summary>
@@ -91,8 +109,10 @@ internal sealed class ReservationState
 
     internal ref readonly Hold HoldAt(int index) => ref _holds[index];
 
-    internal void Prepare(long id, Wallet wallet, in ReservationRequest request, SettlementPolicy policy, Durability durability, long deadlineTicks)
+    internal void Prepare(long id, Wallet wallet, in ReservationRequest request, SettlementPolicy policy, Durability durability, long admittedTicks, long deadlineTicks)
     {
+        AdmittedTicks = admittedTicks;
+        Tags = request.Tags;
         Id = id;
         Wallet = wallet;
         Subject = request.Subject;

@@ -68,6 +68,9 @@ public readonly record struct LedgerEntry
     /// <summary>Gets what was counted, on <see cref="LedgerEntryKind.Usage"/> entries only.</summary>
     public MeteredUsage? Usage { get; init; }
 
+    /// <summary>Gets what a settlement counted toward budgets, on <see cref="LedgerEntryKind.Budgeted"/> entries only.</summary>
+    public BudgetedUsage? Budgeted { get; init; }
+
     /// <summary>
     /// Gets the catalog version (the first 16 hex digits of its content hash) that priced or gated the operation, when a catalog did:
     /// settlements of catalog-priced or feature-gated reservations, their usage entries, and allowance grants.

@@ -9,18 +9,22 @@ namespace UsageGuard;
 /// <para>The encoding is part of the ledger's format (docs/ledger.md): version byte, previous hash, then every field in
 /// declaration order; integers big-endian, strings as a 32-bit byte length (-1 for null) and UTF-8, metadata sorted
 /// by key.</para>
-/// <para>Fields added after the first release (<see cref="LedgerEntry.CatalogVersion"/>, <see cref="LedgerEntry.Usage"/>) follow
-/// the block as an extension that is written only when one of them is set: an entry without them encodes exactly as it
-/// did before they existed, so ledgers already written keep their hashes and still verify. The extension cannot make two
-/// entries encode alike, since every field before it is self-delimiting and an encoding without it ends at the block.</para>
+/// <para>Fields added after the first release (<see cref="LedgerEntry.CatalogVersion"/>, <see cref="LedgerEntry.Usage"/>, then
+/// <see cref="LedgerEntry.Budgeted"/>) follow the block as extensions that are written only when one of their fields is set: an
+/// entry without them encodes exactly as it did before they existed, so ledgers already written keep their hashes and still
+/// verify. An extension cannot make two entries encode alike, since every field before it is self-delimiting and an encoding
+/// without it ends where it would start.</para>
 /// <para>Not thread-safe: each writer or verifier owns one instance and its buffer.</para>
 /// </remarks>
 internal sealed class LedgerEntryHasher : IDisposable
 {
     private const byte FormatVersion = 1;
 
-    // Starts the extension after the block; a later extension would take another value and follow this one.
+    // Starts the extension after the block; a later extension takes another value and follows this one.
     private const byte CatalogAndUsageExtension = 1;
+
+    // Follows the first extension (written, possibly empty, whenever this one is): what a settlement counted toward budgets.
+    private const byte BudgetedExtension = 2;
 
     // One reused context: a one-shot SHA256.HashData sets up and tears down a native context per call, which costs
     // more than hashing a ledger entry.
@@ -54,11 +58,23 @@ internal sealed class LedgerEntryHasher : IDisposable
         WriteInt64(entry.ReservationId.GetValueOrDefault());
         WriteString(entry.Reason);
         WriteBlock(entry.Block);
-        if (entry.CatalogVersion is not null || entry.Usage is not null)
+        if (entry.CatalogVersion is not null || entry.Usage is not null || entry.Budgeted is not null)
         {
             WriteByte(CatalogAndUsageExtension);
             WriteString(entry.CatalogVersion);
             WriteUsage(entry.Usage);
+            if (entry.Budgeted is { } budgeted)
+            {
+                WriteByte(BudgetedExtension);
+                WriteInt64(budgeted.AdmittedAt.UtcTicks);
+                WriteInt64(budgeted.Tokens);
+                IReadOnlyList<string>? tags = budgeted.Tags;
+                WriteInt32(tags?.Count ?? 0);
+                for (int i = 0; i < (tags?.Count ?? 0); i++)
+                {
+                    WriteString(tags![i]);
+                }
+            }
         }
 
         _sha256.AppendData(_buffer, 0, _length);

@@ -44,4 +44,10 @@ public enum LedgerEntryKind
     /// balance unchanged; <see cref="LedgerEntry.Usage"/> says what was counted in which window.
     /// </summary>
     Usage = 12,
+
+    /// <summary>
+    /// A settlement counted toward the customer's budgets: amount the credits counted toward credit limits (zero or more), balance
+    /// unchanged; <see cref="LedgerEntry.Budgeted"/> gives the admission instant, the tokens and the tags. One request is counted.
+    /// </summary>
+    Budgeted = 13,
 }

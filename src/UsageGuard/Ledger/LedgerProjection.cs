@@ -61,7 +61,7 @@ internal sealed class LedgerProjection
         balanceAfter = balanceBefore;
         long amount = entry.Amount.Units;
         ProjectedBlock? block = null;
-        if (entry.Kind is not (LedgerEntryKind.Grant or LedgerEntryKind.Overdraft or LedgerEntryKind.Overage or LedgerEntryKind.OverdraftWriteOff or LedgerEntryKind.Usage))
+        if (entry.Kind is not (LedgerEntryKind.Grant or LedgerEntryKind.Overdraft or LedgerEntryKind.Overage or LedgerEntryKind.OverdraftWriteOff or LedgerEntryKind.Usage or LedgerEntryKind.Budgeted))
         {
             if (entry.BlockId is not { } id || !wallet.Blocks.TryGetValue(id, out block))
             {
@@ -149,6 +149,13 @@ internal sealed class LedgerProjection
                 }
 
                 Count(entry.CustomerId, usage);
+                break;
+            case LedgerEntryKind.Budgeted:
+                if (amount < 0 || entry.Budgeted is null || entry.BlockId is not null)
+                {
+                    return "Budgeted entry does not have a zero or positive amount, no block, and what it counted.";
+                }
+
                 break;
             case LedgerEntryKind.Overage:
             case LedgerEntryKind.Reserve:

@@ -21,6 +21,9 @@ public sealed class LedgerQuery
     /// <summary>Gets the session, or <see langword="null"/> for all.</summary>
     public string? SessionId { get; init; }
 
+    /// <summary>Gets the kind of entry, or <see langword="null"/> for all.</summary>
+    public LedgerEntryKind? Kind { get; init; }
+
     /// <summary>Gets the inclusive lower bound on <see cref="LedgerEntry.Timestamp"/>, or <see langword="null"/>.</summary>
     public DateTimeOffset? From { get; init; }
 
@@ -38,6 +41,7 @@ public sealed class LedgerQuery
     internal bool Matches(in LedgerEntry e) =>
         string.Equals(e.CustomerId, CustomerId, StringComparison.Ordinal)
         && e.Sequence > AfterSequence
+        && (Kind is null || e.Kind == Kind.Value)
         && (CreditType is null || string.Equals(e.CreditType, CreditType, StringComparison.Ordinal))
         && (Subject is null || string.Equals(e.Subject, Subject, StringComparison.Ordinal))
         && (Feature is null || string.Equals(e.Feature, Feature, StringComparison.Ordinal))

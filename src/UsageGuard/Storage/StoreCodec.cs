@@ -5,7 +5,7 @@ using System.Text.Json.Serialization;
 namespace UsageGuard;
 
 /// <summary>
-/// The one encoding of block terms, metered usage and snapshots that every durable store uses, so a store never invents its own and
+/// The one encoding of block terms, metered usage, budget usage and snapshots that every durable store uses, so a store never invents its own and
 /// a snapshot written by one version is read by the next.
 /// </summary>
 /// <remarks>
@@ -26,6 +26,13 @@ internal static class StoreCodec
     /// <exception cref="ArgumentException">The stored usage breaks <see cref="MeteredUsage"/>'s rules (no meter, a negative quantity, an empty window).</exception>
     internal static MeteredUsage DecodeUsage(string json) =>
         (JsonSerializer.Deserialize(json, StoreJson.Default.UsageDto) ?? throw Damaged("a usage entry is empty")).ToUsage();
+
+    internal static string EncodeBudgeted(BudgetedUsage budgeted) =>
+        JsonSerializer.Serialize(BudgetedDto.From(budgeted), StoreJson.Default.BudgetedDto);
+
+    /// <exception cref="ArgumentException">The stored budget usage breaks <see cref="BudgetedUsage"/>'s rules (negative tokens).</exception>
+    internal static BudgetedUsage DecodeBudgeted(string json) =>
+        (JsonSerializer.Deserialize(json, StoreJson.Default.BudgetedDto) ?? throw Damaged("a budgeted entry is empty")).ToBudgeted();
 
     internal static byte[] EncodeSnapshot(LedgerSnapshot snapshot)
     {
@@ -159,6 +166,24 @@ internal static class StoreCodec
         internal MeteredUsage ToUsage() => new(Meter, Quantity, Window, WindowStart, WindowEnd);
     }
 
+    internal sealed class BudgetedDto
+    {
+        public DateTimeOffset AdmittedAt { get; set; }
+
+        public long Tokens { get; set; }
+
+        public List<string>? Tags { get; set; }
+
+        internal static BudgetedDto From(BudgetedUsage b) => new()
+        {
+            AdmittedAt = b.AdmittedAt,
+            Tokens = b.Tokens,
+            Tags = b.Tags is { } tags ? [.. tags] : null,
+        };
+
+        internal BudgetedUsage ToBudgeted() => new(AdmittedAt, Tokens, Tags);
+    }
+
     internal sealed class CustomerUsageDto
     {
         public string CustomerId { get; set; } = string.Empty;
@@ -203,4 +228,5 @@ internal static class StoreCodec
 [JsonSerializable(typeof(StoreCodec.BlockDto))]
 [JsonSerializable(typeof(StoreCodec.SnapshotDto))]
 [JsonSerializable(typeof(StoreCodec.UsageDto))]
+[JsonSerializable(typeof(StoreCodec.BudgetedDto))]
 internal sealed partial class StoreJson : JsonSerializerContext;
