@@ -29,7 +29,12 @@ internal sealed class SqliteGuard : IAsyncDisposable
 
     public ManualTimeProvider Time { get; }
 
-    public static async Task<SqliteGuard> StartAsync(string path, Action<UsageGuardOptions>? configure = null, Action<SqliteLedgerStoreOptions>? configureStore = null, ManualTimeProvider? time = null)
+    /// <summary>Gets the governance the guard was started with (and restarts with), or null.</summary>
+    public GovernanceOptions? Governance { get; private init; }
+
+    public IUsageGovernance Budgets => Guard;
+
+    public static async Task<SqliteGuard> StartAsync(string path, Action<UsageGuardOptions>? configure = null, Action<SqliteLedgerStoreOptions>? configureStore = null, ManualTimeProvider? time = null, GovernanceOptions? governance = null)
     {
         var options = new UsageGuardOptions { ReservationSweepInterval = TimeSpan.Zero };
         options.CreditTypes.Add(new CreditTypeOptions { Code = "credits", Scale = 6, OverdraftLimit = 100m });
@@ -40,8 +45,8 @@ internal sealed class SqliteGuard : IAsyncDisposable
         var store = new SqliteLedgerStore(storeOptions);
         try
         {
-            EntitlementGuard guard = await EntitlementGuard.StartAsync(options, store, time, NullLogger.Instance);
-            return new SqliteGuard(guard, store, storeOptions, options, time);
+            EntitlementGuard guard = await EntitlementGuard.StartAsync(options, store, time, NullLogger.Instance, governance: governance);
+            return new SqliteGuard(guard, store, storeOptions, options, time) { Governance = governance };
         }
         catch
         {
@@ -56,7 +61,7 @@ internal sealed class SqliteGuard : IAsyncDisposable
         await Guard.DisposeAsync();
         Store.Dispose();
         Store = new SqliteLedgerStore(StoreOptions);
-        Guard = await EntitlementGuard.StartAsync(Options, Store, Time, NullLogger.Instance);
+        Guard = await EntitlementGuard.StartAsync(Options, Store, Time, NullLogger.Instance, governance: Governance);
     }
 
     public Task<GrantResult> GrantAsync(string customer, decimal amount, string? key = null) =>

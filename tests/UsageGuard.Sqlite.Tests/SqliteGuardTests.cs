@@ -50,6 +50,45 @@ public sealed class SqliteGuardTests : FileFixture
     }
 
     [TestCase(8192)]
+    [TestCase(64)]
+    public async Task Budgets_AreRebuiltFromTheFileAfterARestart_AcrossPagesAndTheCustomerIndex(int indexEvery)
+    {
+        var acme = new CustomerGovernanceOptions { CustomerId = "acme" };
+        acme.Subjects.Add(new SubjectOptions { Id = "eng" });
+        acme.Subjects.Add(new SubjectOptions { Id = "search", Parent = "eng" });
+        var month = new BudgetOptions { Id = "eng-month", Subject = "eng" };
+        month.Limits.Add(new BudgetLimitOptions { Amount = 5_000, Window = "month" });
+        month.Limits.Add(new BudgetLimitOptions { Measure = LimitMeasure.Requests, Amount = 10_000, Window = "day" });
+        acme.Budgets.Add(month);
+        var governance = new GovernanceOptions();
+        governance.Customers.Add(acme);
+        var time = new ManualTimeProvider(new DateTimeOffset(2026, 3, 10, 12, 0, 0, TimeSpan.Zero));
+        await using SqliteGuard g = await SqliteGuard.StartAsync(
+            Dir.File("ledger.db"), o => o.SettlementDurability = Durability.WriteBehind, o => o.IndexEvery = indexEvery, time, governance);
+        await g.GrantAsync("acme", 10_000m);
+        await g.GrantAsync("globex", 10_000m);
+
+        // More budgeted entries than one page of the restore's reads, some in the previous month, among another customer's entries.
+        time.SetUtcNow(new DateTimeOffset(2026, 2, 27, 12, 0, 0, TimeSpan.Zero));
+        await Spend(g, "search", null, 100m);
+        time.SetUtcNow(new DateTimeOffset(2026, 3, 10, 12, 0, 0, TimeSpan.Zero));
+        for (int i = 0; i < 1_500; i++)
+        {
+            await Spend(g, "search", null, 1m);
+            await g.SpendAsync("globex", 1m, 1m);
+        }
+
+        IReadOnlyList<BudgetUsage> before = g.Budgets.GetBudgetUsage("acme");
+        before.Select(u => u.Used).Should().Equal(1_500m, 1_500m);
+
+        await g.RestartAsync();
+
+        g.Budgets.GetBudgetUsage("acme").Should().Equal(before);
+        (await g.Budgets.GetBudgetUsageAsync("acme", new DateTimeOffset(2026, 2, 28, 0, 0, 0, TimeSpan.Zero))).Select(u => u.Used).Should().Equal(100m, 0m);
+        (await g.Ledger.VerifyAsync()).IsValid.Should().BeTrue();
+    }
+
+    [TestCase(8192)]
     [TestCase(3)]
     public async Task HistoryAndBalanceAsOf_AreServedFromTheFileAfterARestart(int indexEvery)
     {
@@ -231,7 +270,7 @@ public sealed class SqliteGuardTests : FileFixture
         builder.Invoking(b => b.UseSqlite(o => o.MaxDatabaseBytes = -1)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("MaxDatabaseBytes");
     }
 
-    private static async Task Spend(SqliteGuard g, string subject, string session, decimal amount)
+    private static async Task Spend(SqliteGuard g, string subject, string? session, decimal amount)
     {
         ReservationResult r = await g.Gate.ReserveAsync(new ReservationRequest { CustomerId = "acme", Amount = amount, Subject = subject, SessionId = session, Model = "m", Feature = "chat" });
         await g.Gate.SettleAsync(r.Reservation, amount);
