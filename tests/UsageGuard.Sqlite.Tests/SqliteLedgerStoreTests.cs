@@ -96,7 +96,9 @@ public sealed class SqliteLedgerStoreTests : FileFixture
 
     [TestCase("UPDATE ug_entries SET budgeted = replace(budgeted, '1234', '1233') WHERE seq = 6;", 6)]
     [TestCase("UPDATE ug_entries SET budgeted = replace(budgeted, '\"eu\"', '\"us\"') WHERE seq = 6;", 6)]
-    [TestCase("UPDATE ug_entries SET budgeted = NULL, kind = 8 WHERE seq = 6;", 6)]
+    [TestCase("UPDATE ug_entries SET budgeted = NULL, kind = 8, amount = 1 WHERE seq = 6;", 6)]
+    [TestCase("UPDATE ug_entries SET budgeted = NULL WHERE seq = 7;", 7)]
+    [TestCase("UPDATE ug_entries SET budgeted = replace(budgeted, '\"CreditUnits\":1000000', '\"CreditUnits\":1') WHERE seq = 7;", 7)]
     [TestCase("UPDATE ug_entries SET catalog_version = 'fedcba9876543211' WHERE seq = 4;")]
     [TestCase("UPDATE ug_entries SET catalog_version = NULL WHERE seq = 4;")]
     [TestCase("UPDATE ug_entries SET usage = replace(usage, '\"Quantity\":3', '\"Quantity\":2') WHERE seq = 4;")]
@@ -248,7 +250,7 @@ public sealed class SqliteLedgerStoreTests : FileFixture
         new() { Kind = LedgerEntryKind.Overdraft, Amount = Units(-1_000_000), BalanceBefore = Units(-5_000_000), BalanceAfter = Units(-6_000_000), SessionId = "s-3", RequestId = "r-3" },
     ];
 
-    /// <summary>What later releases add after them: a usage entry and the debt written off, both under a catalog version, and a budgeted entry.</summary>
+    /// <summary>What later releases add after them: a usage entry and the debt written off, both under a catalog version, a budgeted entry, and an overage entry that records budget usage.</summary>
     private static LedgerEntry[] UsageAndWriteOff() =>
     [
         new()
@@ -259,8 +261,13 @@ public sealed class SqliteLedgerStoreTests : FileFixture
         new() { Kind = LedgerEntryKind.OverdraftWriteOff, Amount = Units(6_000_000), BalanceBefore = Units(-6_000_000), BalanceAfter = Units(0), CatalogVersion = "0123456789abcdef" },
         new()
         {
-            Kind = LedgerEntryKind.Budgeted, Amount = Units(2_000_000), BalanceBefore = Units(0), BalanceAfter = Units(0), Subject = "search", SessionId = "s-4", ReservationId = 5,
-            Budgeted = new BudgetedUsage(T0.AddMinutes(-1), 1_234, ["beta", "eu"]),
+            Kind = LedgerEntryKind.Budgeted, Amount = Units(0), BalanceBefore = Units(0), BalanceAfter = Units(0), Subject = "search", SessionId = "s-4", ReservationId = 5,
+            Budgeted = new BudgetedUsage(T0.AddMinutes(-1), Units(0), 1_234, ["beta", "eu"]),
+        },
+        new()
+        {
+            Kind = LedgerEntryKind.Overage, Amount = Units(1_000_000), BalanceBefore = Units(0), BalanceAfter = Units(0), Subject = "search", ReservationId = 6,
+            Budgeted = new BudgetedUsage(T0, Units(1_000_000), 0, null),
         },
     ];
 

@@ -69,7 +69,7 @@ public abstract class LedgerStoreContractTests
     }
 
     [Test]
-    public async Task Append_EntriesWithCatalogVersionAndUsage_ReadAndQueryBackExactly()
+    public async Task Append_EntriesWithCatalogVersionUsageAndBudgetUsage_ReadAndQueryBackExactly()
     {
         ILedgerStore store = await CreateStoreAsync();
         LedgerEntry[] entries = CatalogAndUsageChain();
@@ -83,6 +83,11 @@ public abstract class LedgerStoreContractTests
         read[1].Usage!.Value.WindowEnd.Offset.Should().Be(TimeSpan.FromHours(-7));
         (await store.QueryAsync(new LedgerQuery { CustomerId = "acme" })).Should().Equal(entries.Where(e => e.CustomerId == "acme"));
         (await store.QueryAsync(new LedgerQuery { CustomerId = "acme", Feature = "chat", AfterSequence = 1 })).Should().Equal(entries[1], entries[5]);
+        (await store.QueryAsync(new LedgerQuery { CustomerId = "acme", Kind = LedgerEntryKind.Overage })).Should().Equal(entries[3], entries[6]);
+        (await store.QueryAsync(new LedgerQuery { CustomerId = "acme", Kind = LedgerEntryKind.Budgeted })).Should().Equal(entries[7]);
+        (await store.QueryAsync(new LedgerQuery { CustomerId = "globex", Kind = LedgerEntryKind.Budgeted })).Should().BeEmpty();
+        read[3].Budgeted!.Value.Tags.Should().Equal("beta", "eu-west");
+        read[3].Budgeted!.Value.Credits.Should().Be(CreditAmount.FromUnits(9, 6));
 
         // Sent again after an unacknowledged commit: recognised as the same entries, not applied twice.
         await store.AppendAsync(new LedgerBatch(entries.AsMemory(4), []));
@@ -243,10 +248,11 @@ public abstract class LedgerStoreContractTests
             new() { Kind = LedgerEntryKind.Settle, BlockId = new Guid(1, 0, 0, new byte[8]), Amount = CreditAmount.FromUnits(-5, 6), CatalogVersion = "0123456789abcdef", Feature = "chat" },
             new() { Kind = LedgerEntryKind.Usage, Amount = CreditAmount.FromUnits(0, 6), CatalogVersion = "0123456789abcdef", Feature = "chat", Usage = day },
             new() { Kind = LedgerEntryKind.Usage, Amount = CreditAmount.FromUnits(0, 6), Usage = tokens, CustomerId = "globex" },
-            new() { Kind = LedgerEntryKind.Overage, Amount = CreditAmount.FromUnits(2, 6) },
+            new() { Kind = LedgerEntryKind.Overage, Amount = CreditAmount.FromUnits(2, 6), Budgeted = new BudgetedUsage(T0.AddMinutes(-3), CreditAmount.FromUnits(9, 6), 1_500, ["beta", "eu-west"]) },
             new() { Kind = LedgerEntryKind.OverdraftWriteOff, Amount = CreditAmount.FromUnits(7, 6), CatalogVersion = "fedcba9876543210" },
             new() { Kind = LedgerEntryKind.Usage, Amount = CreditAmount.FromUnits(0, 6), CatalogVersion = "fedcba9876543210", Feature = "chat", Usage = new MeteredUsage(day.Meter, 4, day.Window, day.WindowStart, day.WindowEnd) },
             new() { Kind = LedgerEntryKind.Overage, Amount = CreditAmount.FromUnits(1, 6) },
+            new() { Kind = LedgerEntryKind.Budgeted, Amount = CreditAmount.FromUnits(0, 6), SessionId = "run-1", Budgeted = new BudgetedUsage(T0.ToOffset(TimeSpan.FromHours(2)), CreditAmount.FromUnits(0, 6), 0, null) },
         ];
 
         using var hasher = new LedgerEntryHasher();

@@ -433,12 +433,11 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
     /// <summary>
     /// Settles a reservation's budget holds: credit limits count what the settlement spent (what was charged, overdrawn or recorded as
     /// overage; not what was waived), token limits the settled tokens when known, request limits the request; leases are given back.
-    /// Returns what to record in the ledger; <paramref name="countedCredits"/> says whether credit limits counted the spend (they hold
-    /// nothing, and count nothing, for a request admitted without credits).
+    /// Returns what to record in the ledger (credit limits hold nothing, and count nothing, for a request admitted without credits).
     /// </summary>
-    private BudgetedUsage SettleLimits(ReservationState state, long spent, long tokens, bool tokensKnown, long nowTicks, out bool countedCredits)
+    private BudgetedUsage SettleLimits(ReservationState state, long spent, long tokens, bool tokensKnown, long nowTicks)
     {
-        countedCredits = false;
+        bool countedCredits = false;
         long countedTokens = tokensKnown ? tokens : 0;
         for (int i = 0; i < state.LimitHoldCount; i++)
         {
@@ -470,7 +469,8 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
         }
 
         state.ClearLimitHolds();
-        return new BudgetedUsage(new DateTimeOffset(state.AdmittedTicks, TimeSpan.Zero), countedTokens, state.Tags);
+        var credits = CreditAmount.FromUnits(countedCredits ? spent : 0, state.Wallet.Type.Scale);
+        return new BudgetedUsage(new DateTimeOffset(state.AdmittedTicks, TimeSpan.Zero), credits, countedTokens, state.Tags);
     }
 
     /// <summary>Raises each threshold <paramref name="used"/> has reached and the window has not raised yet; the hot path only compares.</summary>

@@ -4,11 +4,11 @@ namespace UsageGuard;
 
 /// <summary>
 /// Budgets read back from the ledger: start-up rebuilds each budget's current windows, and past windows are measured, from the
-/// <see cref="LedgerEntryKind.Budgeted"/> entries that every governed settlement writes.
+/// <see cref="LedgerEntry.Budgeted"/> record that every governed settlement leaves on its last entry.
 /// </summary>
 internal sealed partial class EntitlementGuard
 {
-    // Budgeted entries read from the store per page.
+    // Entries read from the store per page.
     private const int BudgetedPage = 1000;
 
     public async ValueTask<IReadOnlyList<BudgetUsage>> GetBudgetUsageAsync(string customerId, DateTimeOffset at, string? subject = null, string? sessionId = null, CancellationToken cancellationToken = default)
@@ -93,7 +93,7 @@ internal sealed partial class EntitlementGuard
     }
 
     /// <summary>
-    /// Rebuilds the current window of every budget limit (and the counters of recent sessions) from the budgeted entries in the store,
+    /// Rebuilds the current window of every budget limit (and the counters of recent sessions) from the budget usage the ledger records,
     /// so a restart does not reset budgets, rate limits or session caps. Runs at start-up, before any request.
     /// </summary>
     private async ValueTask RestoreGovernanceAsync(CancellationToken cancellationToken)
@@ -129,7 +129,7 @@ internal sealed partial class EntitlementGuard
         }
     }
 
-    /// <summary>Counts one budgeted entry in every limit it matches whose current window holds its admission; thresholds it reaches are marked raised (the process before raised them).</summary>
+    /// <summary>Counts one entry's budget usage in every limit it matches whose current window holds its admission; thresholds it reaches are marked raised (the process before raised them).</summary>
     private void Restore(CustomerGovernance governance, GovernancePolicy policy, in LedgerEntry entry, long nowTicks)
     {
         if (entry.Budgeted is not { } budgeted || !_typeIndex.TryGetValue(entry.CreditType, out int typeIndex))
@@ -165,16 +165,16 @@ internal sealed partial class EntitlementGuard
         }
     }
 
-    /// <summary>Gets what a budgeted entry counts toward a limit: its credits, its tokens, or one request; leases are never recorded.</summary>
+    /// <summary>Gets what an entry's budget usage counts toward a limit: its credits, its tokens, or one request; leases are never recorded.</summary>
     private static long Counted(CompiledLimit limit, in LedgerEntry entry, in BudgetedUsage budgeted) => limit.Measure switch
     {
-        LimitMeasure.Credits => entry.Amount.Units,
+        LimitMeasure.Credits => budgeted.Credits.Units,
         LimitMeasure.Tokens => budgeted.Tokens,
         LimitMeasure.Requests => 1,
         _ => 0,
     };
 
-    /// <summary>Gets the request a budgeted entry was admitted as, as far as budgets match requests.</summary>
+    /// <summary>Gets the request an entry's settlement was admitted as, as far as budgets match requests.</summary>
     private static ReservationRequest AsRequest(in LedgerEntry entry, in BudgetedUsage budgeted) => new()
     {
         CustomerId = entry.CustomerId,
@@ -186,17 +186,20 @@ internal sealed partial class EntitlementGuard
         Tags = budgeted.Tags,
     };
 
-    /// <summary>Reads a customer's budgeted entries settled at or after <paramref name="from"/> (a settlement never precedes its admission), page by page.</summary>
+    /// <summary>Reads a customer's entries that record budget usage, settled at or after <paramref name="from"/> (a settlement never precedes its admission), page by page.</summary>
     private async IAsyncEnumerable<LedgerEntry> ReadBudgetedAsync(string customerId, DateTimeOffset? from, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         long after = 0;
         while (true)
         {
-            var query = new LedgerQuery { CustomerId = customerId, Kind = LedgerEntryKind.Budgeted, From = from, AfterSequence = after, Limit = BudgetedPage };
+            var query = new LedgerQuery { CustomerId = customerId, From = from, AfterSequence = after, Limit = BudgetedPage };
             IReadOnlyList<LedgerEntry> page = await _store.QueryAsync(query, cancellationToken).ConfigureAwait(false);
             foreach (LedgerEntry entry in page)
             {
-                yield return entry;
+                if (entry.Budgeted is not null)
+                {
+                    yield return entry;
+                }
             }
 
             if (page.Count < BudgetedPage)

@@ -412,18 +412,18 @@ internal sealed partial class EntitlementGuard
     private static TimeSpan? RetryAfter(IdempotencyOutcome stored) =>
         stored.RetryAfterTicks is { } ticks ? TimeSpan.FromTicks(ticks) : null;
 
-    private static string Fingerprint(string operation, in ReservationRequest request, in Prepared prepared) =>
-        IdempotencyTable.Fingerprint(operation, [
-            request.CustomerId,
-            prepared.Wallet.Type.Code,
-            prepared.Units.ToString(CultureInfo.InvariantCulture),
-            request.Subject,
-            request.Feature,
-            request.Model,
-            request.SessionId,
-            prepared.TtlTicks.ToString(CultureInfo.InvariantCulture),
-            ((int)prepared.Policy).ToString(CultureInfo.InvariantCulture),
-        ]);
+    /// <remarks>Tags join the fingerprint only when the request has some, so the fingerprints of untagged requests (and the keys already stored) stay as they were.</remarks>
+    private static string Fingerprint(string operation, in ReservationRequest request, in Prepared prepared)
+    {
+        string customer = request.CustomerId;
+        string type = prepared.Wallet.Type.Code;
+        string units = prepared.Units.ToString(CultureInfo.InvariantCulture);
+        string ttl = prepared.TtlTicks.ToString(CultureInfo.InvariantCulture);
+        string policy = ((int)prepared.Policy).ToString(CultureInfo.InvariantCulture);
+        return request.Tags is { Count: > 0 } tags
+            ? IdempotencyTable.Fingerprint(operation, [customer, type, units, request.Subject, request.Feature, request.Model, request.SessionId, ttl, policy, "tags", string.Join('\u001e', tags)])
+            : IdempotencyTable.Fingerprint(operation, [customer, type, units, request.Subject, request.Feature, request.Model, request.SessionId, ttl, policy]);
+    }
 
     private static IdempotencyRecord Record(string customerId, string key, string fingerprint, DateTimeOffset now, IdempotencyOutcome outcome) =>
         new() { CustomerId = customerId, Key = key, Fingerprint = fingerprint, CreatedAt = now, Outcome = outcome.Encode() };

@@ -219,10 +219,13 @@ internal sealed partial class EntitlementGuard
 
         if (state.LimitHoldCount > 0)
         {
-            // Recorded so that a restart (and a past-window query) counts what the budgets counted, in the windows that held the request.
-            long counted = actual - waived;
-            BudgetedUsage budgeted = SettleLimits(state, counted, tokens, tokensKnown, now.UtcTicks, out bool countedCredits);
-            entries.Add(Entry(LedgerEntryKind.Budgeted, wallet, null, countedCredits ? counted : 0, now, state) with { Budgeted = budgeted });
+            // Recorded so that a restart (and a past-window query) counts what the budgets counted, in the windows that held the request:
+            // on the settlement's last entry, so a governed settlement writes no more entries than another one.
+            BudgetedUsage budgeted = SettleLimits(state, actual - waived, tokens, tokensKnown, now.UtcTicks);
+            if (!entries.AttachToLast(budgeted))
+            {
+                entries.Add(Entry(LedgerEntryKind.Budgeted, wallet, null, 0, now, state) with { Budgeted = budgeted });
+            }
         }
 
         int scale = wallet.Type.Scale;

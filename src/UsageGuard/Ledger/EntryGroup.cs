@@ -30,6 +30,26 @@ internal struct EntryGroup
         Count++;
     }
 
+    /// <summary>Records what the operation counted toward budgets on its last entry; false (nothing changed) when the group is empty.</summary>
+    internal bool AttachToLast(in BudgetedUsage budgeted)
+    {
+        if (Count == 0)
+        {
+            return false;
+        }
+
+        if (Count == 1)
+        {
+            _first = _first with { Budgeted = budgeted };
+        }
+        else
+        {
+            _more![^1] = _more[^1] with { Budgeted = budgeted };
+        }
+
+        return true;
+    }
+
     /// <summary>A bounded pool of entry lists: rented by operations on any thread, returned by the writer once it has copied them.</summary>
     /// <remarks>
     /// Sized for the lists in flight when callers outrun the writer; beyond <see cref="MaxKept"/> lists (each a few entries), or for

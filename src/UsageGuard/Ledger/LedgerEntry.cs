@@ -68,7 +68,10 @@ public readonly record struct LedgerEntry
     /// <summary>Gets what was counted, on <see cref="LedgerEntryKind.Usage"/> entries only.</summary>
     public MeteredUsage? Usage { get; init; }
 
-    /// <summary>Gets what a settlement counted toward budgets, on <see cref="LedgerEntryKind.Budgeted"/> entries only.</summary>
+    /// <summary>
+    /// Gets what a settlement counted toward budgets: on the last entry of each settlement of a reservation that held in a budget limit
+    /// (a <see cref="LedgerEntryKind.Budgeted"/> entry when the settlement wrote no other), <see langword="null"/> on every other entry.
+    /// </summary>
     public BudgetedUsage? Budgeted { get; init; }
 
     /// <summary>

@@ -67,6 +67,7 @@ internal sealed class LedgerEntryHasher : IDisposable
             {
                 WriteByte(BudgetedExtension);
                 WriteInt64(budgeted.AdmittedAt.UtcTicks);
+                WriteAmount(budgeted.Credits);
                 WriteInt64(budgeted.Tokens);
                 IReadOnlyList<string>? tags = budgeted.Tags;
                 WriteInt32(tags?.Count ?? 0);

@@ -46,8 +46,8 @@ public enum LedgerEntryKind
     Usage = 12,
 
     /// <summary>
-    /// A settlement counted toward the customer's budgets: amount the credits counted toward credit limits (zero or more), balance
-    /// unchanged; <see cref="LedgerEntry.Budgeted"/> gives the admission instant, the tokens and the tags. One request is counted.
+    /// What a settlement that wrote no other entry (it spent nothing) counted toward the customer's budgets: amount zero, no block,
+    /// balance unchanged; <see cref="LedgerEntry.Budgeted"/> says what was counted. A settlement that writes entries records it on its last one.
     /// </summary>
     Budgeted = 13,
 }

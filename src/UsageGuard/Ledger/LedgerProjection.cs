@@ -151,9 +151,9 @@ internal sealed class LedgerProjection
                 Count(entry.CustomerId, usage);
                 break;
             case LedgerEntryKind.Budgeted:
-                if (amount < 0 || entry.Budgeted is null || entry.BlockId is not null)
+                if (amount != 0 || entry.Budgeted is null || entry.BlockId is not null)
                 {
-                    return "Budgeted entry does not have a zero or positive amount, no block, and what it counted.";
+                    return "Budgeted entry does not have a zero amount, no block, and what it counted.";
                 }
 
                 break;

@@ -30,7 +30,7 @@ internal static class StoreCodec
     internal static string EncodeBudgeted(BudgetedUsage budgeted) =>
         JsonSerializer.Serialize(BudgetedDto.From(budgeted), StoreJson.Default.BudgetedDto);
 
-    /// <exception cref="ArgumentException">The stored budget usage breaks <see cref="BudgetedUsage"/>'s rules (negative tokens).</exception>
+    /// <exception cref="ArgumentException">The stored budget usage breaks <see cref="BudgetedUsage"/>'s rules (negative credits or tokens, a scale out of range).</exception>
     internal static BudgetedUsage DecodeBudgeted(string json) =>
         (JsonSerializer.Deserialize(json, StoreJson.Default.BudgetedDto) ?? throw Damaged("a budgeted entry is empty")).ToBudgeted();
 
@@ -170,6 +170,10 @@ internal static class StoreCodec
     {
         public DateTimeOffset AdmittedAt { get; set; }
 
+        public long CreditUnits { get; set; }
+
+        public int Scale { get; set; }
+
         public long Tokens { get; set; }
 
         public List<string>? Tags { get; set; }
@@ -177,11 +181,13 @@ internal static class StoreCodec
         internal static BudgetedDto From(BudgetedUsage b) => new()
         {
             AdmittedAt = b.AdmittedAt,
+            CreditUnits = b.Credits.Units,
+            Scale = b.Credits.Scale,
             Tokens = b.Tokens,
             Tags = b.Tags is { } tags ? [.. tags] : null,
         };
 
-        internal BudgetedUsage ToBudgeted() => new(AdmittedAt, Tokens, Tags);
+        internal BudgetedUsage ToBudgeted() => new(AdmittedAt, CreditAmount.FromUnits(CreditUnits, Scale), Tokens, Tags);
     }
 
     internal sealed class CustomerUsageDto

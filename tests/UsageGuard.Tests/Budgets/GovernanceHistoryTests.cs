@@ -181,21 +181,29 @@ public sealed class GovernanceHistoryTests
     }
 
     [Test]
-    public async Task Budgeted_OneEntryPerGovernedSettlement_NoneForReleasesDenialsOrUngovernedRequests()
+    public async Task Budgeted_RecordedOnTheLastEntryOfEachGovernedSettlement_NoneForReleasesDenialsOrUngovernedRequests()
     {
-        await using GuardHarness h = await Start(Options(GovernanceTests.Budget("team", "search", 5)));
+        await using GuardHarness h = await Start(Options(GovernanceTests.Budget("team", "search", 5), GovernanceTests.Budget("rpd", null, 100, "day", LimitMeasure.Requests)));
         (await Spend(h, "search", 2, session: "s")).IsAdmitted.Should().BeTrue();
-        (await Spend(h, "sales", 1)).IsAdmitted.Should().BeTrue("sales has no budget");
+        int before = (await h.EntriesAsync()).Count;
+        (await Spend(h, "sales", 0.5m, settle: 0)).IsAdmitted.Should().BeTrue("a request limit counts it, though it spends nothing");
         ReservationResult released = await h.Gate.ReserveAsync(new ReservationRequest { CustomerId = "acme", Subject = "search", Amount = 1 });
         await released.Reservation.ReleaseAsync();
         (await Spend(h, "search", 9)).Status.Should().Be(ReservationStatus.BudgetExceeded);
 
-        LedgerEntry budgeted = (await h.EntriesAsync()).Should().ContainSingle(e => e.Kind == LedgerEntryKind.Budgeted).Subject;
-        budgeted.Amount.ToDecimal().Should().Be(2m);
-        budgeted.BalanceAfter.Should().Be(budgeted.BalanceBefore);
-        budgeted.Subject.Should().Be("search");
-        budgeted.SessionId.Should().Be("s");
-        budgeted.Budgeted!.Value.AdmittedAt.Should().Be(T0);
+        IReadOnlyList<LedgerEntry> entries = await h.EntriesAsync();
+        entries.Where(e => e.Budgeted is not null).Should().HaveCount(2);
+        LedgerEntry spent = entries.Single(e => e.Kind == LedgerEntryKind.Settle);
+        spent.Budgeted!.Value.Credits.ToDecimal().Should().Be(2m, "recorded on the settlement's own entry: no entry more than without budgets");
+        spent.Budgeted.Value.AdmittedAt.Should().Be(T0);
+        spent.Subject.Should().Be("search");
+        spent.SessionId.Should().Be("s");
+        LedgerEntry nothingSpent = entries.Should().ContainSingle(e => e.Kind == LedgerEntryKind.Budgeted).Subject;
+        nothingSpent.Sequence.Should().Be(before + 1, "a settlement that wrote nothing else writes one entry of its own");
+        nothingSpent.Amount.Units.Should().Be(0);
+        nothingSpent.BalanceAfter.Should().Be(nothingSpent.BalanceBefore);
+        nothingSpent.Budgeted!.Value.Credits.Units.Should().Be(0);
+        (await h.Ledger.VerifyAsync()).IsValid.Should().BeTrue();
     }
 
     [Test]

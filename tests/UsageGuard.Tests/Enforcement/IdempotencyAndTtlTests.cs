@@ -39,6 +39,22 @@ public sealed class IdempotencyAndTtlTests
     }
 
     [Test]
+    public async Task Consume_SameKeyDifferentTags_ThrowsConflict_SameTagsReplay()
+    {
+        await using var h = await GuardHarness.StartAsync();
+        await h.GrantAsync("acme", 100);
+        await h.Gate.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 10, IdempotencyKey = "req-1", Tags = ["beta", "eu"] });
+
+        Func<Task> otherTags = () => h.Gate.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 10, IdempotencyKey = "req-1", Tags = ["beta"] }).AsTask();
+        Func<Task> noTags = () => h.Gate.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 10, IdempotencyKey = "req-1" }).AsTask();
+
+        await otherTags.Should().ThrowAsync<IdempotencyConflictException>("tags choose the budgets a request counts toward");
+        await noTags.Should().ThrowAsync<IdempotencyConflictException>();
+        (await h.Gate.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 10, IdempotencyKey = "req-1", Tags = ["beta", "eu"] })).Replayed.Should().BeTrue();
+        h.Balance("acme").Should().Be(90);
+    }
+
+    [Test]
     public async Task Reserve_DenialIsRememberedForTheKey()
     {
         await using var h = await GuardHarness.StartAsync();
