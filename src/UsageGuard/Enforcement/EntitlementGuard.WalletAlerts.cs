@@ -7,6 +7,9 @@ internal sealed partial class EntitlementGuard
     private FrozenDictionary<(string Customer, string CreditType), WalletAlertPlan>? _walletAlertPlans;
     private FrozenDictionary<string, WalletAlertPlan>? _defaultWalletAlertPlans;
 
+    /// <summary>Completes once every alert raised so far, budget or wallet, has been delivered (tests and diagnostics).</summary>
+    internal Task WhenAlertsDeliveredAsync() => _alerts?.WhenDeliveredAsync() ?? Task.CompletedTask;
+
     /// <summary>Gives a new wallet its alert state, when alerts are configured for it (its own entry, else its credit type's default). Called by the wallet's constructor.</summary>
     internal WalletAlerts? AttachAlerts(Wallet wallet)
     {
