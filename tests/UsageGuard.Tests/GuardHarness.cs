@@ -40,7 +40,13 @@ internal sealed class GuardHarness : IAsyncDisposable
     /// <summary>Gets the recharge handler the guard was started with, or null.</summary>
     public IRechargeHandler? RechargeHandler { get; private set; }
 
-    public static async Task<GuardHarness> StartAsync(Action<UsageGuardOptions>? configure = null, ManualTimeProvider? time = null, InMemoryLedgerStore? store = null, CatalogOptions? catalog = null, GovernanceOptions? governance = null, RechargeOptions? recharge = null, IRechargeHandler? rechargeHandler = null)
+    /// <summary>Gets the wallet alerts the guard was started with, or null; a restart keeps them.</summary>
+    public WalletAlertOptions? WalletAlertOptions { get; private set; }
+
+    /// <summary>Gets the alert handlers the guard was started with; a restart keeps them.</summary>
+    public IReadOnlyList<IUsageAlertHandler>? AlertHandlers { get; private set; }
+
+    public static async Task<GuardHarness> StartAsync(Action<UsageGuardOptions>? configure = null, ManualTimeProvider? time = null, InMemoryLedgerStore? store = null, CatalogOptions? catalog = null, GovernanceOptions? governance = null, RechargeOptions? recharge = null, IRechargeHandler? rechargeHandler = null, WalletAlertOptions? walletAlerts = null, IReadOnlyList<IUsageAlertHandler>? alertHandlers = null)
     {
         var options = new UsageGuardOptions
         {
@@ -54,8 +60,8 @@ internal sealed class GuardHarness : IAsyncDisposable
         store ??= new InMemoryLedgerStore();
         ManualOptionsMonitor? monitor = catalog is null ? null : new ManualOptionsMonitor(catalog);
         CatalogProvider? provider = monitor is null ? null : new CatalogProvider(monitor, EntitlementGuard.CreditTypeScales(options), NullLogger.Instance);
-        var guard = await EntitlementGuard.StartAsync(options, store, time, NullLogger.Instance, provider, governance, recharge: recharge, rechargeHandler: rechargeHandler);
-        return new GuardHarness(guard, store, time, options) { Catalog = monitor, GovernanceOptions = governance, RechargeOptions = recharge, RechargeHandler = rechargeHandler };
+        var guard = await EntitlementGuard.StartAsync(options, store, time, NullLogger.Instance, provider, governance, alertHandlers, recharge, rechargeHandler, walletAlerts);
+        return new GuardHarness(guard, store, time, options) { Catalog = monitor, GovernanceOptions = governance, RechargeOptions = recharge, RechargeHandler = rechargeHandler, WalletAlertOptions = walletAlerts, AlertHandlers = alertHandlers };
     }
 
     /// <summary>Stops the guard (flushing the writer) and starts a new one over the same store, as a process restart would.</summary>
@@ -63,7 +69,7 @@ internal sealed class GuardHarness : IAsyncDisposable
     {
         await Guard.DisposeAsync();
         CatalogProvider? provider = Catalog is null ? null : new CatalogProvider(Catalog, EntitlementGuard.CreditTypeScales(Options), NullLogger.Instance);
-        Guard = await EntitlementGuard.StartAsync(Options, Store, Time, NullLogger.Instance, provider, GovernanceOptions, recharge: RechargeOptions, rechargeHandler: RechargeHandler);
+        Guard = await EntitlementGuard.StartAsync(Options, Store, Time, NullLogger.Instance, provider, GovernanceOptions, AlertHandlers, RechargeOptions, RechargeHandler, WalletAlertOptions);
     }
 
     public Task<GrantResult> GrantAsync(string customer, decimal amount, int priority = 0, CreditCategory category = CreditCategory.Paid, DateTimeOffset? expiresAt = null, DateTimeOffset? effectiveAt = null, string? creditType = null, string? featureScope = null) =>

@@ -4,15 +4,24 @@ using Microsoft.Extensions.Logging;
 namespace UsageGuard;
 
 /// <summary>Delivers alerts off the request path: raising one is a non-blocking write to an unbounded queue that one task drains in order.</summary>
-/// <remarks>Alerts are rare (each threshold once per window), so the queue stays short; a handler that throws is logged and the next alert is delivered.</remarks>
+/// <remarks>
+/// Alerts are rare (each budget threshold once per window, each wallet threshold once per crossing), so the queue stays
+/// short; a handler that throws is logged and the next alert is delivered. Budget and wallet alerts share the queue.
+/// </remarks>
 internal sealed partial class AlertDispatcher : IAsyncDisposable
 {
+    private static readonly KeyValuePair<string, object?> s_budgetKind = new(UsageGuardDiagnostics.AlertKindTag, "budget");
+    private static readonly KeyValuePair<string, object?> s_walletKind = new(UsageGuardDiagnostics.AlertKindTag, "wallet");
+
     private readonly Channel<UsageAlert> _queue = Channel.CreateUnbounded<UsageAlert>(new UnboundedChannelOptions { SingleReader = true });
     private readonly EntitlementGuard _guard;
     private readonly IReadOnlyList<IUsageAlertHandler> _handlers;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _gate = new();
     private readonly Task _loop;
+    private long _undelivered;
+    private TaskCompletionSource? _delivered;
 
     internal AlertDispatcher(EntitlementGuard guard, IReadOnlyList<IUsageAlertHandler> handlers, ILogger logger)
     {
@@ -24,8 +33,22 @@ internal sealed partial class AlertDispatcher : IAsyncDisposable
 
     internal void Post(UsageAlert alert)
     {
-        UsageGuardDiagnostics.Alerts.Add(1, new KeyValuePair<string, object?>("usageguard.measure", alert.Measure.ToString()));
-        _queue.Writer.TryWrite(alert);
+        UsageGuardDiagnostics.Alerts.Add(1, alert.Kind == UsageAlertKind.Wallet ? s_walletKind : s_budgetKind, new KeyValuePair<string, object?>("usageguard.measure", alert.Measure.ToString()));
+        Interlocked.Increment(ref _undelivered);
+        if (!_queue.Writer.TryWrite(alert))
+        {
+            // The guard is stopping: the alert is dropped.
+            Delivered();
+        }
+    }
+
+    /// <summary>Completes once every alert posted so far has been delivered to the handlers and the event (tests and diagnostics).</summary>
+    internal Task WhenDeliveredAsync()
+    {
+        lock (_gate)
+        {
+            return Volatile.Read(ref _undelivered) == 0 ? Task.CompletedTask : (_delivered ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
     }
 
     /// <summary>Delivers what is queued, then stops (the guard is stopping).</summary>
@@ -53,7 +76,7 @@ internal sealed partial class AlertDispatcher : IAsyncDisposable
                 }
                 catch (Exception ex)
                 {
-                    LogHandlerFailed(_logger, ex, handler.GetType().Name, alert.BudgetId, alert.Threshold);
+                    LogFailure(ex, handler.GetType().Name, alert);
                 }
             }
 
@@ -63,11 +86,44 @@ internal sealed partial class AlertDispatcher : IAsyncDisposable
             }
             catch (Exception ex)
             {
-                LogHandlerFailed(_logger, ex, nameof(IUsageGovernance.AlertRaised), alert.BudgetId, alert.Threshold);
+                LogFailure(ex, nameof(IUsageGovernance.AlertRaised), alert);
             }
+
+            Delivered();
+        }
+    }
+
+    private void Delivered()
+    {
+        if (Interlocked.Decrement(ref _undelivered) == 0)
+        {
+            lock (_gate)
+            {
+                // Re-read under the lock: an alert posted meanwhile keeps the waiters waiting.
+                if (Volatile.Read(ref _undelivered) == 0 && _delivered is { } delivered)
+                {
+                    _delivered = null;
+                    delivered.TrySetResult();
+                }
+            }
+        }
+    }
+
+    private void LogFailure(Exception exception, string handler, UsageAlert alert)
+    {
+        if (alert.Kind == UsageAlertKind.Wallet)
+        {
+            LogWalletHandlerFailed(_logger, exception, handler, alert.CustomerId, alert.CreditType ?? "", alert.Threshold);
+        }
+        else
+        {
+            LogHandlerFailed(_logger, exception, handler, alert.BudgetId ?? "", alert.Threshold);
         }
     }
 
     [LoggerMessage(EventId = 301, Level = LogLevel.Error, Message = "The alert handler {Handler} failed for budget {BudgetId} at threshold {Threshold}; later alerts are still delivered.")]
     private static partial void LogHandlerFailed(ILogger logger, Exception exception, string handler, string budgetId, string threshold);
+
+    [LoggerMessage(EventId = 302, Level = LogLevel.Error, Message = "The alert handler {Handler} failed for the wallet alert of customer {CustomerId} ({CreditType}) at threshold {Threshold}; later alerts are still delivered.")]
+    private static partial void LogWalletHandlerFailed(ILogger logger, Exception exception, string handler, string customerId, string creditType, string threshold);
 }

@@ -1,6 +1,6 @@
 namespace UsageGuard;
 
-/// <summary>Receives budget alerts; register implementations in the service collection (for example <c>services.AddSingleton&lt;IUsageAlertHandler, MyHandler&gt;()</c>).</summary>
+/// <summary>Receives alerts, from budget limits and from wallet balances (<see cref="UsageAlert.Kind"/>); register implementations in the service collection (for example <c>services.AddSingleton&lt;IUsageAlertHandler, MyHandler&gt;()</c>).</summary>
 /// <remarks>Called one alert at a time, off the request path. An exception is logged and does not stop later alerts.</remarks>
 public interface IUsageAlertHandler
 {

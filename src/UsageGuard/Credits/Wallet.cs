@@ -25,6 +25,7 @@ internal sealed class Wallet
         Type = type;
         Scope = "wallet:" + type.Code;
         Recharge = guard.AttachRecharge(this);
+        Alerts = guard.AttachAlerts(this);
     }
 
     internal Lock Gate { get; } = new();
@@ -40,6 +41,9 @@ internal sealed class Wallet
 
     /// <summary>Gets the wallet's auto-recharge, or null when it has none.</summary>
     internal WalletRecharge? Recharge { get; }
+
+    /// <summary>Gets the wallet's low-balance alerts, or null when it has none.</summary>
+    internal WalletAlerts? Alerts { get; }
 
     /// <summary>
     /// Gets what new reservations could hold (the spendable blocks' available credits) less debt, lock-free: a moment's
@@ -58,6 +62,45 @@ internal sealed class Wallet
         }
 
         return total;
+    }
+
+    /// <summary>
+    /// Gets the balance wallet alerts compare with their thresholds, lock-free: what the blocks in force have not used
+    /// (holds included) less debt; <paramref name="inForce"/> is what was granted in them. A block is in force when it is
+    /// effective, open (neither expired nor voided) and not used up; a moment's view, current as of the last sweep.
+    /// </summary>
+    internal long AlertBalance(out long inForce)
+    {
+        long balance = -Volatile.Read(ref _owed);
+        long granted = 0;
+        foreach (BlockAccount block in Volatile.Read(ref _spendable))
+        {
+            AddInForce(block, ref balance, ref granted);
+        }
+
+        inForce = granted;
+        return balance;
+    }
+
+    /// <summary>
+    /// Gets <see cref="AlertBalance"/> as the ledger left it, before the first sweep: from every open block effective at
+    /// <paramref name="now"/>, expiries not yet applied (a sweep applies them, and its check raises what they cross).
+    /// At start-up, before the wallet is shared.
+    /// </summary>
+    internal long RestoredAlertBalance(DateTimeOffset now, out long inForce)
+    {
+        long balance = -_owed;
+        long granted = 0;
+        foreach (BlockAccount block in _all)
+        {
+            if (block.Terms.EffectiveAt <= now)
+            {
+                AddInForce(block, ref balance, ref granted);
+            }
+        }
+
+        inForce = granted;
+        return balance;
     }
 
     internal bool TryHoldFast(long amount, string? feature, long nowTicks, ReservationState state)
@@ -298,6 +341,9 @@ internal sealed class Wallet
 
         Volatile.Write(ref _spendable, spendable.ToArray());
         Volatile.Write(ref _nextEventTicks, nextEvent);
+
+        // Every change that can raise the balance (a grant, a refund, a block becoming effective) ends here, under the lock.
+        Alerts?.CheckChanged();
     }
 
     /// <summary>Gets how long until a scheduled block that could pay becomes effective, or <see langword="null"/>. Caller holds <see cref="Gate"/>.</summary>
@@ -314,6 +360,20 @@ internal sealed class Wallet
         }
 
         return next == long.MaxValue ? null : TimeSpan.FromTicks(next - nowTicks);
+    }
+
+    private static void AddInForce(BlockAccount block, ref long balance, ref long granted)
+    {
+        long remaining = block.Remaining;
+        if (block.IsClosed || remaining <= 0)
+        {
+            return;
+        }
+
+        // The remainders fit (EnsureRoomFor); the amounts granted need not, once blocks are partly used: saturate.
+        balance += remaining;
+        long capacity = block.Capacity;
+        granted = capacity > long.MaxValue - granted ? long.MaxValue : granted + capacity;
     }
 
     private void PayDebt(BlockAccount block, DateTimeOffset now)

@@ -28,7 +28,7 @@ public static class GovernanceBuilderExtensions
         return builder;
     }
 
-    /// <summary>Adds a handler that receives every budget alert, off the request path.</summary>
+    /// <summary>Adds a handler that receives every alert, budget and wallet (<see cref="UsageAlert.Kind"/>), off the request path.</summary>
     /// <typeparam name="THandler">The handler type, resolved from the service provider as a singleton.</typeparam>
     /// <param name="builder">The UsageGuard builder.</param>
     /// <returns>The builder.</returns>

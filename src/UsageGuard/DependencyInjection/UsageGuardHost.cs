@@ -17,6 +17,7 @@ internal sealed class UsageGuardHost : IAsyncDisposable, IDisposable
         IOptionsMonitor<GovernanceOptions> governance,
         IEnumerable<IUsageAlertHandler> alertHandlers,
         IOptions<RechargeOptions> recharge,
+        IOptions<WalletAlertOptions> walletAlerts,
         ILoggerFactory? loggerFactory = null,
         CatalogRegistration? catalog = null,
         IRechargeHandler? rechargeHandler = null)
@@ -26,7 +27,7 @@ internal sealed class UsageGuardHost : IAsyncDisposable, IDisposable
             () =>
             {
                 CatalogProvider? provider = catalog is null ? null : new CatalogProvider(catalog.Monitor, EntitlementGuard.CreditTypeScales(options.Value), logger);
-                EntitlementGuard guard = EntitlementGuard.StartAsync(options.Value, store, time, logger, provider, governance.CurrentValue, [.. alertHandlers], recharge.Value, rechargeHandler).AsTask().GetAwaiter().GetResult();
+                EntitlementGuard guard = EntitlementGuard.StartAsync(options.Value, store, time, logger, provider, governance.CurrentValue, [.. alertHandlers], recharge.Value, rechargeHandler, walletAlerts.Value).AsTask().GetAwaiter().GetResult();
 
                 // A reload is applied customer by customer; an invalid customer keeps its policy in force and the problem is logged.
                 _governanceReload = governance.OnChange(changed => guard.ApplyConfiguration(changed, throwOnError: false));

@@ -60,7 +60,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
     internal LedgerWriter Writer => _writer;
 
     /// <summary>Builds a guard: loads the newest snapshot, replays the entries after it, restores wallets and idempotency keys, then starts the writer.</summary>
-    internal static async ValueTask<EntitlementGuard> StartAsync(UsageGuardOptions options, ILedgerStore store, TimeProvider time, ILogger logger, CatalogProvider? catalog = null, GovernanceOptions? governance = null, IReadOnlyList<IUsageAlertHandler>? alertHandlers = null, RechargeOptions? recharge = null, IRechargeHandler? rechargeHandler = null, CancellationToken cancellationToken = default)
+    internal static async ValueTask<EntitlementGuard> StartAsync(UsageGuardOptions options, ILedgerStore store, TimeProvider time, ILogger logger, CatalogProvider? catalog = null, GovernanceOptions? governance = null, IReadOnlyList<IUsageAlertHandler>? alertHandlers = null, RechargeOptions? recharge = null, IRechargeHandler? rechargeHandler = null, WalletAlertOptions? walletAlerts = null, CancellationToken cancellationToken = default)
     {
         var guard = new EntitlementGuard(options, store, time, logger) { _catalog = catalog };
         if (governance is not null)
@@ -70,6 +70,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
         }
 
         guard.ConfigureRecharge(recharge, rechargeHandler, logger);
+        guard.ConfigureWalletAlerts(walletAlerts);
 
         LedgerSnapshot? snapshot = await store.LoadLatestSnapshotAsync(cancellationToken).ConfigureAwait(false);
         var projection = LedgerProjection.FromSnapshot(snapshot);
@@ -111,6 +112,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
         guard._alerts = new AlertDispatcher(guard, alertHandlers ?? [], logger);
         guard._writer = new LedgerWriter(store, projection, lastSequence, lastHash, options.LedgerQueueCapacity, options.MaxBatchSize, options.SnapshotInterval, time, options.IdempotencyRetention, logger);
         guard.CloseOutLostHolds(time.GetUtcNow());
+        guard.ArmRestoredWalletAlerts(time.GetUtcNow());
         if (options.ReservationSweepInterval > TimeSpan.Zero)
         {
             guard._sweepTimer = time.CreateTimer(static s => ((EntitlementGuard)s!).SweepReservations(), guard, options.ReservationSweepInterval, options.ReservationSweepInterval);

@@ -183,7 +183,15 @@ internal sealed class ReservationState
 
     internal bool TryBegin(long id) => Interlocked.CompareExchange(ref _stamp, (id << 3) | Completing, (id << 3) | Active) == ((id << 3) | Active);
 
-    internal void Finish(int status) => Volatile.Write(ref _stamp, (Id << 3) | (long)status);
+    internal void Finish(int status)
+    {
+        Volatile.Write(ref _stamp, (Id << 3) | (long)status);
+        if (status == Settled)
+        {
+            // Every settlement passes here once its blocks are charged: what it used lowered the wallet's balance.
+            Wallet.Alerts?.CheckSpent();
+        }
+    }
 
     /// <summary>Gets the status for a given id, or -1 when the object has been reused since.</summary>
     internal int StatusOf(long id)
