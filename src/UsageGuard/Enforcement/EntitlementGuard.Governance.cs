@@ -153,6 +153,9 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
 
         GovernancePolicy policy = governance.Policy;
         long nowTicks = _time.GetUtcNow().UtcTicks;
+
+        // Holds abandoned past their TTL are not held any more (invariant I5, lazily): what is reported is what the next request sees.
+        _reservations.ReclaimExpired(nowTicks);
         SessionState? session = sessionId is not null && governance.Sessions.TryGetValue(sessionId, out SessionState? s) ? s : null;
         foreach (CompiledLimit limit in subject is null ? policy.All : policy.LimitsFor(subject))
         {

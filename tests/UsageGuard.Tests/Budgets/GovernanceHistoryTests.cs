@@ -295,6 +295,21 @@ public sealed class GovernanceHistoryTests
         Row(await h.Governance.GetBudgetUsageAsync("acme", T0.AddMinutes(2), sessionId: "run-2"), "loop").Used.Should().Be(2m);
     }
 
+    [Test]
+    public async Task GetBudgetUsage_AHoldPastItsTtl_IsNotReportedAsHeld()
+    {
+        await using GuardHarness h = await Start(Options(GovernanceTests.Budget("team", "search", 10)));
+        ReservationResult abandoned = await h.Gate.ReserveAsync(new ReservationRequest { CustomerId = "acme", Subject = "search", Amount = 4, Ttl = TimeSpan.FromSeconds(10) });
+        abandoned.IsAdmitted.Should().BeTrue();
+        Now(h, "team").Held.Should().Be(4m);
+
+        h.Time.Advance(TimeSpan.FromSeconds(11));
+
+        BudgetUsage usage = Now(h, "team");
+        usage.Held.Should().Be(0m);
+        usage.Remaining.Should().Be(10m);
+    }
+
     private static async Task WaitFor(Func<bool> condition)
     {
         for (int i = 0; i < 500 && !condition(); i++)
