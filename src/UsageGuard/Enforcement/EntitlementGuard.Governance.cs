@@ -177,28 +177,28 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
                 end = period.End;
             }
 
-            long consumed = window?.Consumed ?? 0;
-            long held = window?.Held ?? 0;
-            long used = window?.Settled ?? 0;
-            rows.Add(new BudgetUsage(
-                limit.BudgetId,
-                limit.Subject,
-                limit.PerSession ? sessionId : null,
-                limit.Measure,
-                limit.Enforcement,
-                limit.Window,
-                start,
-                end,
-                limit.ToAmount(limit.LimitUnits),
-                limit.ToAmount(used),
-                limit.ToAmount(held),
-                limit.ToAmount(Math.Max(0, limit.LimitUnits - consumed)),
-                limit.ToAmount(Math.Max(0, consumed - limit.LimitUnits)),
-                limit.PerSession && session?.TrippedBy is not null));
+            rows.Add(UsageRow(limit, sessionId, start, end, window?.Settled ?? 0, window?.Held ?? 0, window?.Consumed ?? 0, limit.PerSession && session?.TrippedBy is not null));
         }
 
         return rows;
     }
+
+    /// <summary>One limit's row: <paramref name="consumed"/> (used and held) is what remaining and overage are measured with.</summary>
+    private static BudgetUsage UsageRow(CompiledLimit limit, string? sessionId, DateTimeOffset? start, DateTimeOffset? end, long used, long held, long consumed, bool tripped) => new(
+        limit.BudgetId,
+        limit.Subject,
+        limit.PerSession ? sessionId : null,
+        limit.Measure,
+        limit.Enforcement,
+        limit.Window,
+        start,
+        end,
+        limit.ToAmount(limit.LimitUnits),
+        limit.ToAmount(used),
+        limit.ToAmount(held),
+        limit.ToAmount(Math.Max(0, limit.LimitUnits - consumed)),
+        limit.ToAmount(Math.Max(0, consumed - limit.LimitUnits)),
+        tripped);
 
     private CustomerGovernance GovernanceOf(string customerId) =>
         _governance.TryGetValue(customerId, out CustomerGovernance? governance)

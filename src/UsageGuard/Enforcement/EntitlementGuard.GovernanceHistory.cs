@@ -72,21 +72,9 @@ internal sealed partial class EntitlementGuard
         {
             (CompiledLimit limit, long start, long end) = limits[i];
             bool windowed = limit.Window is not null;
-            rows.Add(new BudgetUsage(
-                limit.BudgetId,
-                limit.Subject,
-                limit.PerSession ? sessionId : null,
-                limit.Measure,
-                limit.Enforcement,
-                limit.Window,
-                windowed ? new DateTimeOffset(start, TimeSpan.Zero) : null,
-                windowed ? new DateTimeOffset(end, TimeSpan.Zero) : null,
-                limit.ToAmount(limit.LimitUnits),
-                limit.ToAmount(used[i]),
-                0m,
-                limit.ToAmount(Math.Max(0, limit.LimitUnits - used[i])),
-                limit.ToAmount(Math.Max(0, used[i] - limit.LimitUnits)),
-                Tripped: false));
+            DateTimeOffset? windowStart = windowed ? new DateTimeOffset(start, TimeSpan.Zero) : null;
+            DateTimeOffset? windowEnd = windowed ? new DateTimeOffset(end, TimeSpan.Zero) : null;
+            rows.Add(UsageRow(limit, sessionId, windowStart, windowEnd, used[i], held: 0, consumed: used[i], tripped: false));
         }
 
         return rows;
