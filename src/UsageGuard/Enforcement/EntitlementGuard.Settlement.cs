@@ -19,7 +19,10 @@ internal sealed partial class EntitlementGuard
         return Durable(result, durability, cancellationToken);
     }
 
-    public ValueTask<SettlementResult> SettleAsync(Reservation reservation, TokenUsage actual, CancellationToken cancellationToken = default)
+    public ValueTask<SettlementResult> SettleAsync(Reservation reservation, TokenUsage actual, CancellationToken cancellationToken = default) =>
+        SettleAsync(reservation, new TokenSettlement(actual), cancellationToken);
+
+    public ValueTask<SettlementResult> SettleAsync(Reservation reservation, TokenSettlement settlement, CancellationToken cancellationToken = default)
     {
         ReservationState state = reservation.State ?? throw new ArgumentException("This reservation handle is the default value; only handles returned by an admitted reservation can be settled.", nameof(reservation));
         if (state.StatusOf(reservation.Id) == ReservationState.Active && state.Rate == default)
@@ -27,11 +30,18 @@ internal sealed partial class EntitlementGuard
             throw new ArgumentException("Only a reservation priced from Tokens can be settled with tokens; settle this one with an amount.", nameof(reservation));
         }
 
+        if (settlement.Model is { Length: 0 })
+        {
+            throw new ArgumentException("The answering model's id is empty; leave Model null to price with the reservation's rate.", nameof(settlement));
+        }
+
+        TokenUsage actual = settlement.Usage;
         Pricing.ValidateCounts(actual);
         DateTimeOffset now = _time.GetUtcNow();
         Begin(state, reservation.Id, now);
 
-        long units = PriceTokens(state, actual, reservation.Held.Scale);
+        long units = PriceTokens(state, actual, reservation.Held.Scale, settlement.Model);
+        state.SettleReason = settlement.Estimated ? TokenSettlement.EstimatedReason : null;
         Durability durability = state.Durability;
         long tokens = actual.TotalTokens;
         SettlementResult result = SettleCore(state, units, now, out EntryGroup entries, state.QuantityFromTokens ? tokens : null, tokens, tokensKnown: true);
@@ -43,8 +53,16 @@ internal sealed partial class EntitlementGuard
     /// Prices settled tokens with the rate the reservation was priced with: one request, one catalog version, even across a reload.
     /// A tiered rate places them on its tiers by the order settlements count them in the period: each owns the range it added.
     /// </summary>
-    private static long PriceTokens(ReservationState state, TokenUsage actual, int scale)
+    private static long PriceTokens(ReservationState state, TokenUsage actual, int scale, string? answeredBy = null)
     {
+        if (answeredBy is not null && answeredBy != state.Model && state.TierWindow is null && state.Catalog is { } catalog
+            && catalog.RatesFor(state.Wallet.CustomerId).TryResolve(answeredBy, out ResolvedRate answering)
+            && answering.Rate != state.Rate.Rate && answering.CreditType == state.Rate.CreditType && !answering.Rate!.Price.IsTiered)
+        {
+            // The model that answered has its own untiered rate in the same credit type: that is what the call cost.
+            return checked(Pricing.Price(answering, actual, 0, scale).Units + state.OverageCredits);
+        }
+
         long prior = state.TierWindow?.Count(actual.TotalTokens) ?? 0;
         return checked(Pricing.Price(state.Rate, actual, prior, scale).Units + state.OverageCredits);
     }

@@ -207,7 +207,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
         RequestId = attribution?.RequestId,
         IdempotencyKey = attribution?.IdempotencyKey ?? idempotencyKey,
         ReservationId = attribution?.Id,
-        Reason = reason,
+        Reason = reason ?? attribution?.SettleReason,
         CatalogVersion = attribution?.Catalog?.Id,
     };
 

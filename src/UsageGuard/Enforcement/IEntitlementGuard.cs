@@ -47,6 +47,20 @@ public interface IEntitlementGuard
     /// <exception cref="OverflowException">The price does not fit in 64-bit units.</exception>
     ValueTask<SettlementResult> SettleAsync(Reservation reservation, TokenUsage actual, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Settles a reservation priced from <see cref="ReservationRequest.Tokens"/> with the tokens actually used, priced for the model that
+    /// answered (<see cref="TokenSettlement.Model"/>) and marked when they are an estimate (<see cref="TokenSettlement.Estimated"/>).
+    /// </summary>
+    /// <param name="reservation">The handle from <see cref="ReserveAsync"/>.</param>
+    /// <param name="settlement">The tokens, the answering model, and whether the tokens are an estimate.</param>
+    /// <param name="cancellationToken">Cancels waiting for durability; the settlement itself is applied once started.</param>
+    /// <returns>What was charged, released, overdrawn or recorded.</returns>
+    /// <exception cref="ReservationStateException">The reservation was already settled, released, or expired.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A token count is negative; the reservation is unchanged.</exception>
+    /// <exception cref="ArgumentException">The reservation was not priced from tokens, the model id is empty, or the handle is the default value.</exception>
+    /// <exception cref="OverflowException">The price does not fit in 64-bit units.</exception>
+    ValueTask<SettlementResult> SettleAsync(Reservation reservation, TokenSettlement settlement, CancellationToken cancellationToken = default);
+
     /// <summary>Decides whether a customer may use a feature now, from the catalog in force: access, config value, limit, usage and reset.</summary>
     /// <param name="customerId">The customer.</param>
     /// <param name="featureId">The feature.</param>

@@ -44,6 +44,9 @@ internal sealed class ReservationState
 
     internal long DeadlineTicks { get; private set; }
 
+    /// <summary>Gets the reason its settlement's entries carry (an estimate), or null; set just before the settlement.</summary>
+    internal string? SettleReason { get; set; }
+
     /// <summary>Gets when the reservation was admitted: the instant that places it in budget windows.</summary>
     internal long AdmittedTicks { get; private set; }
 
@@ -113,6 +116,7 @@ internal sealed class ReservationState
     {
         AdmittedTicks = admittedTicks;
         Tags = request.Tags;
+        SettleReason = null;
         Id = id;
         Wallet = wallet;
         Subject = request.Subject;

@@ -35,6 +35,42 @@ public sealed class PricedReservationTests
     }
 
     [Test]
+    public async Task Settle_AnsweredByAnotherModel_IsPricedWithThatModelsRate_AndUnknownModelsFallBackToTheReservationsRate()
+    {
+        CatalogOptions catalog = TestCatalogs.Basic(ratePerMillion: 2m);
+        catalog.Models.Add(new ModelRate { Model = "gpt-x-2026*", CreditType = "credits", InputPerMillion = 1m, OutputPerMillion = 1m });
+        await using GuardHarness h = await Start(catalog);
+        var used = new TokenUsage(1_000, 0, 1_000, 0);
+
+        ReservationResult dated = await h.Gate.ReserveAsync(Chat("gpt-x", Estimate));
+        SettlementResult byAnswer = await h.Gate.SettleAsync(dated.Reservation, new TokenSettlement(used) { Model = "gpt-x-2026-01-01" });
+        ReservationResult unknown = await h.Gate.ReserveAsync(Chat("gpt-x", Estimate));
+        SettlementResult byRequest = await h.Gate.SettleAsync(unknown.Reservation, new TokenSettlement(used) { Model = "not-in-the-card" });
+
+        byAnswer.Actual.ToDecimal().Should().Be(0.002m, "2,000 tokens at 1 per million, the answering model's rate");
+        byRequest.Actual.ToDecimal().Should().Be(0.010m, "1,000 at 2 and 1,000 at 8 per million, the requested model's rate");
+        (await h.EntriesAsync()).Where(e => e.Kind == LedgerEntryKind.Settle).Should().OnlyContain(e => e.Model == "gpt-x" && e.Reason == null);
+    }
+
+    [Test]
+    public async Task Settle_Estimated_ChargesTheEstimateAndMarksTheEntries()
+    {
+        await using GuardHarness h = await Start(TestCatalogs.Basic(ratePerMillion: 2m));
+        ReservationResult r = await h.Gate.ReserveAsync(Chat("gpt-x", Estimate));
+
+        SettlementResult settled = await h.Gate.SettleAsync(r.Reservation, new TokenSettlement(Estimate) { Estimated = true });
+        Func<Task> emptyModel = async () =>
+        {
+            ReservationResult other = await h.Gate.ReserveAsync(Chat("gpt-x", Estimate));
+            await h.Gate.SettleAsync(other.Reservation, new TokenSettlement(Estimate) { Model = "" });
+        };
+
+        settled.Charged.ToDecimal().Should().Be(0.006m);
+        (await h.EntriesAsync()).Should().ContainSingle(e => e.Kind == LedgerEntryKind.Settle).Which.Reason.Should().Be(TokenSettlement.EstimatedReason);
+        (await emptyModel.Should().ThrowAsync<ArgumentException>()).Which.ParamName.Should().Be("settlement");
+    }
+
+    [Test]
     public async Task Settle_NegativeTokenCount_ThrowsNamingItAndLeavesTheReservationActive()
     {
         await using GuardHarness h = await Start(TestCatalogs.Basic(ratePerMillion: 2m));
