@@ -179,6 +179,7 @@ public sealed class UsageGuardChatClient : DelegatingChatClient
             Model = model,
             Tokens = estimate,
             Ttl = _options.ReservationTtl,
+            OverrunPolicy = _options.OverrunPolicy,
             Durability = _options.Durability,
         };
         ReservationResult result = await _guard.ReserveAsync(request, cancellationToken).ConfigureAwait(false);

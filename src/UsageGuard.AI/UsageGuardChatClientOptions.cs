@@ -31,6 +31,13 @@ public sealed class UsageGuardChatClientOptions
     /// <summary>Gets or sets how long a call's hold lives if it is never settled, or <see langword="null"/> for the guard's default TTL.</summary>
     public TimeSpan? ReservationTtl { get; set; }
 
+    /// <summary>
+    /// Gets or sets what a settlement does when the reported usage costs more than the hold (a long prompt the estimator undercounted,
+    /// an answer past the output estimate), or <see langword="null"/> for the guard's default (<see cref="UsageGuardOptions.DefaultOverrunPolicy"/>).
+    /// </summary>
+    /// <remarks><see cref="SettlementPolicy.Cap"/> or <see cref="SettlementPolicy.Overdraft"/> charge the wallet what the call cost; <see cref="SettlementPolicy.Reject"/> charges the hold and records the rest as overage.</remarks>
+    public SettlementPolicy? OverrunPolicy { get; set; }
+
     /// <summary>Gets or sets when a settlement completes, or <see langword="null"/> for the guard's default (<see cref="UsageGuardOptions.SettlementDurability"/>).</summary>
     public Durability? Durability { get; set; }
 }
