@@ -40,31 +40,54 @@ public sealed class CharacterTokenEstimator : ITokenEstimator
         ArgumentNullException.ThrowIfNull(messages);
         long characters = options?.Instructions?.Length ?? 0;
         long framing = 0;
-        foreach (ChatMessage message in messages)
+
+        // Indexed where the collections allow it: enumerating an IList through IEnumerable allocates an enumerator per call.
+        if (messages is IList<ChatMessage> list)
         {
-            framing += TokensPerMessage;
-            foreach (AIContent content in message.Contents)
+            for (int i = 0; i < list.Count; i++)
             {
-                characters += content switch
-                {
-                    TextContent text => text.Text?.Length ?? 0,
-                    TextReasoningContent reasoning => reasoning.Text?.Length ?? 0,
-                    FunctionCallContent call => call.Name.Length + (call.Arguments?.Sum(a => a.Key.Length + (a.Value?.ToString()?.Length ?? 0)) ?? 0),
-                    FunctionResultContent result => result.Result?.ToString()?.Length ?? 0,
-                    _ => 0,
-                };
+                framing += TokensPerMessage;
+                characters += Characters(list[i]);
+            }
+        }
+        else
+        {
+            foreach (ChatMessage message in messages)
+            {
+                framing += TokensPerMessage;
+                characters += Characters(message);
             }
         }
 
         if (options?.Tools is { Count: > 0 } tools)
         {
-            foreach (AITool tool in tools)
+            for (int i = 0; i < tools.Count; i++)
             {
+                AITool tool = tools[i];
                 characters += tool.Name.Length + (tool.Description?.Length ?? 0) + (tool is AIFunctionDeclaration f ? f.JsonSchema.GetRawText().Length : 0);
             }
         }
 
         return framing + EstimateOutputTokens(characters);
+    }
+
+    private static long Characters(ChatMessage message)
+    {
+        long characters = 0;
+        IList<AIContent> contents = message.Contents;
+        for (int i = 0; i < contents.Count; i++)
+        {
+            characters += contents[i] switch
+            {
+                TextContent text => text.Text?.Length ?? 0,
+                TextReasoningContent reasoning => reasoning.Text?.Length ?? 0,
+                FunctionCallContent call => call.Name.Length + (call.Arguments?.Sum(a => a.Key.Length + (a.Value?.ToString()?.Length ?? 0)) ?? 0),
+                FunctionResultContent result => result.Result?.ToString()?.Length ?? 0,
+                _ => 0,
+            };
+        }
+
+        return characters;
     }
 
     /// <inheritdoc />

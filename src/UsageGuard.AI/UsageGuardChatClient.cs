@@ -59,7 +59,7 @@ public sealed class UsageGuardChatClient : DelegatingChatClient
         }
 
         long characters = response.Usage?.OutputTokenCount is null ? TextLength(response) : 0;
-        await SettleAsync(call, response.Usage, response.ModelId, characters, cut: false).ConfigureAwait(false);
+        await SettleAsync(call, default(Reported).Add(response.Usage), response.ModelId, characters, cut: false).ConfigureAwait(false);
         return response;
     }
 
@@ -73,7 +73,9 @@ public sealed class UsageGuardChatClient : DelegatingChatClient
     private async IAsyncEnumerable<ChatResponseUpdate> StreamAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         Call call = await ReserveAsync(messages, options, cancellationToken).ConfigureAwait(false);
-        UsageDetails? usage = null;
+
+        // Summed in place rather than into a UsageDetails: a stream allocates nothing for its usage.
+        Reported usage = default;
         string? model = null;
         long characters = 0;
         bool completed = false;
@@ -116,7 +118,7 @@ public sealed class UsageGuardChatClient : DelegatingChatClient
                     switch (content)
                     {
                         case UsageContent u:
-                            (usage ??= new UsageDetails()).Add(u.Details);
+                            usage = usage.Add(u.Details);
                             break;
                         case TextContent t:
                             characters += t.Text?.Length ?? 0;
@@ -138,7 +140,7 @@ public sealed class UsageGuardChatClient : DelegatingChatClient
             }
             finally
             {
-                if (failed && characters == 0 && usage is null)
+                if (failed && characters == 0 && !usage.Any)
                 {
                     // Failed before it produced anything: the provider's error, before any billable output.
                     await FailAsync(call, 0).ConfigureAwait(false);
@@ -192,20 +194,20 @@ public sealed class UsageGuardChatClient : DelegatingChatClient
     }
 
     /// <summary>Settles from the reported usage; without it (or for a cut stream without it), from the estimate, marked estimated.</summary>
-    private ValueTask SettleAsync(in Call call, UsageDetails? usage, string? model, long outputCharacters, bool cut)
+    private ValueTask SettleAsync(in Call call, in Reported usage, string? model, long outputCharacters, bool cut)
     {
         long estimatedOutput = _options.TokenEstimator.EstimateOutputTokens(outputCharacters);
         TokenUsage tokens;
         bool estimated;
-        if (usage is null || (usage.InputTokenCount is null && usage.OutputTokenCount is null))
+        if (usage.Input is null && usage.Output is null)
         {
             tokens = new TokenUsage(call.InputEstimate, 0, estimatedOutput, 0);
             estimated = true;
         }
         else
         {
-            tokens = FromUsage(usage, call.InputEstimate, estimatedOutput);
-            estimated = usage.InputTokenCount is null || usage.OutputTokenCount is null;
+            tokens = usage.ToTokens(call.InputEstimate, estimatedOutput);
+            estimated = usage.Input is null || usage.Output is null;
         }
 
         if (cut && tokens.TotalTokens == 0)
@@ -230,21 +232,15 @@ public sealed class UsageGuardChatClient : DelegatingChatClient
             return;
         }
 
-        await SettleAsync(call, null, null, outputCharacters, cut: true).ConfigureAwait(false);
+        await SettleAsync(call, default, null, outputCharacters, cut: true).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Turns Microsoft.Extensions.AI's usage (cached input counted inside input, reasoning inside output) into the four disjoint
     /// classes UsageGuard prices; a count the provider left out is estimated.
     /// </summary>
-    internal static TokenUsage FromUsage(UsageDetails usage, long inputEstimate, long outputEstimate)
-    {
-        long input = usage.InputTokenCount ?? inputEstimate;
-        long output = usage.OutputTokenCount ?? outputEstimate;
-        long cached = Math.Clamp(usage.CachedInputTokenCount ?? 0, 0, Math.Max(0, input));
-        long reasoning = Math.Clamp(usage.ReasoningTokenCount ?? 0, 0, Math.Max(0, output));
-        return new TokenUsage(Math.Max(0, input - cached), cached, Math.Max(0, output - reasoning), reasoning);
-    }
+    internal static TokenUsage FromUsage(UsageDetails usage, long inputEstimate, long outputEstimate) =>
+        default(Reported).Add(usage).ToTokens(inputEstimate, outputEstimate);
 
     private static long TextLength(ChatResponse response)
     {
@@ -263,6 +259,26 @@ public sealed class UsageGuardChatClient : DelegatingChatClient
         }
 
         return characters;
+    }
+
+    /// <summary>The usage reported so far, summed across usage updates; a count no update reported stays null.</summary>
+    private readonly record struct Reported(long? Input, long? Cached, long? Output, long? Reasoning)
+    {
+        internal bool Any => Input is not null || Cached is not null || Output is not null || Reasoning is not null;
+
+        internal Reported Add(UsageDetails? details) => details is null ? this : new(
+            Sum(Input, details.InputTokenCount), Sum(Cached, details.CachedInputTokenCount), Sum(Output, details.OutputTokenCount), Sum(Reasoning, details.ReasoningTokenCount));
+
+        internal TokenUsage ToTokens(long inputEstimate, long outputEstimate)
+        {
+            long input = Input ?? inputEstimate;
+            long output = Output ?? outputEstimate;
+            long cached = Math.Clamp(Cached ?? 0, 0, Math.Max(0, input));
+            long reasoning = Math.Clamp(Reasoning ?? 0, 0, Math.Max(0, output));
+            return new TokenUsage(Math.Max(0, input - cached), cached, Math.Max(0, output - reasoning), reasoning);
+        }
+
+        private static long? Sum(long? a, long? b) => a is null ? b : b is null ? a : checked(a.Value + b.Value);
     }
 
     /// <summary>One admitted call: its reservation and the input it was estimated at.</summary>
