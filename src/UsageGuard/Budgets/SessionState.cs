@@ -6,7 +6,8 @@ namespace UsageGuard;
 /// <remarks>Thread-safe. Created on a session's first request that a per-session budget matches; dropped when idle (<see cref="GovernanceOptions.SessionIdleTimeout"/>).</remarks>
 internal sealed class SessionState
 {
-    private string? _trippedBy;
+    // The refusal that opened the breaker: later refusals of the session report it (level, measure, window), not an empty denial.
+    private TripRecord? _trip;
     private long _lastSeenTicks;
 
     internal SessionState(string id, long nowTicks)
@@ -20,7 +21,10 @@ internal sealed class SessionState
     internal ConcurrentDictionary<string, LimitState> Limits { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Gets the budget whose limit tripped the breaker, or null while it is closed.</summary>
-    internal string? TrippedBy => Volatile.Read(ref _trippedBy);
+    internal string? TrippedBy => Volatile.Read(ref _trip)?.Denial.BudgetId;
+
+    /// <summary>Gets the refusal that opened the breaker, or null while it is closed.</summary>
+    internal BudgetDenial? Trip => Volatile.Read(ref _trip)?.Denial;
 
     internal long LastSeenTicks => Volatile.Read(ref _lastSeenTicks);
 
@@ -32,7 +36,10 @@ internal sealed class SessionState
         }
     }
 
-    internal void Trip(string budgetId) => Interlocked.CompareExchange(ref _trippedBy, budgetId, null);
+    /// <summary>Opens the breaker with the refusal that tripped it; a breaker already open keeps its first refusal.</summary>
+    internal void Open(in BudgetDenial denial) => Interlocked.CompareExchange(ref _trip, new TripRecord(denial), null);
+
+    private sealed record TripRecord(BudgetDenial Denial);
 
     internal LimitState StateFor(CompiledLimit limit) =>
         Limits.TryGetValue(limit.StateKey, out LimitState? state)

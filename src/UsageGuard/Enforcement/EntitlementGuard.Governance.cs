@@ -311,11 +311,13 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
         if (policy.HasSessionLimits && request.SessionId is { } sessionId)
         {
             session = governance.Session(sessionId, nowTicks, _sessionIdleTicks);
-            if (session.TrippedBy is { } trippedBy)
+            if (session.Trip is { } trip)
             {
-                reason = $"The session '{sessionId}' was stopped by its budget '{trippedBy}' (the circuit breaker is open); reset the session to admit its requests again.";
+                reason = $"The session '{sessionId}' was stopped by its budget '{trip.BudgetId}' (the circuit breaker is open); reset the session to admit its requests again.";
                 scope = "session:" + sessionId;
-                denial = new BudgetDenial(trippedBy, null, sessionId, LimitMeasure.Credits, null, 0, 0, null);
+
+                // The refusal that opened the breaker: its level, measure and window, and how full the limit was then.
+                denial = trip;
                 return ReservationStatus.SessionTripped;
             }
         }
@@ -377,7 +379,7 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
                 if (limit.PerSession)
                 {
                     // The circuit breaker: from now on every request of the session is refused until it is reset.
-                    session!.Trip(limit.BudgetId);
+                    session!.Open(denial.Value);
                     return ReservationStatus.SessionTripped;
                 }
 

@@ -299,6 +299,9 @@ public sealed class GovernanceTests
         ReservationResult small = await Reserve(h, "agent:a", 0.5m, "run-1");
         small.Status.Should().Be(ReservationStatus.SessionTripped, "the breaker is open: even a request that would fit is refused");
         small.Scope.Should().Be("session:run-1");
+        small.Budget.Should().Be(tripping.Budget, "a later refusal reports the refusal that opened the breaker: its level, measure and window");
+        small.Budget!.Value.Subject.Should().Be("agent:a");
+        small.Budget!.Value.Limit.Should().Be(5m);
         (await Spend(h, "agent:a", 2, "run-2")).Should().BeTrue("another session has its own copy");
         (await Spend(h, "agent:a", 2)).Should().BeTrue("a request without a session is not under a per-session budget");
         Usage(h, "loop-breaker", "run-1").Tripped.Should().BeTrue();
