@@ -107,32 +107,41 @@ internal sealed class CompletionReport
 
     private void ReadUsage(ref Utf8JsonReader reader)
     {
-        PromptTokens = null;
-        CompletionTokens = null;
-        CachedTokens = 0;
-        ReasoningTokens = 0;
+        long? prompt = null;
+        long? completion = null;
+        long cached = 0;
+        long reasoning = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("prompt_tokens"u8))
             {
-                PromptTokens = Count(ref reader) ?? PromptTokens;
+                prompt = Count(ref reader) ?? prompt;
             }
             else if (reader.ValueTextEquals("completion_tokens"u8))
             {
-                CompletionTokens = Count(ref reader) ?? CompletionTokens;
+                completion = Count(ref reader) ?? completion;
             }
             else if (reader.ValueTextEquals("prompt_tokens_details"u8))
             {
-                CachedTokens = Detail(ref reader, "cached_tokens"u8) ?? CachedTokens;
+                cached = Detail(ref reader, "cached_tokens"u8) ?? cached;
             }
             else if (reader.ValueTextEquals("completion_tokens_details"u8))
             {
-                ReasoningTokens = Detail(ref reader, "reasoning_tokens"u8) ?? ReasoningTokens;
+                reasoning = Detail(ref reader, "reasoning_tokens"u8) ?? reasoning;
             }
             else
             {
                 reader.Skip();
             }
+        }
+
+        // A usage object without counts (some servers send {} in every chunk) does not erase one that had them.
+        if (prompt is not null || completion is not null)
+        {
+            PromptTokens = prompt;
+            CompletionTokens = completion;
+            CachedTokens = cached;
+            ReasoningTokens = reasoning;
         }
     }
 

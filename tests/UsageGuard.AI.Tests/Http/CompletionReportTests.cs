@@ -46,14 +46,15 @@ public sealed class CompletionReportTests
     }
 
     [Test]
-    public void Read_Chunks_CountTextReasoningRefusalsAndToolCalls_AndTheLastUsageWins()
+    public void Read_Chunks_CountTextReasoningRefusalsAndToolCalls_AndTheLastUsageWithCountsWins()
     {
         CompletionReport report = Read(
             """{"model":"m-1","choices":[{"index":0,"delta":{"role":"assistant","content":"ab"}}],"usage":null}""",
             """{"model":"m-2","choices":[{"index":0,"delta":{"reasoning_content":"think"}},{"index":1,"delta":{"refusal":"no"}}]}""",
             """{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","type":"function","function":{"name":"f","arguments":"{\"a\":"}}]}}],"usage":{"prompt_tokens":1,"completion_tokens":1}}""",
             """{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"1}"}}]}}]}""",
-            """{"choices":[],"usage":{"prompt_tokens":40,"completion_tokens":20,"completion_tokens_details":{"reasoning_tokens":5}}}""");
+            """{"choices":[],"usage":{"prompt_tokens":40,"completion_tokens":20,"completion_tokens_details":{"reasoning_tokens":5}}}""",
+            """{"choices":[],"usage":{}}""");
 
         report.Model.Should().Be("m-1", "the first model named answers");
         report.OutputCharacters.Should().Be("ab".Length + "think".Length + "no".Length + "f".Length + "{\"a\":".Length + "1}".Length);

@@ -27,7 +27,7 @@ internal sealed class GuardedOpenAi : IAsyncDisposable
     {
         _services = services;
         Server = server;
-        Guard = services.GetRequiredService<IEntitlementGuard>();
+        Guard = new CountingGuard(services.GetRequiredService<IEntitlementGuard>());
         Ledger = services.GetRequiredService<ICreditLedger>();
         Handler = new UsageGuardHttpHandler(new SocketsHttpHandler(), Guard, options);
         Http = new HttpClient(Handler) { BaseAddress = server.Endpoint };
@@ -42,7 +42,8 @@ internal sealed class GuardedOpenAi : IAsyncDisposable
 
     public OpenAiTestServer Server { get; }
 
-    public IEntitlementGuard Guard { get; }
+    /// <summary>Gets the guard the handler uses: the one from DI, counting reservations.</summary>
+    public CountingGuard Guard { get; }
 
     public ICreditLedger Ledger { get; }
 

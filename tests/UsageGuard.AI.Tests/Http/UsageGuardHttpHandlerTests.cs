@@ -1,8 +1,10 @@
 using System.ClientModel;
+using System.ClientModel.Primitives;
 using System.Net;
 using System.Text;
 using FluentAssertions;
 using NUnit.Framework;
+using OpenAI;
 using OpenAI.Chat;
 
 namespace UsageGuard.AI.Tests.Http;
@@ -265,9 +267,33 @@ public sealed class UsageGuardHttpHandlerTests
 
         (await call.Should().ThrowAsync<ClientResultException>()).Which.Status.Should().Be(500);
         g.Server.Requests.Should().ContainSingle();
+        g.Guard.Reservations.Should().Be(1);
         (await g.SettlementsAsync()).Should().BeEmpty();
         g.Held.Should().Be(0m);
         g.Ledger.GetBalance(GuardedOpenAi.Customer).Balance.ToDecimal().Should().Be(10m);
+    }
+
+    [Test]
+    public async Task CompleteChat_RetriedByTheSdk_ReservesEachAttemptOnItsOwn_ReleasingTheFailedOne()
+    {
+        await using GuardedOpenAi g = await GuardedOpenAi.StartAsync();
+        int attempts = 0;
+        g.Server.Respond = _ => Interlocked.Increment(ref attempts) == 1
+            ? CannedResponse.Json(OpenAiFixtures.Error(), status: 503)
+            : CannedResponse.Json(OpenAiFixtures.Completion());
+        var retrying = new ChatClient("gpt-test", new ApiKeyCredential("sk-test"), new OpenAIClientOptions
+        {
+            Endpoint = g.Server.Endpoint,
+            Transport = new HttpClientPipelineTransport(g.Http),
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 1),
+        });
+        using UsageScope.Closer scope = Acme();
+
+        await retrying.CompleteChatAsync(SayHello);
+
+        (g.Server.Requests.Count, g.Guard.Reservations).Should().Be((2, 2));
+        (await g.ChargedAsync()).Should().Be(UsagePricedForRequested, "the failed attempt was released, the second settled");
+        g.Held.Should().Be(0m);
     }
 
     [Test]
@@ -305,7 +331,20 @@ public sealed class UsageGuardHttpHandlerTests
         refused.CustomerId.Should().Be(GuardedOpenAi.Customer);
         refused.Status.Should().Be(ReservationStatus.InsufficientCredits);
         g.Server.Requests.Should().BeEmpty();
+        g.Guard.Reservations.Should().Be(2, "one per call: the SDK's retry policy does not retry the refusal");
         (await g.SettlementsAsync()).Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task CompleteChat_ForACustomerNeverGrantedCredits_ThrowsTheGuardsUnknownCustomer_AndIsNeverSent()
+    {
+        await using GuardedOpenAi g = await GuardedOpenAi.StartAsync(credits: 0m);
+        using UsageScope.Closer scope = Acme();
+
+        Func<Task> call = () => g.Chat.CompleteChatAsync(SayHello);
+
+        await call.Should().ThrowAsync<UnknownCustomerException>();
+        g.Server.Requests.Should().BeEmpty();
     }
 
     [Test]
