@@ -61,9 +61,6 @@ internal sealed class MeteredEventStream : Stream
         set => throw new NotSupportedException();
     }
 
-    /// <summary>Gets what the stream has reported so far.</summary>
-    internal CompletionReport Report => _report;
-
     /// <inheritdoc />
     public override int Read(byte[] buffer, int offset, int count)
     {

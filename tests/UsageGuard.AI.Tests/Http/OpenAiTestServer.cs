@@ -161,6 +161,11 @@ internal sealed class OpenAiTestServer : IAsyncDisposable
 
     private static async Task WriteAsync(NetworkStream stream, CannedResponse response, CancellationToken cancellationToken)
     {
+        if (response.BeforeResponse is { } before)
+        {
+            await before().WaitAsync(cancellationToken);
+        }
+
         var head = new StringBuilder()
             .Append(CultureInfo.InvariantCulture, $"HTTP/1.1 {response.Status} {(response.Status == 200 ? "OK" : "Error")}\r\n")
             .Append(CultureInfo.InvariantCulture, $"Content-Type: {response.ContentType}\r\n")
@@ -224,6 +229,9 @@ internal sealed class CannedResponse
     public required IReadOnlyList<string> Chunks { get; init; }
 
     public bool Streamed { get; init; }
+
+    /// <summary>Gets a wait before anything is written, so that a test can hold a call in flight.</summary>
+    public Func<Task>? BeforeResponse { get; init; }
 
     /// <summary>Gets a wait before chunk i is written, so that a test can hold the stream mid-way.</summary>
     public Func<int, Task>? BeforeChunk { get; init; }

@@ -215,6 +215,28 @@ public sealed class UsageGuardHttpHandlerTests
     }
 
     [Test]
+    public async Task CompleteChatStreaming_Synchronous_BrokenOffByTheCaller_IsSettledOnce()
+    {
+        await using GuardedOpenAi g = await GuardedOpenAi.StartAsync();
+        g.Server.Respond = r => CannedResponse.Events(
+            OpenAiFixtures.Stream(["Hello", " world"], includeUsage: r.IncludeUsage),
+            beforeChunk: i => i == 2 ? Task.Delay(Timeout.Infinite, g.Server.Stopping) : Task.CompletedTask);
+        using UsageScope.Closer scope = Acme();
+
+        foreach (StreamingChatCompletionUpdate update in g.Chat.CompleteChatStreaming(SayHello, cancellationToken: Soon))
+        {
+            if (update.ContentUpdate.Count > 0 && update.ContentUpdate[0].Text == "Hello")
+            {
+                break;
+            }
+        }
+
+        (await g.ChargedAsync()).Should().Be(Price(InputEstimate, 2));
+        (await g.SettlementsAsync()).Should().ContainSingle();
+        g.Held.Should().Be(0m);
+    }
+
+    [Test]
     public async Task CompleteChatStreaming_FailingMidway_IsChargedForWhatWasProduced()
     {
         await using GuardedOpenAi g = await GuardedOpenAi.StartAsync();
@@ -361,6 +383,34 @@ public sealed class UsageGuardHttpHandlerTests
         g.Server.Requests.Should().BeEmpty();
         await smaller.Should().NotThrowAsync("a hold of 7 × 2 + 1,000 × 8 per million fits");
         g.Server.Requests.Should().ContainSingle();
+    }
+
+    [Test]
+    public async Task CompleteChat_ConcurrentCallsAtTheWalletsEdge_AdmitExactlyTheHoldsThatFit()
+    {
+        // Exactly three holds of 7 × 2 + 1,000 × 8 per million fit; each call is held in flight until all have been decided.
+        decimal hold = Price(InputEstimate, 1_000);
+        await using GuardedOpenAi g = await GuardedOpenAi.StartAsync(credits: 3 * hold);
+        var decided = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        g.Server.Respond = _ => new CannedResponse { Chunks = [OpenAiFixtures.Completion()], BeforeResponse = () => decided.Task };
+        using UsageScope.Closer scope = Acme();
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = 1_000 };
+
+        Task[] calls = [.. Enumerable.Range(0, 12).Select(_ => Task.Run(() => g.Chat.CompleteChatAsync(SayHello, options)))];
+        while (g.Guard.Reservations < calls.Length)
+        {
+            await Task.Delay(10, Soon);
+        }
+
+        decided.SetResult();
+        Task all = Task.WhenAll(calls);
+        await all.ContinueWith(_ => { }, TaskScheduler.Default);
+
+        calls.Count(c => c.IsCompletedSuccessfully).Should().Be(3);
+        calls.Where(c => c.IsFaulted).Should().HaveCount(9).And.OnlyContain(c => c.Exception!.InnerException is UsageLimitExceededException);
+        g.Server.Requests.Should().HaveCount(3);
+        (await g.ChargedAsync()).Should().Be(3 * UsagePricedForRequested);
+        g.Held.Should().Be(0m);
     }
 
     [Test]
