@@ -100,9 +100,10 @@ public sealed class UsageGuardHttpHandler : DelegatingHandler
         byte[] body = async ? await content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false) : ReadAll(content, cancellationToken);
         ChatCompletionRequest parsed = ChatCompletionRequest.Parse(body, _options);
 
-        // The caller's content stays the caller's (a client may send it again on a retry); the copy goes out instead.
-        request.Content = WithHeaders(new ByteArrayContent(parsed.Body), content.Headers);
         GuardedHttpCall call = await ReserveAsync(request, fromHeaders, parsed, cancellationToken).ConfigureAwait(false);
+
+        // The caller's content stays the caller's to dispose (it may be sent again); the copy, read once already, goes out instead.
+        request.Content = WithHeaders(new ByteArrayContent(parsed.Body), content.Headers);
 
         HttpResponseMessage response;
         try
