@@ -173,6 +173,7 @@ public sealed class UsageGuardHttpHandler : DelegatingHandler
             Model = model,
             Tokens = new TokenUsage(parsed.InputEstimate, 0, parsed.MaxOutputTokens, 0),
             Ttl = _options.ReservationTtl,
+            OverrunPolicy = _options.OverrunPolicy,
             Durability = _options.Durability,
         };
         ReservationResult result = await _guard.ReserveAsync(reservation, cancellationToken).ConfigureAwait(false);

@@ -50,6 +50,14 @@ public sealed class UsageGuardHttpHandlerOptions
     /// <value>The default value is <see cref="ProviderErrorPolicy.Release"/>.</value>
     public ProviderErrorPolicy OnProviderError { get; set; } = ProviderErrorPolicy.Release;
 
+    /// <summary>
+    /// Gets or sets what a settlement does when the reported usage costs more than the hold, or <see langword="null"/> for the guard's
+    /// default (<see cref="UsageGuardOptions.DefaultOverrunPolicy"/>): <see cref="SettlementPolicy.Cap"/> or <see cref="SettlementPolicy.Overdraft"/>
+    /// charge the wallet what the call cost; <see cref="SettlementPolicy.Reject"/> charges the hold and records the rest as overage.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public SettlementPolicy? OverrunPolicy { get; set; }
+
     /// <summary>Gets or sets how long a request's hold lives if it is never settled, or <see langword="null"/> for the guard's default TTL.</summary>
     /// <value>The default value is <see langword="null"/>.</value>
     public TimeSpan? ReservationTtl { get; set; }

@@ -68,6 +68,18 @@ public sealed class UsageGuardHttpHandlerTests
     }
 
     [Test]
+    public async Task CompleteChat_UsageAboveTheHold_WithTheCapPolicy_ChargesWhatTheCallCost()
+    {
+        await using GuardedOpenAi g = await GuardedOpenAi.StartAsync(configure: o => o.OverrunPolicy = SettlementPolicy.Cap);
+        using UsageScope.Closer scope = Acme();
+
+        await g.Chat.CompleteChatAsync(SayHello, new ChatCompletionOptions { MaxOutputTokenCount = 300 });
+
+        (await g.ChargedAsync()).Should().Be(UsagePricedForRequested);
+        (await g.Ledger.GetHistoryAsync(new LedgerQuery { CustomerId = GuardedOpenAi.Customer })).Should().NotContain(e => e.Kind == LedgerEntryKind.Overage);
+    }
+
+    [Test]
     public async Task CompleteChat_Synchronous_IsGuardedToo()
     {
         await using GuardedOpenAi g = await GuardedOpenAi.StartAsync();
