@@ -113,9 +113,12 @@ public sealed class UsageGuardChatClient : DelegatingChatClient
                 }
 
                 model ??= update.ModelId;
-                foreach (AIContent content in update.Contents)
+                IList<AIContent> contents = update.Contents;
+
+                // Indexed: enumerating the IList through its interface would allocate an enumerator per update.
+                for (int i = 0; i < contents.Count; i++)
                 {
-                    switch (content)
+                    switch (contents[i])
                     {
                         case UsageContent u:
                             usage = usage.Add(u.Details);
@@ -245,11 +248,13 @@ public sealed class UsageGuardChatClient : DelegatingChatClient
     private static long TextLength(ChatResponse response)
     {
         long characters = 0;
-        foreach (ChatMessage message in response.Messages)
+        IList<ChatMessage> messages = response.Messages;
+        for (int m = 0; m < messages.Count; m++)
         {
-            foreach (AIContent content in message.Contents)
+            IList<AIContent> contents = messages[m].Contents;
+            for (int i = 0; i < contents.Count; i++)
             {
-                characters += content switch
+                characters += contents[i] switch
                 {
                     TextContent t => t.Text?.Length ?? 0,
                     TextReasoningContent r => r.Text?.Length ?? 0,
