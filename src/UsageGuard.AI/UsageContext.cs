@@ -26,6 +26,22 @@ public readonly record struct UsageContext
     /// <summary>Gets the host's request id, recorded on the ledger entries.</summary>
     public string? RequestId { get; init; }
 
+    /// <summary>The reservation of one guarded model call for this context: its estimate priced for <paramref name="model"/>.</summary>
+    internal ReservationRequest Reserve(string customerId, string model, in TokenUsage estimate, TimeSpan? ttl, SettlementPolicy? overrunPolicy, Durability? durability) => new()
+    {
+        CustomerId = customerId,
+        Subject = Subject,
+        SessionId = SessionId,
+        Feature = Feature,
+        Tags = Tags,
+        RequestId = RequestId,
+        Model = model,
+        Tokens = estimate,
+        Ttl = ttl,
+        OverrunPolicy = overrunPolicy,
+        Durability = durability,
+    };
+
     /// <summary>Fills each field this context leaves empty from <paramref name="fallback"/>.</summary>
     /// <param name="fallback">The context to take missing fields from.</param>
     /// <returns>The merged context.</returns>

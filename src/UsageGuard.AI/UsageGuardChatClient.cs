@@ -173,20 +173,7 @@ public sealed class UsageGuardChatClient : DelegatingChatClient
         long input = UsageProperties.ReadInputTokens(options) ?? _options.TokenEstimator.EstimateInputTokens(messages, options);
         long maxOutput = options?.MaxOutputTokens ?? _options.DefaultMaxOutputTokens;
         var estimate = new TokenUsage(input, 0, Math.Max(0, maxOutput), 0);
-        var request = new ReservationRequest
-        {
-            CustomerId = customerId,
-            Subject = context.Subject,
-            SessionId = context.SessionId,
-            Feature = context.Feature,
-            Tags = context.Tags,
-            RequestId = context.RequestId,
-            Model = model,
-            Tokens = estimate,
-            Ttl = _options.ReservationTtl,
-            OverrunPolicy = _options.OverrunPolicy,
-            Durability = _options.Durability,
-        };
+        ReservationRequest request = context.Reserve(customerId, model, estimate, _options.ReservationTtl, _options.OverrunPolicy, _options.Durability);
         ReservationResult result = await _guard.ReserveAsync(request, cancellationToken).ConfigureAwait(false);
         if (!result.IsAdmitted)
         {

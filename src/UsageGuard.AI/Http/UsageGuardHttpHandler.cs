@@ -162,20 +162,8 @@ public sealed class UsageGuardHttpHandler : DelegatingHandler
             ?? throw new InvalidOperationException($"A guarded chat-completions request needs a customer: open a UsageScope around the call, configure UsageGuardHttpHandlerOptions.ContextResolver, or turn on UsageGuardHttpHandlerOptions.ReadContextHeaders and send the {UsageHeaders.CustomerId} header.");
         string model = parsed.Model ?? _options.DefaultModelId
             ?? throw new InvalidOperationException("A guarded chat-completions request needs a model to price: name it in the body's \"model\", or set UsageGuardHttpHandlerOptions.DefaultModelId.");
-        var reservation = new ReservationRequest
-        {
-            CustomerId = customerId,
-            Subject = context.Subject,
-            SessionId = context.SessionId,
-            Feature = context.Feature,
-            Tags = context.Tags,
-            RequestId = context.RequestId,
-            Model = model,
-            Tokens = new TokenUsage(parsed.InputEstimate, 0, parsed.MaxOutputTokens, 0),
-            Ttl = _options.ReservationTtl,
-            OverrunPolicy = _options.OverrunPolicy,
-            Durability = _options.Durability,
-        };
+        ReservationRequest reservation = context.Reserve(
+            customerId, model, new TokenUsage(parsed.InputEstimate, 0, parsed.MaxOutputTokens, 0), _options.ReservationTtl, _options.OverrunPolicy, _options.Durability);
         ReservationResult result = await _guard.ReserveAsync(reservation, cancellationToken).ConfigureAwait(false);
         if (!result.IsAdmitted)
         {
