@@ -1,0 +1,41 @@
+using Npgsql;
+
+namespace UsageGuard.PostgreSql;
+
+/// <summary>Where and how <see cref="PostgreSqlLedgerStore"/> keeps the ledger.</summary>
+public sealed class PostgreSqlLedgerStoreOptions
+{
+    /// <summary>Gets or sets the Npgsql connection string, for example <c>Host=db;Database=app;Username=usageguard;Password=…</c>.</summary>
+    /// <value>The default value is <see langword="null"/>; set it or <see cref="DataSource"/>.</value>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Gets or sets a data source the host already built (pooling, authentication and logging as the host configured them); wins over <see cref="ConnectionString"/>.</summary>
+    /// <value>The default value is <see langword="null"/>. The store does not dispose a data source it was given.</value>
+    public NpgsqlDataSource? DataSource { get; set; }
+
+    /// <summary>Gets or sets the schema the store's tables live in; created when missing.</summary>
+    /// <value>The default value is <c>usageguard</c>.</value>
+    public string Schema { get; set; } = "usageguard";
+
+    /// <summary>Gets or sets how many snapshots are kept (older ones are deleted when a new one is saved).</summary>
+    /// <value>The default value is 3.</value>
+    public int SnapshotsToKeep { get; set; } = 3;
+
+    /// <summary>Validates the options.</summary>
+    /// <exception cref="ArgumentException">Neither a connection string nor a data source is set, or the schema is not a plain identifier.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="SnapshotsToKeep"/> is not positive.</exception>
+    internal void Validate()
+    {
+        if (DataSource is null && string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            throw new ArgumentException("PostgreSqlLedgerStoreOptions needs a ConnectionString (e.g. 'Host=localhost;Database=app;Username=app') or a DataSource.", nameof(ConnectionString));
+        }
+
+        if (string.IsNullOrEmpty(Schema) || Schema.Length > 63 || !(char.IsAsciiLetterLower(Schema[0]) || Schema[0] == '_') || !Schema.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_'))
+        {
+            throw new ArgumentException($"PostgreSqlLedgerStoreOptions.Schema '{Schema}' must be a plain lower-case identifier (letters, digits and '_', starting with a letter or '_', at most 63 characters).", nameof(Schema));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(SnapshotsToKeep, nameof(SnapshotsToKeep));
+    }
+}
