@@ -32,9 +32,10 @@ public sealed class PostgreSqlLedgerStore : ILedgerStore, IDisposable, IAsyncDis
     private readonly PostgreSqlLedgerStoreOptions _options;
     private readonly string _schema;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private Task? _open;
     private bool _disposed;
 
-    /// <summary>Initializes a new instance of the <see cref="PostgreSqlLedgerStore"/> class; call <see cref="OpenAsync"/> (or use <see cref="CreateAsync"/>) before use.</summary>
+    /// <summary>Initializes a new instance of the <see cref="PostgreSqlLedgerStore"/> class. The schema is created or migrated by <see cref="OpenAsync"/>, or by the first operation.</summary>
     /// <param name="options">The options.</param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">The options are invalid.</exception>
@@ -74,7 +75,28 @@ public sealed class PostgreSqlLedgerStore : ILedgerStore, IDisposable, IAsyncDis
     /// <returns>A task that completes when the schema is current.</returns>
     /// <exception cref="LedgerUnavailableException">PostgreSQL cannot be reached.</exception>
     /// <exception cref="UsageGuardException">The schema is newer than this release understands.</exception>
-    public async Task OpenAsync(CancellationToken cancellationToken = default)
+    public Task OpenAsync(CancellationToken cancellationToken = default) => EnsureOpenAsync(cancellationToken);
+
+    /// <summary>Opens the schema once; a failed open is tried again by the next operation.</summary>
+    private Task EnsureOpenAsync(CancellationToken cancellationToken)
+    {
+        Task? open = Volatile.Read(ref _open);
+        if (open is { IsCompletedSuccessfully: true })
+        {
+            return open;
+        }
+
+        if (open is null || open.IsFaulted || open.IsCanceled)
+        {
+            Task fresh = MigrateAsync(cancellationToken);
+            Task? seen = Interlocked.CompareExchange(ref _open, fresh, open);
+            return seen == open ? fresh : seen!;
+        }
+
+        return open;
+    }
+
+    private async Task MigrateAsync(CancellationToken cancellationToken)
     {
         await Run(
             async () =>
@@ -111,6 +133,7 @@ public sealed class PostgreSqlLedgerStore : ILedgerStore, IDisposable, IAsyncDis
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
             await Run(() => AppendCoreAsync(batch, cancellationToken), "appending a batch").ConfigureAwait(false);
         }
         finally
@@ -232,6 +255,7 @@ public sealed class PostgreSqlLedgerStore : ILedgerStore, IDisposable, IAsyncDis
     /// <inheritdoc />
     public async IAsyncEnumerable<LedgerEntry> ReadAsync(long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
         NpgsqlConnection connection = await Run(() => _dataSource.OpenConnectionAsync(cancellationToken).AsTask(), "reading entries").ConfigureAwait(false);
         try
         {
@@ -256,6 +280,7 @@ public sealed class PostgreSqlLedgerStore : ILedgerStore, IDisposable, IAsyncDis
     public async ValueTask<IReadOnlyList<LedgerEntry>> QueryAsync(LedgerQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
         return await Run(
             async () =>
             {
@@ -307,6 +332,7 @@ public sealed class PostgreSqlLedgerStore : ILedgerStore, IDisposable, IAsyncDis
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         byte[] payload = StoreCodec.EncodeSnapshot(snapshot);
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
         await Run(
             async () =>
             {
@@ -336,6 +362,7 @@ public sealed class PostgreSqlLedgerStore : ILedgerStore, IDisposable, IAsyncDis
     /// <exception cref="LedgerCorruptedException">The newest snapshot fails its checksum, or does not match the stored entry it claims to end at.</exception>
     public async ValueTask<LedgerSnapshot?> LoadLatestSnapshotAsync(CancellationToken cancellationToken = default)
     {
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
         (long Sequence, byte[] Payload, byte[] Checksum, byte[]? Hash)? row = await Run(
             async () =>
             {
@@ -371,6 +398,7 @@ public sealed class PostgreSqlLedgerStore : ILedgerStore, IDisposable, IAsyncDis
     {
         ArgumentNullException.ThrowIfNull(customerId);
         ArgumentNullException.ThrowIfNull(key);
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
         return await Run(
             async () =>
             {
@@ -387,6 +415,7 @@ public sealed class PostgreSqlLedgerStore : ILedgerStore, IDisposable, IAsyncDis
     /// <inheritdoc />
     public async IAsyncEnumerable<IdempotencyRecord> ReadIdempotencyRecordsAsync(DateTimeOffset createdSince, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
         NpgsqlConnection connection = await Run(() => _dataSource.OpenConnectionAsync(cancellationToken).AsTask(), "reading idempotency keys").ConfigureAwait(false);
         try
         {
@@ -410,6 +439,7 @@ public sealed class PostgreSqlLedgerStore : ILedgerStore, IDisposable, IAsyncDis
     /// <inheritdoc />
     public async ValueTask PruneIdempotencyRecordsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default)
     {
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
         await Run(
             async () =>
             {
