@@ -1,0 +1,156 @@
+using Npgsql;
+
+namespace UsageGuard.PostgreSql;
+
+/// <summary>
+/// The escrow primitive of the shared store: pools of capacity in PostgreSQL, and leases (slices of a pool's remaining capacity)
+/// that an instance takes with one conditional update, spends locally, and gives back.
+/// </summary>
+/// <remarks>
+/// <para>Invariant (design §8): for every pool, <c>used + leased ≤ capacity</c> after every committed statement, whatever the
+/// number of instances and threads, because capacity only leaves a pool through an <c>UPDATE … WHERE capacity - used - leased ≥ n</c>
+/// that PostgreSQL applies to the row one transaction at a time (READ COMMITTED re-checks the condition on the latest row version).</para>
+/// <para>An instance reports what it spent when it renews or returns a lease; a lease whose owner stopped renewing is swept after its
+/// expiry plus a grace period (the longest a settlement may still arrive), and only its unreported remainder returns to the pool.</para>
+/// <para>Not yet wired into the engine's wallets and budgets: see docs/scale-out.md. Thread-safe.</para>
+/// </remarks>
+internal sealed class PoolLeases
+{
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly string _schema;
+
+    internal PoolLeases(NpgsqlDataSource dataSource, string schema)
+    {
+        _dataSource = dataSource;
+        _schema = schema;
+    }
+
+    /// <summary>Creates the pool and lease tables when missing.</summary>
+    internal async Task EnsureSchemaAsync(CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"""
+            SELECT pg_advisory_lock(hashtext('usageguard.pools.{_schema}'));
+            CREATE SCHEMA IF NOT EXISTS {_schema};
+            CREATE TABLE IF NOT EXISTS {_schema}.ug_pools (
+                pool text PRIMARY KEY,
+                capacity bigint NOT NULL CHECK (capacity >= 0),
+                used bigint NOT NULL DEFAULT 0 CHECK (used >= 0),
+                leased bigint NOT NULL DEFAULT 0 CHECK (leased >= 0),
+                CHECK (used + leased <= capacity));
+            CREATE TABLE IF NOT EXISTS {_schema}.ug_leases (
+                lease_id uuid PRIMARY KEY,
+                pool text NOT NULL REFERENCES {_schema}.ug_pools (pool),
+                instance text NOT NULL,
+                amount bigint NOT NULL CHECK (amount > 0),
+                reported bigint NOT NULL DEFAULT 0,
+                expires_at bigint NOT NULL);
+            CREATE INDEX IF NOT EXISTS ug_leases_expiry ON {_schema}.ug_leases (expires_at);
+            SELECT pg_advisory_unlock(hashtext('usageguard.pools.{_schema}'));
+            """);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Creates a pool with its capacity, or leaves an existing one as it is.</summary>
+    internal async Task EnsurePoolAsync(string pool, long capacity, CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"INSERT INTO {_schema}.ug_pools (pool, capacity) VALUES ($1, $2) ON CONFLICT (pool) DO NOTHING;");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pool });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = capacity });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Takes a slice of the pool's remaining capacity, or null when less than <paramref name="amount"/> remains.</summary>
+    internal async Task<Lease?> TakeAsync(string pool, string instance, long amount, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(amount);
+        var id = Guid.NewGuid();
+
+        // One statement: the conditional update and the lease row commit together, or neither does.
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"""
+            WITH taken AS (
+                UPDATE {_schema}.ug_pools SET leased = leased + $3
+                WHERE pool = $1 AND capacity - used - leased >= $3
+                RETURNING pool)
+            INSERT INTO {_schema}.ug_leases (lease_id, pool, instance, amount, expires_at)
+            SELECT $4, pool, $2, $3, $5 FROM taken;
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pool });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = instance });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = amount });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = expiresAt.UtcTicks });
+        int rows = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return rows == 1 ? new Lease(id, pool, amount) : null;
+    }
+
+    /// <summary>Reports what a lease spent so far and extends it; false when the lease was swept (its owner must stop spending from it).</summary>
+    internal async Task<bool> RenewAsync(Lease lease, long spentSoFar, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"UPDATE {_schema}.ug_leases SET reported = greatest(reported, $2), expires_at = $3 WHERE lease_id = $1 AND $2 <= amount;");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = lease.Id });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = spentSoFar });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = expiresAt.UtcTicks });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <summary>Gives a lease back: what it spent becomes used, the rest returns to the pool. False when it was already swept or returned.</summary>
+    internal async Task<bool> ReturnAsync(Lease lease, long spent, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(spent);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(spent, lease.Amount);
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"""
+            WITH gone AS (DELETE FROM {_schema}.ug_leases WHERE lease_id = $1 RETURNING pool, amount)
+            UPDATE {_schema}.ug_pools p SET leased = p.leased - gone.amount, used = p.used + $2 FROM gone WHERE p.pool = gone.pool;
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = lease.Id });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = spent });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <summary>Spends directly from the pool, without a lease (near exhaustion): one conditional update; false when it does not fit.</summary>
+    internal async Task<bool> SpendDirectAsync(string pool, long amount, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(amount);
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"UPDATE {_schema}.ug_pools SET used = used + $2 WHERE pool = $1 AND capacity - used - leased >= $2;");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pool });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = amount });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <summary>
+    /// Returns the leases that expired before <paramref name="before"/> (expiry plus the grace a late settlement may take): what their owners
+    /// reported becomes used, the rest goes back to the pool. Returns how many leases were swept.
+    /// </summary>
+    internal async Task<int> SweepAsync(DateTimeOffset before, CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"""
+            WITH gone AS (DELETE FROM {_schema}.ug_leases WHERE expires_at < $1 RETURNING pool, amount, reported),
+                 sums AS (SELECT pool, sum(amount) AS amount, sum(reported) AS reported, count(*) AS n FROM gone GROUP BY pool)
+            UPDATE {_schema}.ug_pools p SET leased = p.leased - sums.amount, used = p.used + sums.reported FROM sums WHERE p.pool = sums.pool
+            RETURNING sums.n;
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = before.UtcTicks });
+        int swept = 0;
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            swept += (int)reader.GetInt64(0);
+        }
+
+        return swept;
+    }
+
+    /// <summary>Reads a pool's capacity, used and leased amounts.</summary>
+    internal async Task<(long Capacity, long Used, long Leased)> ReadAsync(string pool, CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"SELECT capacity, used, leased FROM {_schema}.ug_pools WHERE pool = $1;");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pool });
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2))
+            : throw new InvalidOperationException($"Pool '{pool}' does not exist.");
+    }
+
+    /// <summary>A slice of a pool's capacity held by one instance.</summary>
+    internal sealed record Lease(Guid Id, string Pool, long Amount);
+}
