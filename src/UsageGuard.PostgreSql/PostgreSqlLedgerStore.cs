@@ -17,7 +17,7 @@ namespace UsageGuard.PostgreSql;
 /// together or not at all. A batch sent again after a commit whose outcome was lost (a connection dropped during <c>COMMIT</c>)
 /// applies once: the entries already stored with the same hashes are skipped.</para>
 /// </remarks>
-public sealed class PostgreSqlLedgerStore : ILedgerStore, IDisposable, IAsyncDisposable
+public sealed partial class PostgreSqlLedgerStore : ILedgerStore, IDisposable, IAsyncDisposable
 {
     /// <summary>The schema version this release creates and understands.</summary>
     public const int SchemaVersion = 1;
@@ -147,6 +147,9 @@ public sealed class PostgreSqlLedgerStore : ILedgerStore, IDisposable, IAsyncDis
         LedgerEntry[] entries = batch.Entries.ToArray();
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+        // The same lock as sequenced appends: a pre-sequenced batch and a sequenced one never interleave.
+        await LockAppendsAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         long last;
         await using (NpgsqlCommand head = new($"SELECT coalesce(max(seq), 0) FROM {_schema}.ug_entries;", connection, transaction))
         {
@@ -193,26 +196,32 @@ public sealed class PostgreSqlLedgerStore : ILedgerStore, IDisposable, IAsyncDis
             await CopyEntriesAsync(connection, entries.AsMemory(stored), cancellationToken).ConfigureAwait(false);
         }
 
-        IReadOnlyList<IdempotencyRecord> records = batch.IdempotencyRecords;
-        if (records.Count > 0)
-        {
-            await using var upserts = new NpgsqlBatch(connection, transaction);
-            foreach (IdempotencyRecord record in records)
-            {
-                var command = new NpgsqlBatchCommand($"INSERT INTO {_schema}.ug_idempotency (customer_id, key, fingerprint, created_at, outcome) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (customer_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, created_at = excluded.created_at, outcome = excluded.outcome;");
-                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = record.CustomerId });
-                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = record.Key });
-                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = record.Fingerprint });
-                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = record.CreatedAt.UtcTicks });
-                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = record.Outcome });
-                upserts.BatchCommands.Add(command);
-            }
-
-            await upserts.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
+        await UpsertRecordsAsync(connection, transaction, batch.IdempotencyRecords, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>Stores idempotency records in the batch's transaction: a key commits with its effect, or not at all.</summary>
+    private async Task UpsertRecordsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<IdempotencyRecord> records, CancellationToken cancellationToken)
+    {
+        if (records.Count == 0)
+        {
+            return;
+        }
+
+        await using var upserts = new NpgsqlBatch(connection, transaction);
+        foreach (IdempotencyRecord record in records)
+        {
+            var command = new NpgsqlBatchCommand($"INSERT INTO {_schema}.ug_idempotency (customer_id, key, fingerprint, created_at, outcome) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (customer_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, created_at = excluded.created_at, outcome = excluded.outcome;");
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = record.CustomerId });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = record.Key });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = record.Fingerprint });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = record.CreatedAt.UtcTicks });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = record.Outcome });
+            upserts.BatchCommands.Add(command);
+        }
+
+        await upserts.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task CopyEntriesAsync(NpgsqlConnection connection, ReadOnlyMemory<LedgerEntry> entries, CancellationToken cancellationToken)
