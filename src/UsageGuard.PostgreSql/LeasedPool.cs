@@ -48,19 +48,25 @@ internal sealed class LeasedPool : IAsyncDisposable
     internal ValueTask<bool> TryTakeAsync(long units, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(units);
+        return TryTakeLocal(units) ? ValueTask.FromResult(true) : new ValueTask<bool>(SlowAsync(units, cancellationToken));
+    }
+
+    /// <summary>Takes units from the local lease with a CAS, when it has them.</summary>
+    private bool TryTakeLocal(long units)
+    {
         long seen = Volatile.Read(ref _remaining);
         while (seen >= units)
         {
             long now = Interlocked.CompareExchange(ref _remaining, seen - units, seen);
             if (now == seen)
             {
-                return ValueTask.FromResult(true);
+                return true;
             }
 
             seen = now;
         }
 
-        return new ValueTask<bool>(SlowAsync(units, cancellationToken));
+        return false;
     }
 
     private async Task<bool> SlowAsync(long units, CancellationToken cancellationToken)
@@ -69,16 +75,9 @@ internal sealed class LeasedPool : IAsyncDisposable
         try
         {
             // Another thread may have refilled while this one waited.
-            long seen = Volatile.Read(ref _remaining);
-            while (seen >= units)
+            if (TryTakeLocal(units))
             {
-                long now = Interlocked.CompareExchange(ref _remaining, seen - units, seen);
-                if (now == seen)
-                {
-                    return true;
-                }
-
-                seen = now;
+                return true;
             }
 
             long nowTicks = _time.GetUtcNow().UtcTicks;

@@ -1,5 +1,4 @@
 using FluentAssertions;
-using Npgsql;
 using NUnit.Framework;
 using UsageGuard.Testing;
 
@@ -7,35 +6,8 @@ namespace UsageGuard.PostgreSql.Tests;
 
 /// <summary>An instance's side of the escrow: local spends from a lease, adaptive slices, direct spends near exhaustion, nothing stranded.</summary>
 [TestFixture]
-public sealed class LeasedPoolTests
+public sealed class LeasedPoolTests : PoolFixture
 {
-    private readonly List<NpgsqlDataSource> _sources = [];
-    private string _schema = null!;
-
-    [SetUp]
-    public void NewSchema() => _schema = PostgresServer.NewSchema();
-
-    [TearDown]
-    public async Task DropSchema()
-    {
-        foreach (NpgsqlDataSource source in _sources)
-        {
-            await source.DisposeAsync();
-        }
-
-        _sources.Clear();
-        await PostgresServer.DropSchemaAsync(_schema);
-    }
-
-    private async Task<PoolLeases> PoolsAsync()
-    {
-        var source = NpgsqlDataSource.Create(PostgresServer.ConnectionString);
-        _sources.Add(source);
-        var pools = new PoolLeases(source, _schema);
-        await pools.EnsureSchemaAsync();
-        return pools;
-    }
-
     [TestCase(1)]
     [TestCase(2)]
     public async Task FourInstancesDrainAPool_EveryUnitTakenOnce_NoneStrandedAfterReturn(int seed)

@@ -1,46 +1,18 @@
 using FluentAssertions;
-using Npgsql;
 using NUnit.Framework;
 
 namespace UsageGuard.PostgreSql.Tests;
 
 /// <summary>The escrow primitive: leases never take more than a pool has, come back when returned or swept, and the last units go direct.</summary>
 [TestFixture]
-public sealed class PoolLeasesTests
+public sealed class PoolLeasesTests : PoolFixture
 {
     private static readonly DateTimeOffset T0 = new(2026, 3, 2, 10, 0, 0, TimeSpan.Zero);
-    private readonly List<NpgsqlDataSource> _sources = [];
-    private string _schema = null!;
-
-    [SetUp]
-    public void NewSchema() => _schema = PostgresServer.NewSchema();
-
-    [TearDown]
-    public async Task DropSchema()
-    {
-        foreach (NpgsqlDataSource source in _sources)
-        {
-            await source.DisposeAsync();
-        }
-
-        _sources.Clear();
-        await PostgresServer.DropSchemaAsync(_schema);
-    }
-
-    /// <summary>A pool handle with a data source of its own, as another process would have.</summary>
-    private async Task<PoolLeases> InstanceAsync()
-    {
-        var source = NpgsqlDataSource.Create(PostgresServer.ConnectionString);
-        _sources.Add(source);
-        var pools = new PoolLeases(source, _schema);
-        await pools.EnsureSchemaAsync();
-        return pools;
-    }
 
     [Test]
     public async Task Take_NeverMoreThanRemains_AndReturnSplitsUsedFromGivenBack()
     {
-        PoolLeases pools = await InstanceAsync();
+        PoolLeases pools = await PoolsAsync();
         await pools.EnsurePoolAsync("wallet:acme", 100);
 
         PoolLeases.Lease? a = await pools.TakeAsync("wallet:acme", "i-1", 60, T0.AddMinutes(1));
@@ -60,7 +32,7 @@ public sealed class PoolLeasesTests
     [Test]
     public async Task NearExhaustion_TheLastUnitsGoDirect_NoneStranded_NoneOversold()
     {
-        PoolLeases pools = await InstanceAsync();
+        PoolLeases pools = await PoolsAsync();
         await pools.EnsurePoolAsync("budget:team", 50);
         PoolLeases.Lease lease = (await pools.TakeAsync("budget:team", "i-1", 45, T0.AddMinutes(1)))!;
         (await pools.TakeAsync("budget:team", "i-2", 10, T0.AddMinutes(1))).Should().BeNull();
@@ -79,7 +51,7 @@ public sealed class PoolLeasesTests
     [Test]
     public async Task Sweep_ALeaseWhoseOwnerStoppedRenewing_ReturnsItsUnreportedRest_AfterExpiryAndGrace()
     {
-        PoolLeases pools = await InstanceAsync();
+        PoolLeases pools = await PoolsAsync();
         await pools.EnsurePoolAsync("wallet:acme", 1_000);
         PoolLeases.Lease dead = (await pools.TakeAsync("wallet:acme", "i-dead", 100, T0.AddSeconds(30)))!;
         PoolLeases.Lease alive = (await pools.TakeAsync("wallet:acme", "i-alive", 100, T0.AddSeconds(30)))!;
@@ -102,12 +74,12 @@ public sealed class PoolLeasesTests
     public async Task ManyInstancesAndThreads_DrainOnePool_ExactlyToCapacity_NeverAbove(int seed)
     {
         const long capacity = 20_000;
-        PoolLeases setup = await InstanceAsync();
+        PoolLeases setup = await PoolsAsync();
         await setup.EnsurePoolAsync("wallet:acme", capacity);
         var instances = new PoolLeases[4];
         for (int i = 0; i < instances.Length; i++)
         {
-            instances[i] = await InstanceAsync();
+            instances[i] = await PoolsAsync();
         }
 
         long spentTotal = 0;
