@@ -68,26 +68,16 @@ internal sealed class CompletionReport
                 }
                 else if (reader.ValueTextEquals("usage"u8))
                 {
-                    reader.Read();
-                    if (reader.TokenType == JsonTokenType.StartObject)
+                    if (Enter(ref reader, JsonTokenType.StartObject))
                     {
                         ReadUsage(ref reader);
-                    }
-                    else
-                    {
-                        reader.Skip();
                     }
                 }
                 else if (reader.ValueTextEquals("choices"u8))
                 {
-                    reader.Read();
-                    if (reader.TokenType == JsonTokenType.StartArray)
+                    if (Enter(ref reader, JsonTokenType.StartArray))
                     {
                         ReadChoices(ref reader);
-                    }
-                    else
-                    {
-                        reader.Skip();
                     }
                 }
                 else
@@ -159,14 +149,9 @@ internal sealed class CompletionReport
             {
                 if (reader.ValueTextEquals("delta"u8) || reader.ValueTextEquals("message"u8))
                 {
-                    reader.Read();
-                    if (reader.TokenType == JsonTokenType.StartObject)
+                    if (Enter(ref reader, JsonTokenType.StartObject))
                     {
                         ReadMessage(ref reader);
-                    }
-                    else
-                    {
-                        reader.Skip();
                     }
                 }
                 else
@@ -190,10 +175,8 @@ internal sealed class CompletionReport
             }
             else if (reader.ValueTextEquals("tool_calls"u8))
             {
-                reader.Read();
-                if (reader.TokenType != JsonTokenType.StartArray)
+                if (!Enter(ref reader, JsonTokenType.StartArray))
                 {
-                    reader.Skip();
                     continue;
                 }
 
@@ -211,14 +194,9 @@ internal sealed class CompletionReport
             }
             else if (reader.ValueTextEquals("function_call"u8))
             {
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.StartObject)
+                if (Enter(ref reader, JsonTokenType.StartObject))
                 {
                     ReadFunction(ref reader);
-                }
-                else
-                {
-                    reader.Skip();
                 }
             }
             else
@@ -234,14 +212,9 @@ internal sealed class CompletionReport
         {
             if (reader.ValueTextEquals("function"u8))
             {
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.StartObject)
+                if (Enter(ref reader, JsonTokenType.StartObject))
                 {
                     ReadFunction(ref reader);
-                }
-                else
-                {
-                    reader.Skip();
                 }
             }
             else
@@ -267,6 +240,19 @@ internal sealed class CompletionReport
         }
     }
 
+    /// <summary>Moves to a property's value: true when it opens the object or array expected; otherwise skips it whole and returns false.</summary>
+    private static bool Enter(ref Utf8JsonReader reader, JsonTokenType start)
+    {
+        reader.Read();
+        if (reader.TokenType == start)
+        {
+            return true;
+        }
+
+        reader.Skip();
+        return false;
+    }
+
     /// <summary>Reads a count, or null for anything that is not a whole number of zero or more.</summary>
     private static long? Count(ref Utf8JsonReader reader)
     {
@@ -283,10 +269,8 @@ internal sealed class CompletionReport
     /// <summary>Reads one count of a details object (<c>prompt_tokens_details</c>, <c>completion_tokens_details</c>).</summary>
     private static long? Detail(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
     {
-        reader.Read();
-        if (reader.TokenType != JsonTokenType.StartObject)
+        if (!Enter(ref reader, JsonTokenType.StartObject))
         {
-            reader.Skip();
             return null;
         }
 
