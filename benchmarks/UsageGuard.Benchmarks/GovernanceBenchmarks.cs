@@ -65,7 +65,7 @@ public class GovernanceBenchmarks
     private ServiceProvider _discardingProvider = null!;
     private IEntitlementGuard _guard = null!;
     private IEntitlementGuard _discardingGuard = null!;
-    private long _slowPaths;
+    private readonly PairDriver _pairs = new();
 
     /// <summary>The governance of <see cref="GovernedCustomer"/>, as an application configures it.</summary>
     internal static void Configure(GovernanceOptions governance)
@@ -118,7 +118,7 @@ public class GovernanceBenchmarks
         IReadOnlyList<BudgetUsage> usage = _retainingProvider.GetRequiredService<IUsageGovernance>().GetBudgetUsage(GovernedCustomer, Subject, Session);
         _retainingProvider.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _discardingProvider.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        Console.WriteLine($"// cleanup: UsageGuard calls that did not complete synchronously: {Interlocked.Read(ref _slowPaths)}");
+        Console.WriteLine($"// cleanup: UsageGuard calls that did not complete synchronously: {_pairs.SlowPaths}");
         Console.WriteLine($"// cleanup: governed limits (default store): {string.Join("; ", usage.Select(u => $"{u.BudgetId} {u.Measure} {u.Window?.ToString() ?? "lifetime"} used {u.Used} held {u.Held}"))}");
     }
 
@@ -126,126 +126,60 @@ public class GovernanceBenchmarks
 
     [Benchmark(Baseline = true, Description = "Reserve+Settle, no budgets")]
     [BenchmarkCategory(Settle)]
-    public void ReserveSettlePlain() => ReserveSettlePair(_guard, GuardFactory.Request);
+    public void ReserveSettlePlain() => _pairs.ReserveSettle(_guard, GuardFactory.Request);
 
     [Benchmark(Description = "Reserve+Settle, governed (10 limits + wallet)")]
     [BenchmarkCategory(Settle)]
-    public void ReserveSettleGoverned() => ReserveSettlePair(_guard, GovernedRequest);
+    public void ReserveSettleGoverned() => _pairs.ReserveSettle(_guard, GovernedRequest);
 
     // ---------------------------------------------------------------- reserve + settle, a store that keeps nothing
 
     [Benchmark(Baseline = true, Description = "Reserve+Settle, no budgets, DiscardingLedgerStore")]
     [BenchmarkCategory(SettleDiscarding)]
-    public void ReserveSettlePlainDiscarding() => ReserveSettlePair(_discardingGuard, GuardFactory.Request);
+    public void ReserveSettlePlainDiscarding() => _pairs.ReserveSettle(_discardingGuard, GuardFactory.Request);
 
     [Benchmark(Description = "Reserve+Settle, no budgets, same Subject and SessionId, DiscardingLedgerStore")]
     [BenchmarkCategory(SettleDiscarding)]
-    public void ReserveSettlePlainWithSubjectDiscarding() => ReserveSettlePair(_discardingGuard, PlainWithSubjectRequest);
+    public void ReserveSettlePlainWithSubjectDiscarding() => _pairs.ReserveSettle(_discardingGuard, PlainWithSubjectRequest);
 
     [Benchmark(Description = "Reserve+Settle, governed, DiscardingLedgerStore")]
     [BenchmarkCategory(SettleDiscarding)]
-    public void ReserveSettleGovernedDiscarding() => ReserveSettlePair(_discardingGuard, GovernedRequest);
+    public void ReserveSettleGovernedDiscarding() => _pairs.ReserveSettle(_discardingGuard, GovernedRequest);
 
     // ---------------------------------------------------------------- reserve + settle at 0: the settle path without a ledger entry
 
     [Benchmark(Baseline = true, Description = "Reserve+Settle(0), no budgets")]
     [BenchmarkCategory(SettleZero)]
-    public void ReserveSettleZeroPlain() => ReserveSettlePair(_guard, GuardFactory.Request, 0m);
+    public void ReserveSettleZeroPlain() => _pairs.ReserveSettle(_guard, GuardFactory.Request, 0m);
 
     [Benchmark(Description = "Reserve+Settle(0), governed (10 limits + wallet)")]
     [BenchmarkCategory(SettleZero)]
-    public void ReserveSettleZeroGoverned() => ReserveSettlePair(_guard, GovernedRequest, 0m);
+    public void ReserveSettleZeroGoverned() => _pairs.ReserveSettle(_guard, GovernedRequest, 0m);
 
     // ---------------------------------------------------------------- reserve + release: the admission path alone
 
     [Benchmark(Baseline = true, Description = "Reserve+Release, no budgets")]
     [BenchmarkCategory(Release)]
-    public void ReserveReleasePlain() => ReserveReleasePair(_guard, GuardFactory.Request);
+    public void ReserveReleasePlain() => _pairs.ReserveRelease(_guard, GuardFactory.Request);
 
     [Benchmark(Description = "Reserve+Release, governed, tree only (8 limits, no SessionId)")]
     [BenchmarkCategory(Release)]
-    public void ReserveReleaseTreeOnly() => ReserveReleasePair(_guard, TreeOnlyRequest);
+    public void ReserveReleaseTreeOnly() => _pairs.ReserveRelease(_guard, TreeOnlyRequest);
 
     [Benchmark(Description = "Reserve+Release, governed (10 limits + wallet)")]
     [BenchmarkCategory(Release)]
-    public void ReserveReleaseGoverned() => ReserveReleasePair(_guard, GovernedRequest);
+    public void ReserveReleaseGoverned() => _pairs.ReserveRelease(_guard, GovernedRequest);
 
     // ---------------------------------------------------------------- the pairs
-
-    /// <summary>
-    /// Reserve 1 credit and settle it at <paramref name="actual"/>: at 1 the hold is charged in full, one Settle entry goes to the
-    /// ledger writer, and every limit counts the credit (and the request); at 0 nothing is charged, so no entry is written (the
-    /// request limit still counts the request).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ReserveSettlePair(IEntitlementGuard guard, in ReservationRequest request, decimal actual = 1m)
-    {
-        ValueTask<ReservationResult> reserving = guard.ReserveAsync(request);
-        ReservationResult reserved = reserving.IsCompletedSuccessfully ? reserving.Result : Wait(reserving);
-        if (!reserved.IsAdmitted)
-        {
-            throw Denied(reserved);
-        }
-
-        ValueTask<SettlementResult> settling = reserved.Reservation.SettleAsync(actual);
-        if (!settling.IsCompletedSuccessfully)
-        {
-            Wait(settling);
-        }
-    }
-
-    /// <summary>Reserve 1 credit and release it: every hold is given back and no ledger entry is written.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ReserveReleasePair(IEntitlementGuard guard, in ReservationRequest request)
-    {
-        ValueTask<ReservationResult> reserving = guard.ReserveAsync(request);
-        ReservationResult reserved = reserving.IsCompletedSuccessfully ? reserving.Result : Wait(reserving);
-        if (!reserved.IsAdmitted)
-        {
-            throw Denied(reserved);
-        }
-
-        ValueTask releasing = reserved.Reservation.ReleaseAsync();
-        if (!releasing.IsCompletedSuccessfully)
-        {
-            Wait(releasing);
-        }
-    }
 
     /// <summary>Checks, after one governed pair, that the request is counted by all <see cref="GovernedLimits"/> limits and that nothing stays held.</summary>
     private void Verify(ServiceProvider provider, IEntitlementGuard guard)
     {
-        ReserveSettlePair(guard, GovernedRequest);
+        _pairs.ReserveSettle(guard, GovernedRequest);
         IReadOnlyList<BudgetUsage> usage = provider.GetRequiredService<IUsageGovernance>().GetBudgetUsage(GovernedCustomer, Subject, Session);
         if (usage.Count != GovernedLimits || usage.Any(u => u.Used <= 0 || u.Held != 0))
         {
             throw new InvalidOperationException($"The governed request is not counted by {GovernedLimits} limits: {string.Join("; ", usage)}");
         }
-    }
-
-    // The benchmark methods are synchronous, so a call that did not complete synchronously (never expected with
-    // WriteBehind) is waited for by blocking; it is counted and reported at cleanup.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private T Wait<T>(ValueTask<T> pending)
-    {
-        Interlocked.Increment(ref _slowPaths);
-        return pending.AsTask().GetAwaiter().GetResult();
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void Wait(ValueTask pending)
-    {
-        Interlocked.Increment(ref _slowPaths);
-        pending.AsTask().GetAwaiter().GetResult();
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static InvalidOperationException Denied(in ReservationResult result) =>
-        new($"UsageGuard denied a benchmark reservation: {result.Status} ({result.Reason}).");
-
-    /// <summary>Adds an operations-per-second column: pairs per second (1e9 / Mean in ns).</summary>
-    private sealed class PairsPerSecondConfig : ManualConfig
-    {
-        public PairsPerSecondConfig() => AddColumn(StatisticColumn.OperationsPerSecond);
     }
 }

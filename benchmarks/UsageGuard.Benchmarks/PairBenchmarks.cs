@@ -46,7 +46,7 @@ public class PairBenchmarks
     private Action<int> _guardSettleLoop = null!;
     private Action<int> _discardingSettleLoop = null!;
     private Action<int> _guardReleaseLoop = null!;
-    private long _slowPaths;
+    private readonly PairDriver _pairs = new();
     private long _refills;
 
     [GlobalSetup]
@@ -108,21 +108,21 @@ public class PairBenchmarks
         {
             for (int i = 0; i < n; i++)
             {
-                ReserveSettlePair(_guard);
+                _pairs.ReserveSettle(_guard, GuardFactory.Request);
             }
         };
         _discardingSettleLoop = n =>
         {
             for (int i = 0; i < n; i++)
             {
-                ReserveSettlePair(_discardingGuard);
+                _pairs.ReserveSettle(_discardingGuard, GuardFactory.Request);
             }
         };
         _guardReleaseLoop = n =>
         {
             for (int i = 0; i < n; i++)
             {
-                ReserveReleasePair(_guard);
+                _pairs.ReserveRelease(_guard, GuardFactory.Request);
             }
         };
         _runner = new TwoThreadRunner();
@@ -138,7 +138,7 @@ public class PairBenchmarks
 
         // Sanity: every pair gave back what it took, and nothing waited on the writer.
         Console.WriteLine($"// cleanup: CAS balance {_cas.Value.Value} (expected {StartingBalance}), dictionary balance {_balances[GuardFactory.Customer].Value}, locked balance {_locked.Balance}");
-        Console.WriteLine($"// cleanup: UsageGuard calls that did not complete synchronously: {Interlocked.Read(ref _slowPaths)}; token bucket refills: {Interlocked.Read(ref _refills)}; entries dropped by the discarding store: {_discardingStore.Entries}");
+        Console.WriteLine($"// cleanup: UsageGuard calls that did not complete synchronously: {_pairs.SlowPaths}; token bucket refills: {Interlocked.Read(ref _refills)}; entries dropped by the discarding store: {_discardingStore.Entries}");
     }
 
     // ---------------------------------------------------------------- one thread
@@ -161,15 +161,15 @@ public class PairBenchmarks
 
     [Benchmark(Description = "UsageGuard Reserve+Settle")]
     [BenchmarkCategory(OneThread)]
-    public void GuardReserveSettle() => ReserveSettlePair(_guard);
+    public void GuardReserveSettle() => _pairs.ReserveSettle(_guard, GuardFactory.Request);
 
     [Benchmark(Description = "UsageGuard Reserve+Settle, DiscardingLedgerStore")]
     [BenchmarkCategory(OneThread)]
-    public void GuardReserveSettleDiscarding() => ReserveSettlePair(_discardingGuard);
+    public void GuardReserveSettleDiscarding() => _pairs.ReserveSettle(_discardingGuard, GuardFactory.Request);
 
     [Benchmark(Description = "UsageGuard Reserve+Release")]
     [BenchmarkCategory(OneThread)]
-    public void GuardReserveRelease() => ReserveReleasePair(_guard);
+    public void GuardReserveRelease() => _pairs.ReserveRelease(_guard, GuardFactory.Request);
 
     // ---------------------------------------------------------------- two threads, one shared balance
 
@@ -265,67 +265,5 @@ public class PairBenchmarks
         }
 
         return lease;
-    }
-
-    /// <summary>Reserve 1 credit and settle it at 1: the hold is charged in full and one Settle entry goes to the ledger writer.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ReserveSettlePair(IEntitlementGuard guard)
-    {
-        ValueTask<ReservationResult> reserving = guard.ReserveAsync(GuardFactory.Request);
-        ReservationResult reserved = reserving.IsCompletedSuccessfully ? reserving.Result : Wait(reserving);
-        if (!reserved.IsAdmitted)
-        {
-            throw Denied(reserved);
-        }
-
-        ValueTask<SettlementResult> settling = reserved.Reservation.SettleAsync(1m);
-        if (!settling.IsCompletedSuccessfully)
-        {
-            Wait(settling);
-        }
-    }
-
-    /// <summary>Reserve 1 credit and release it: the admission path alone, no ledger entry.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ReserveReleasePair(IEntitlementGuard guard)
-    {
-        ValueTask<ReservationResult> reserving = guard.ReserveAsync(GuardFactory.Request);
-        ReservationResult reserved = reserving.IsCompletedSuccessfully ? reserving.Result : Wait(reserving);
-        if (!reserved.IsAdmitted)
-        {
-            throw Denied(reserved);
-        }
-
-        ValueTask releasing = reserved.Reservation.ReleaseAsync();
-        if (!releasing.IsCompletedSuccessfully)
-        {
-            Wait(releasing);
-        }
-    }
-
-    // The benchmark methods are synchronous, so a call that did not complete synchronously (never expected with
-    // WriteBehind) is waited for by blocking; it is counted and reported at cleanup.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private T Wait<T>(ValueTask<T> pending)
-    {
-        Interlocked.Increment(ref _slowPaths);
-        return pending.AsTask().GetAwaiter().GetResult();
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void Wait(ValueTask pending)
-    {
-        Interlocked.Increment(ref _slowPaths);
-        pending.AsTask().GetAwaiter().GetResult();
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static InvalidOperationException Denied(in ReservationResult result) =>
-        new($"UsageGuard denied a benchmark reservation: {result.Status} ({result.Reason}).");
-
-    /// <summary>Adds an operations-per-second column: for these benchmarks, pairs per second (1e9 / Mean in ns, OperationsPerInvoke taken into account).</summary>
-    private sealed class PairsPerSecondConfig : ManualConfig
-    {
-        public PairsPerSecondConfig() => AddColumn(StatisticColumn.OperationsPerSecond);
     }
 }
