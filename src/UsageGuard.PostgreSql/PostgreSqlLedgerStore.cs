@@ -144,7 +144,8 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, IDisposable, I
 
     private async Task<bool> AppendCoreAsync(LedgerBatch batch, CancellationToken cancellationToken)
     {
-        LedgerEntry[] entries = batch.Entries.ToArray();
+        // Read in place: the batch's memory stays valid until this call completes.
+        ReadOnlyMemory<LedgerEntry> entries = batch.Entries;
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
@@ -157,13 +158,13 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, IDisposable, I
         }
 
         int stored = 0;
-        if (entries.Length > 0 && entries[0].Sequence <= last)
+        if (entries.Length > 0 && entries.Span[0].Sequence <= last)
         {
             // A batch sent again after a commit whose outcome was lost: the entries already stored must be the same ones.
-            stored = (int)Math.Min(entries.Length, last - entries[0].Sequence + 1);
+            stored = (int)Math.Min(entries.Length, last - entries.Span[0].Sequence + 1);
             await using NpgsqlCommand existing = new($"SELECT seq, hash FROM {_schema}.ug_entries WHERE seq BETWEEN $1 AND $2 ORDER BY seq;", connection, transaction);
-            existing.Parameters.Add(new NpgsqlParameter<long> { TypedValue = entries[0].Sequence });
-            existing.Parameters.Add(new NpgsqlParameter<long> { TypedValue = entries[stored - 1].Sequence });
+            existing.Parameters.Add(new NpgsqlParameter<long> { TypedValue = entries.Span[0].Sequence });
+            existing.Parameters.Add(new NpgsqlParameter<long> { TypedValue = entries.Span[stored - 1].Sequence });
             var hashes = new Dictionary<long, byte[]>();
             await using (NpgsqlDataReader reader = await existing.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
             {
@@ -175,25 +176,25 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, IDisposable, I
 
             for (int i = 0; i < stored; i++)
             {
-                if (entries[i].Sequence < 1 || !hashes.TryGetValue(entries[i].Sequence, out byte[]? hash) || LedgerHash.FromBytes(hash) != entries[i].Hash)
+                if (entries.Span[i].Sequence < 1 || !hashes.TryGetValue(entries.Span[i].Sequence, out byte[]? hash) || LedgerHash.FromBytes(hash) != entries.Span[i].Hash)
                 {
-                    throw new LedgerCorruptedException($"The PostgreSQL ledger store (schema '{_schema}') already holds a different entry {entries[i].Sequence}: another writer, or a replaced store. Nothing of this batch was appended.");
+                    throw new LedgerCorruptedException($"The PostgreSQL ledger store (schema '{_schema}') already holds a different entry {entries.Span[i].Sequence}: another writer, or a replaced store. Nothing of this batch was appended.");
                 }
             }
         }
 
-        long expected = stored == 0 ? last : entries[stored - 1].Sequence;
+        long expected = stored == 0 ? last : entries.Span[stored - 1].Sequence;
         for (int i = stored; i < entries.Length; i++)
         {
-            if (entries[i].Sequence != ++expected)
+            if (entries.Span[i].Sequence != ++expected)
             {
-                throw new InvalidOperationException($"Ledger entries must be appended in sequence without gaps: expected {expected}, got {entries[i].Sequence}. Nothing of this batch was appended.");
+                throw new InvalidOperationException($"Ledger entries must be appended in sequence without gaps: expected {expected}, got {entries.Span[i].Sequence}. Nothing of this batch was appended.");
             }
         }
 
         if (stored < entries.Length)
         {
-            await CopyEntriesAsync(connection, entries.AsMemory(stored), cancellationToken).ConfigureAwait(false);
+            await CopyEntriesAsync(connection, entries[stored..], cancellationToken).ConfigureAwait(false);
         }
 
         await UpsertRecordsAsync(connection, transaction, batch.IdempotencyRecords, cancellationToken).ConfigureAwait(false);
@@ -273,7 +274,9 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, IDisposable, I
             NpgsqlDataReader reader = await Run(() => command.ExecuteReaderAsync(cancellationToken), "reading entries").ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
             {
-                while (await Run(() => reader.ReadAsync(cancellationToken), "reading entries").ConfigureAwait(false))
+                // One delegate for the whole read, not one per row: start-up replays every entry through here.
+                Func<Task<bool>> next = () => reader.ReadAsync(cancellationToken);
+                while (await Run(next, "reading entries").ConfigureAwait(false))
                 {
                     yield return ReadEntry(reader);
                 }
@@ -433,7 +436,9 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, IDisposable, I
             NpgsqlDataReader reader = await Run(() => command.ExecuteReaderAsync(cancellationToken), "reading idempotency keys").ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
             {
-                while (await Run(() => reader.ReadAsync(cancellationToken), "reading idempotency keys").ConfigureAwait(false))
+                // One delegate for the whole read, not one per row: start-up replays every entry through here.
+                Func<Task<bool>> next = () => reader.ReadAsync(cancellationToken);
+                while (await Run(next, "reading idempotency keys").ConfigureAwait(false))
                 {
                     yield return ReadRecord(reader);
                 }
