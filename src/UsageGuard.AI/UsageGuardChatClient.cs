@@ -59,7 +59,7 @@ public sealed class UsageGuardChatClient : DelegatingChatClient
         }
 
         long characters = response.Usage?.OutputTokenCount is null ? TextLength(response) : 0;
-        await SettleAsync(call, default(Reported).Add(response.Usage), response.ModelId, characters, cut: false).ConfigureAwait(false);
+        await SettleAsync(call, default(ReportedUsage).Add(response.Usage), response.ModelId, characters, cut: false).ConfigureAwait(false);
         return response;
     }
 
@@ -75,7 +75,7 @@ public sealed class UsageGuardChatClient : DelegatingChatClient
         Call call = await ReserveAsync(messages, options, cancellationToken).ConfigureAwait(false);
 
         // Summed in place rather than into a UsageDetails: a stream allocates nothing for its usage.
-        Reported usage = default;
+        ReportedUsage usage = default;
         string? model = null;
         long characters = 0;
         bool completed = false;
@@ -184,31 +184,8 @@ public sealed class UsageGuardChatClient : DelegatingChatClient
     }
 
     /// <summary>Settles from the reported usage; without it (or for a cut stream without it), from the estimate, marked estimated.</summary>
-    private ValueTask SettleAsync(in Call call, in Reported usage, string? model, long outputCharacters, bool cut)
-    {
-        long estimatedOutput = _options.TokenEstimator.EstimateOutputTokens(outputCharacters);
-        TokenUsage tokens;
-        bool estimated;
-        if (usage.Input is null && usage.Output is null)
-        {
-            tokens = new TokenUsage(call.InputEstimate, 0, estimatedOutput, 0);
-            estimated = true;
-        }
-        else
-        {
-            tokens = usage.ToTokens(call.InputEstimate, estimatedOutput);
-            estimated = usage.Input is null || usage.Output is null;
-        }
-
-        if (cut && tokens.TotalTokens == 0)
-        {
-            // A stream cut before any output still sent its input: never settle it at zero.
-            tokens = tokens with { InputTokens = call.InputEstimate };
-            estimated = true;
-        }
-
-        return SettleCoreAsync(call.Reservation, new TokenSettlement(tokens) { Model = model, Estimated = estimated });
-    }
+    private ValueTask SettleAsync(in Call call, in ReportedUsage usage, string? model, long outputCharacters, bool cut) =>
+        SettleCoreAsync(call.Reservation, usage.Settle(call.InputEstimate, _options.TokenEstimator.EstimateOutputTokens(outputCharacters), cut, model));
 
     private async ValueTask SettleCoreAsync(Reservation reservation, TokenSettlement settlement) =>
         await _guard.SettleAsync(reservation, settlement, CancellationToken.None).ConfigureAwait(false);
@@ -230,7 +207,7 @@ public sealed class UsageGuardChatClient : DelegatingChatClient
     /// classes UsageGuard prices; a count the provider left out is estimated.
     /// </summary>
     internal static TokenUsage FromUsage(UsageDetails usage, long inputEstimate, long outputEstimate) =>
-        default(Reported).Add(usage).ToTokens(inputEstimate, outputEstimate);
+        default(ReportedUsage).Add(usage).ToTokens(inputEstimate, outputEstimate);
 
     private static long TextLength(ChatResponse response)
     {
@@ -251,26 +228,6 @@ public sealed class UsageGuardChatClient : DelegatingChatClient
         }
 
         return characters;
-    }
-
-    /// <summary>The usage reported so far, summed across usage updates; a count no update reported stays null.</summary>
-    private readonly record struct Reported(long? Input, long? Cached, long? Output, long? Reasoning)
-    {
-        internal bool Any => Input is not null || Cached is not null || Output is not null || Reasoning is not null;
-
-        internal Reported Add(UsageDetails? details) => details is null ? this : new(
-            Sum(Input, details.InputTokenCount), Sum(Cached, details.CachedInputTokenCount), Sum(Output, details.OutputTokenCount), Sum(Reasoning, details.ReasoningTokenCount));
-
-        internal TokenUsage ToTokens(long inputEstimate, long outputEstimate)
-        {
-            long input = Input ?? inputEstimate;
-            long output = Output ?? outputEstimate;
-            long cached = Math.Clamp(Cached ?? 0, 0, Math.Max(0, input));
-            long reasoning = Math.Clamp(Reasoning ?? 0, 0, Math.Max(0, output));
-            return new TokenUsage(Math.Max(0, input - cached), cached, Math.Max(0, output - reasoning), reasoning);
-        }
-
-        private static long? Sum(long? a, long? b) => a is null ? b : b is null ? a : checked(a.Value + b.Value);
     }
 
     /// <summary>One admitted call: its reservation and the input it was estimated at.</summary>

@@ -50,41 +50,19 @@ internal sealed class GuardedHttpCall
     }
 
     /// <summary>Converts OpenAI's counts (cached a part of the prompt, reasoning a part of the completion) into the four disjoint ones; a missing count is estimated.</summary>
-    internal static TokenUsage ToTokenUsage(CompletionReport report, long inputEstimate, long outputEstimate)
-    {
-        long input = report.PromptTokens ?? inputEstimate;
-        long output = report.CompletionTokens ?? outputEstimate;
-        long cached = Math.Clamp(report.CachedTokens, 0, input);
-        long reasoning = Math.Clamp(report.ReasoningTokens, 0, output);
-        return new TokenUsage(input - cached, cached, output - reasoning, reasoning);
-    }
+    internal static TokenUsage ToTokenUsage(CompletionReport report, long inputEstimate, long outputEstimate) =>
+        Reported(report).ToTokens(inputEstimate, outputEstimate);
+
+    private static ReportedUsage Reported(CompletionReport? report) =>
+        report is null ? default : new ReportedUsage(report.PromptTokens, report.CachedTokens, report.CompletionTokens, report.ReasoningTokens);
 
     private bool TryFinish() => Interlocked.Exchange(ref _finished, 1) == 0;
 
     private async ValueTask SettleCoreAsync(CompletionReport? report, bool cut)
     {
-        long estimatedOutput = _estimator.EstimateOutputTokens(report?.OutputCharacters ?? 0);
-        TokenUsage tokens;
-        bool estimated;
-        if (report is null || !report.HasUsage)
-        {
-            tokens = new TokenUsage(_inputEstimate, 0, estimatedOutput, 0);
-            estimated = true;
-        }
-        else
-        {
-            tokens = ToTokenUsage(report, _inputEstimate, estimatedOutput);
-            estimated = report.PromptTokens is null || report.CompletionTokens is null;
-        }
-
-        if (cut && tokens.TotalTokens == 0)
-        {
-            // A request cut before any output still sent its input: never settle it at zero.
-            tokens = tokens with { InputTokens = _inputEstimate };
-            estimated = true;
-        }
+        TokenSettlement settlement = Reported(report).Settle(_inputEstimate, _estimator.EstimateOutputTokens(report?.OutputCharacters ?? 0), cut, report?.Model);
 
         // Not the caller's token: the provider has done the work, so the settlement must be recorded even when the caller gave up.
-        await _guard.SettleAsync(_reservation, new TokenSettlement(tokens) { Model = report?.Model, Estimated = estimated }, CancellationToken.None).ConfigureAwait(false);
+        await _guard.SettleAsync(_reservation, settlement, CancellationToken.None).ConfigureAwait(false);
     }
 }
