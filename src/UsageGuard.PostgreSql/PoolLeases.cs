@@ -25,30 +25,36 @@ internal sealed class PoolLeases
         _schema = schema;
     }
 
-    /// <summary>Creates the pool and lease tables when missing.</summary>
+    /// <summary>Creates the pool and lease tables when missing (the store's schema version 2 creates them too).</summary>
     internal async Task EnsureSchemaAsync(CancellationToken cancellationToken = default)
     {
         await using NpgsqlCommand command = _dataSource.CreateCommand($"""
             SELECT pg_advisory_lock(hashtext('usageguard.pools.{_schema}'));
             CREATE SCHEMA IF NOT EXISTS {_schema};
-            CREATE TABLE IF NOT EXISTS {_schema}.ug_pools (
-                pool text PRIMARY KEY,
-                capacity bigint NOT NULL CHECK (capacity >= 0),
-                used bigint NOT NULL DEFAULT 0 CHECK (used >= 0),
-                leased bigint NOT NULL DEFAULT 0 CHECK (leased >= 0),
-                CHECK (used + leased <= capacity));
-            CREATE TABLE IF NOT EXISTS {_schema}.ug_leases (
-                lease_id uuid PRIMARY KEY,
-                pool text NOT NULL REFERENCES {_schema}.ug_pools (pool),
-                instance text NOT NULL,
-                amount bigint NOT NULL CHECK (amount > 0),
-                reported bigint NOT NULL DEFAULT 0,
-                expires_at bigint NOT NULL);
-            CREATE INDEX IF NOT EXISTS ug_leases_expiry ON {_schema}.ug_leases (expires_at);
+            {Tables(_schema)}
             SELECT pg_advisory_unlock(hashtext('usageguard.pools.{_schema}'));
             """);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The pool and lease tables, created when missing.</summary>
+    internal static string Tables(string schema) => $"""
+        CREATE TABLE IF NOT EXISTS {schema}.ug_pools (
+            pool text PRIMARY KEY,
+            capacity bigint NOT NULL CHECK (capacity >= 0),
+            used bigint NOT NULL DEFAULT 0 CHECK (used >= 0),
+            leased bigint NOT NULL DEFAULT 0 CHECK (leased >= 0),
+            closed boolean NOT NULL DEFAULT false,
+            CHECK (used + leased <= capacity));
+        CREATE TABLE IF NOT EXISTS {schema}.ug_leases (
+            lease_id uuid PRIMARY KEY,
+            pool text NOT NULL REFERENCES {schema}.ug_pools (pool),
+            instance text NOT NULL,
+            amount bigint NOT NULL CHECK (amount >= 0),
+            reported bigint NOT NULL DEFAULT 0,
+            expires_at bigint NOT NULL);
+        CREATE INDEX IF NOT EXISTS ug_leases_expiry ON {schema}.ug_leases (expires_at);
+        """;
 
     /// <summary>Creates a pool with its capacity, or leaves an existing one as it is.</summary>
     internal async Task EnsurePoolAsync(string pool, long capacity, CancellationToken cancellationToken = default)
@@ -126,7 +132,7 @@ internal sealed class PoolLeases
         await using NpgsqlCommand command = _dataSource.CreateCommand($"""
             WITH gone AS (DELETE FROM {_schema}.ug_leases WHERE expires_at < $1 RETURNING pool, amount, reported),
                  sums AS (SELECT pool, sum(amount) AS amount, sum(reported) AS reported, count(*) AS n FROM gone GROUP BY pool)
-            UPDATE {_schema}.ug_pools p SET leased = p.leased - sums.amount, used = p.used + sums.reported FROM sums WHERE p.pool = sums.pool
+            UPDATE {_schema}.ug_pools p SET leased = p.leased - sums.amount, used = p.used + LEAST(sums.reported, sums.amount) FROM sums WHERE p.pool = sums.pool
             RETURNING sums.n;
             """);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = before.UtcTicks });
@@ -138,6 +144,102 @@ internal sealed class PoolLeases
         }
 
         return swept;
+    }
+
+    /// <summary>Creates a pool with its capacity and what was used before it was shared, or leaves an existing one as it is.</summary>
+    internal async Task EnsurePoolAsync(string pool, long capacity, long used, CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"INSERT INTO {_schema}.ug_pools (pool, capacity, used) VALUES ($1, $2, $3) ON CONFLICT (pool) DO NOTHING;");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pool });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = capacity });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = Math.Min(used, capacity) });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Grows an instance's lease on a pool (creating it on the first call): by exactly <paramref name="amount"/> when
+    /// <paramref name="exact"/>, else by as much of it as remains. One statement: the pool's row is locked, the grant is computed
+    /// from its latest version, and the pool and the lease change together.
+    /// </summary>
+    /// <returns>What was granted (0 when nothing fits), the lease's amount after it, and whether the lease row was created (on a
+    /// lease the instance believed it held, this means the lease was swept meanwhile).</returns>
+    internal async Task<(long Granted, long Amount, bool Created)> GrowAsync(string pool, Guid leaseId, string instance, long amount, bool exact, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(amount);
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"""
+            WITH cur AS (
+                SELECT pool, CASE WHEN $6 THEN (CASE WHEN capacity - used - leased >= $4 THEN $4 ELSE 0 END)
+                                  ELSE LEAST($4, capacity - used - leased) END AS g
+                FROM {_schema}.ug_pools WHERE pool = $1 AND NOT closed FOR UPDATE),
+            p AS (UPDATE {_schema}.ug_pools SET leased = leased + cur.g FROM cur WHERE ug_pools.pool = cur.pool AND cur.g > 0 RETURNING cur.g),
+            ins AS (
+                INSERT INTO {_schema}.ug_leases AS l (lease_id, pool, instance, amount, reported, expires_at)
+                SELECT $2, $1, $3, g, 0, $5 FROM p
+                ON CONFLICT (lease_id) DO UPDATE SET amount = l.amount + EXCLUDED.amount, expires_at = EXCLUDED.expires_at
+                RETURNING l.amount, (l.xmax = 0) AS created)
+            SELECT p.g, ins.amount, ins.created FROM p, ins;
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pool });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = leaseId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = instance });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = amount });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = expiresAt.UtcTicks });
+        command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = exact });
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? (reader.GetInt64(0), reader.GetInt64(1), reader.GetBoolean(2))
+            : (0, -1, false);
+    }
+
+    /// <summary>Gives back <paramref name="amount"/> unspent units of a lease to its pool; false when the lease was swept.</summary>
+    internal async Task<bool> ShrinkAsync(Guid leaseId, long amount, CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"""
+            WITH l AS (UPDATE {_schema}.ug_leases SET amount = amount - $2 WHERE lease_id = $1 AND amount >= $2 RETURNING pool)
+            UPDATE {_schema}.ug_pools p SET leased = p.leased - $2 FROM l WHERE p.pool = l.pool;
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = leaseId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = amount });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <summary>Reports what a lease has spent or holds and extends it; false when it was swept (its owner must stop spending from it).</summary>
+    internal async Task<bool> ReportAsync(Guid leaseId, long committed, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"UPDATE {_schema}.ug_leases SET reported = LEAST(amount, greatest(reported, $2)), expires_at = $3 WHERE lease_id = $1;");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = leaseId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = committed });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = expiresAt.UtcTicks });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <summary>Ends a lease: what it spent becomes used (at most its amount), the rest returns to the pool. False when it was swept or ended.</summary>
+    internal async Task<bool> EndAsync(Guid leaseId, long spent, CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"""
+            WITH gone AS (DELETE FROM {_schema}.ug_leases WHERE lease_id = $1 RETURNING pool, amount)
+            UPDATE {_schema}.ug_pools p SET leased = p.leased - gone.amount, used = p.used + LEAST(gone.amount, GREATEST(0, $2)) FROM gone WHERE p.pool = gone.pool;
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = leaseId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = spent });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <summary>
+    /// Closes a pool (its block expired or was voided): no lease grows from it again. Returns what no lease held, which the caller
+    /// records as removed; 0 when another instance closed it first. A pool nobody leased is created closed.
+    /// </summary>
+    internal async Task<long> CloseAsync(string pool, long capacity, long used, CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"""
+            INSERT INTO {_schema}.ug_pools AS p (pool, capacity, used, closed) VALUES ($1, $2, $3, true)
+            ON CONFLICT (pool) DO UPDATE SET closed = true WHERE NOT p.closed
+            RETURNING p.capacity - p.used - p.leased;
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pool });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = capacity });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = Math.Min(used, capacity) });
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long rest ? rest : 0;
     }
 
     /// <summary>Reads a pool's capacity, used and leased amounts.</summary>

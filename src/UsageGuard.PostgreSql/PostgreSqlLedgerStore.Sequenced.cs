@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace UsageGuard.PostgreSql;
@@ -14,10 +15,29 @@ public sealed partial class PostgreSqlLedgerStore
     /// <param name="records">The idempotency records that commit with them.</param>
     /// <param name="cancellationToken">Cancels the append.</param>
     /// <returns>The entries as stored: numbered, balanced and chained.</returns>
-    /// <remarks>Not used by the engine yet: its writer sequences entries itself (one writing instance). This is the primitive many writers will use.</remarks>
-    internal async Task<IReadOnlyList<LedgerEntry>> AppendSequencedAsync(IReadOnlyList<LedgerEntry> entries, IReadOnlyList<IdempotencyRecord> records, CancellationToken cancellationToken = default)
+    internal Task<IReadOnlyList<LedgerEntry>> AppendSequencedAsync(IReadOnlyList<LedgerEntry> entries, IReadOnlyList<IdempotencyRecord> records, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entries);
+        return AppendSequencedAsync(Guid.CreateVersion7(), entries.ToArray(), records, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    bool ISharedLedgerStore.ManyInstances => _options.ManyInstances;
+
+    /// <inheritdoc />
+    async ValueTask<long> ISharedLedgerStore.AppendUnsequencedAsync(Guid batchId, ReadOnlyMemory<LedgerEntry> entries, IReadOnlyList<IdempotencyRecord> records, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<LedgerEntry> stored = await AppendSequencedAsync(batchId, entries, records, cancellationToken).ConfigureAwait(false);
+        return stored.Count == 0 ? 0 : stored[0].Sequence;
+    }
+
+    /// <inheritdoc />
+    IPoolEscrow ISharedLedgerStore.CreateEscrow(IPoolEscrowOwner owner, TimeProvider time, ILogger logger) =>
+        new LeaseEscrow(new PoolLeases(_dataSource, _schema), owner, time, logger, _options.Leases);
+
+    /// <summary>The same, under a batch id: a batch id already committed (a commit whose outcome was lost, sent again) applies nothing and returns what it stored.</summary>
+    internal async Task<IReadOnlyList<LedgerEntry>> AppendSequencedAsync(Guid batchId, ReadOnlyMemory<LedgerEntry> batch, IReadOnlyList<IdempotencyRecord> records, CancellationToken cancellationToken = default)
+    {
         ArgumentNullException.ThrowIfNull(records);
         ObjectDisposedException.ThrowIf(_disposed, this);
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
@@ -27,7 +47,12 @@ public sealed partial class PostgreSqlLedgerStore
                 await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
                 await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
                 await LockAppendsAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+                if (await StoredBatchAsync(connection, transaction, batchId, cancellationToken).ConfigureAwait(false) is { } already)
+                {
+                    return already;
+                }
 
+                ReadOnlyMemory<LedgerEntry> entries = batch;
                 long sequence = 0;
                 LedgerHash previous = LedgerHash.Genesis;
                 await using (NpgsqlCommand head = new($"SELECT seq, hash FROM {_schema}.ug_entries ORDER BY seq DESC LIMIT 1;", connection, transaction))
@@ -41,7 +66,13 @@ public sealed partial class PostgreSqlLedgerStore
                 }
 
                 var balances = new Dictionary<(string Customer, string CreditType), long>();
-                foreach ((string customer, string creditType) in entries.Select(e => (e.CustomerId, e.CreditType)).Distinct())
+                var wallets = new HashSet<(string, string)>();
+                foreach (LedgerEntry e in entries.Span)
+                {
+                    wallets.Add((e.CustomerId, e.CreditType));
+                }
+
+                foreach ((string customer, string creditType) in wallets)
                 {
                     await using NpgsqlCommand last = new($"SELECT balance_after FROM {_schema}.ug_entries WHERE customer_id = $1 AND credit_type = $2 ORDER BY seq DESC LIMIT 1;", connection, transaction);
                     last.Parameters.Add(new NpgsqlParameter<string> { TypedValue = customer });
@@ -49,12 +80,12 @@ public sealed partial class PostgreSqlLedgerStore
                     balances[(customer, creditType)] = await last.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long balance ? balance : 0;
                 }
 
-                var stored = new LedgerEntry[entries.Count];
+                var stored = new LedgerEntry[entries.Length];
                 using (var hasher = new LedgerEntryHasher())
                 {
-                    for (int i = 0; i < entries.Count; i++)
+                    for (int i = 0; i < stored.Length; i++)
                     {
-                        LedgerEntry e = entries[i];
+                        LedgerEntry e = entries.Span[i];
                         long before = balances[(e.CustomerId, e.CreditType)];
                         long after = checked(before + LedgerProjection.BalanceEffect(e));
                         balances[(e.CustomerId, e.CreditType)] = after;
@@ -73,10 +104,50 @@ public sealed partial class PostgreSqlLedgerStore
 
                 await CopyEntriesAsync(connection, stored, cancellationToken).ConfigureAwait(false);
                 await UpsertRecordsAsync(connection, transaction, records, cancellationToken).ConfigureAwait(false);
+                if (stored.Length > 0)
+                {
+                    await using NpgsqlCommand mark = new($"INSERT INTO {_schema}.ug_batches (batch_id, first_seq, entry_count) VALUES ($1, $2, $3);", connection, transaction);
+                    mark.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
+                    mark.Parameters.Add(new NpgsqlParameter<long> { TypedValue = stored[0].Sequence });
+                    mark.Parameters.Add(new NpgsqlParameter<int> { TypedValue = stored.Length });
+                    await mark.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 return (IReadOnlyList<LedgerEntry>)stored;
             },
             "appending a sequenced batch").ConfigureAwait(false);
+    }
+
+    /// <summary>Reads back the entries of a batch id already committed, or null when it was not.</summary>
+    private async Task<IReadOnlyList<LedgerEntry>?> StoredBatchAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid batchId, CancellationToken cancellationToken)
+    {
+        long first;
+        int count;
+        await using (NpgsqlCommand find = new($"SELECT first_seq, entry_count FROM {_schema}.ug_batches WHERE batch_id = $1;", connection, transaction))
+        {
+            find.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
+            await using NpgsqlDataReader reader = await find.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+
+            first = reader.GetInt64(0);
+            count = reader.GetInt32(1);
+        }
+
+        var stored = new List<LedgerEntry>(count);
+        await using NpgsqlCommand read = new($"SELECT {EntryColumns} FROM {_schema}.ug_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq;", connection, transaction);
+        read.Parameters.Add(new NpgsqlParameter<long> { TypedValue = first });
+        read.Parameters.Add(new NpgsqlParameter<long> { TypedValue = first + count });
+        await using NpgsqlDataReader rows = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            stored.Add(ReadEntry(rows));
+        }
+
+        return stored;
     }
 
     /// <summary>Serializes appends to this ledger across instances until the transaction ends.</summary>

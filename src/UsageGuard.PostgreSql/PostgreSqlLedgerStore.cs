@@ -17,10 +17,10 @@ namespace UsageGuard.PostgreSql;
 /// together or not at all. A batch sent again after a commit whose outcome was lost (a connection dropped during <c>COMMIT</c>)
 /// applies once: the entries already stored with the same hashes are skipped.</para>
 /// </remarks>
-public sealed partial class PostgreSqlLedgerStore : ILedgerStore, IDisposable, IAsyncDisposable
+public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerStore, IDisposable, IAsyncDisposable
 {
     /// <summary>The schema version this release creates and understands.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     private const string EntryColumns =
         "seq, ts, ts_offset, kind, customer_id, credit_type, block_id, amount, scale, balance_before, balance_after, " +
@@ -116,6 +116,11 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, IDisposable, I
                     if (version < 1)
                     {
                         await Execute(connection, transaction, SchemaV1(), cancellationToken).ConfigureAwait(false);
+                    }
+
+                    if (version < 2)
+                    {
+                        await Execute(connection, transaction, SchemaV2(), cancellationToken).ConfigureAwait(false);
                     }
                 }
 
@@ -528,6 +533,17 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, IDisposable, I
             payload bytea NOT NULL,
             checksum bytea NOT NULL);
         INSERT INTO {_schema}.ug_meta (name, value) VALUES ('schema_version', '1'), ('database_id', '{Guid.NewGuid():N}');
+        """;
+
+    /// <summary>Version 2: many instances. Batch ids (a re-sent unsequenced batch applies once), pools and leases.</summary>
+    /// <remarks>The pool tables are created only when missing: they match <see cref="PoolLeases.EnsureSchemaAsync"/>.</remarks>
+    private string SchemaV2() => $"""
+        CREATE TABLE {_schema}.ug_batches (
+            batch_id uuid PRIMARY KEY,
+            first_seq bigint NOT NULL,
+            entry_count integer NOT NULL);
+        {PoolLeases.Tables(_schema)}
+        UPDATE {_schema}.ug_meta SET value = '2' WHERE name = 'schema_version';
         """;
 
     private LedgerEntry ReadEntry(NpgsqlDataReader r)

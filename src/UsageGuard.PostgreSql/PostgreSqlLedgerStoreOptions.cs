@@ -21,6 +21,17 @@ public sealed class PostgreSqlLedgerStoreOptions
     /// <value>The default value is 3.</value>
     public int SnapshotsToKeep { get; set; } = 3;
 
+    /// <summary>
+    /// Gets or sets whether many application instances write to this store at once. Each then spends credit blocks from leases,
+    /// the store numbers and chains every instance's entries into one ledger, and each instance follows the others' entries
+    /// (docs/scale-out.md). When false, the store serves one writing instance and refuses a second.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool ManyInstances { get; set; }
+
+    /// <summary>Gets how leases are sized and kept when <see cref="ManyInstances"/> is true.</summary>
+    public PoolLeaseOptions Leases { get; } = new();
+
     /// <summary>Validates the options.</summary>
     /// <exception cref="ArgumentException">Neither a connection string nor a data source is set, or the schema is not a plain identifier.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><see cref="SnapshotsToKeep"/> is not positive.</exception>
@@ -37,5 +48,6 @@ public sealed class PostgreSqlLedgerStoreOptions
         }
 
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(SnapshotsToKeep, nameof(SnapshotsToKeep));
+        Leases.Validate();
     }
 }

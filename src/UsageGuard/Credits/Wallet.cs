@@ -286,6 +286,9 @@ internal sealed class Wallet
         return null;
     }
 
+    /// <summary>Gets the blocks the lock-free path spends from, in burn order: a moment's view, current as of the last sweep.</summary>
+    internal BlockAccount[] Spendable => Volatile.Read(ref _spendable);
+
     /// <summary>Gets every block in burn order. Caller holds <see cref="Gate"/>.</summary>
     internal List<BlockAccount> Blocks => _all;
 
@@ -314,6 +317,8 @@ internal sealed class Wallet
                 {
                     _guard.RecordBlockEntry(LedgerEntryKind.Expire, this, block, -removed, expiry, null);
                 }
+
+                _guard.BlockClosed(this, block);
             }
 
             if (terms.EffectiveAt.UtcTicks > nowTicks)
@@ -332,7 +337,7 @@ internal sealed class Wallet
                 nextEvent = Math.Min(nextEvent, later.UtcTicks);
             }
 
-            bool exhausted = block.Used + block.Removed == block.Capacity && block.Held == 0;
+            bool exhausted = block.Remaining <= 0 && block.Held == 0;
             if ((!block.IsClosed || block.Held > 0) && !exhausted)
             {
                 spendable.Add(block);

@@ -155,6 +155,7 @@ internal sealed partial class EntitlementGuard
                 entries.Add(Entry(LedgerEntryKind.OverdraftWriteOff, wallet, null, wallet.WriteOffDebt(), terms.CreatedAt, null, idempotencyKey, writeOff) with { CatalogVersion = catalogVersion });
             }
 
+            TrackShared(wallet, account);
             long paid = wallet.Add(account, terms.CreatedAt);
             entries.Add(Entry(LedgerEntryKind.Grant, wallet, account, terms.Amount.Units, terms.CreatedAt, null, idempotencyKey) with { Block = terms, CatalogVersion = catalogVersion });
             if (paid > 0)
@@ -189,6 +190,7 @@ internal sealed partial class EntitlementGuard
             entries.Add(Entry(LedgerEntryKind.Void, wallet, block, -removed, now, null, idempotencyKey, reason));
             var result = new AdjustmentResult(CreditAmount.FromUnits(-removed, wallet.Type.Scale), [new BlockChange(blockId, CreditAmount.FromUnits(-removed, wallet.Type.Scale))], replayed: false);
             _writer.Write(entries, record?.Invoke(result));
+            BlockClosed(wallet, block);
             wallet.Publish(now);
             NoteSpent(wallet);
             return result;

@@ -17,10 +17,31 @@ internal sealed partial class EntitlementGuard
 
         if (request.IdempotencyKey is null)
         {
-            return new ValueTask<ReservationResult>(ReserveCore(request, prepared, now));
+            ReservationResult result = ReserveCore(request, prepared, now);
+            if (_escrow is not null && result.Status == ReservationStatus.InsufficientCredits)
+            {
+                return ReserveLeasedAsync(request, prepared, result, cancellationToken);
+            }
+
+            return new ValueTask<ReservationResult>(result);
+        }
+
+        if (_escrow is not null)
+        {
+            return ReserveKeyedLeasedAsync(request, prepared, cancellationToken);
         }
 
         return ReserveKeyed(request, prepared, now, cancellationToken);
+    }
+
+    private async ValueTask<ReservationResult> ReserveKeyedLeasedAsync(ReservationRequest request, Prepared prepared, CancellationToken cancellationToken)
+    {
+        if (!await TopUpBeforeKeyedAsync(prepared, request.Feature, cancellationToken).ConfigureAwait(false))
+        {
+            return new ReservationResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false);
+        }
+
+        return await ReserveKeyed(request, prepared, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
     }
 
     // Separate from ReserveAsync so that the lambdas' closure is allocated only on the keyed path.
@@ -64,10 +85,30 @@ internal sealed partial class EntitlementGuard
         if (request.IdempotencyKey is null)
         {
             ConsumeResult result = ConsumeCore(request, prepared, now, null);
+            if (_escrow is not null && result.Status == ReservationStatus.InsufficientCredits)
+            {
+                return ConsumeLeasedAsync(request, prepared, result, cancellationToken);
+            }
+
             return result.IsAdmitted ? Durable(result, prepared.Durability, cancellationToken) : new ValueTask<ConsumeResult>(result);
         }
 
+        if (_escrow is not null)
+        {
+            return ConsumeKeyedLeasedAsync(request, prepared, cancellationToken);
+        }
+
         return ConsumeKeyed(request, prepared, now, cancellationToken);
+    }
+
+    private async ValueTask<ConsumeResult> ConsumeKeyedLeasedAsync(ReservationRequest request, Prepared prepared, CancellationToken cancellationToken)
+    {
+        if (!await TopUpBeforeKeyedAsync(prepared, request.Feature, cancellationToken).ConfigureAwait(false))
+        {
+            return new ConsumeResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false);
+        }
+
+        return await ConsumeKeyed(request, prepared, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
     }
 
     // Separate from ConsumeAsync so that the lambdas' closure is allocated only on the keyed path.

@@ -62,6 +62,12 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
     /// <summary>Builds a guard: loads the newest snapshot, replays the entries after it, restores wallets and idempotency keys, then starts the writer.</summary>
     internal static async ValueTask<EntitlementGuard> StartAsync(UsageGuardOptions options, ILedgerStore store, TimeProvider time, ILogger logger, CatalogProvider? catalog = null, GovernanceOptions? governance = null, IReadOnlyList<IUsageAlertHandler>? alertHandlers = null, RechargeOptions? recharge = null, IRechargeHandler? rechargeHandler = null, WalletAlertOptions? walletAlerts = null, CancellationToken cancellationToken = default)
     {
+        var shared = store as ISharedLedgerStore is { ManyInstances: true } s ? s : null;
+        if (shared is not null)
+        {
+            CheckSharedOptions(options, recharge, walletAlerts);
+        }
+
         var guard = new EntitlementGuard(options, store, time, logger) { _catalog = catalog };
         if (governance is not null)
         {
@@ -110,8 +116,17 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
         }
 
         guard._alerts = new AlertDispatcher(guard, alertHandlers ?? [], logger);
-        guard._writer = new LedgerWriter(store, projection, lastSequence, lastHash, options.LedgerQueueCapacity, options.MaxBatchSize, options.SnapshotInterval, time, options.IdempotencyRetention, logger);
-        guard.CloseOutLostHolds(time.GetUtcNow());
+        guard._writer = new LedgerWriter(store, projection, lastSequence, lastHash, options.LedgerQueueCapacity, options.MaxBatchSize, options.SnapshotInterval, time, options.IdempotencyRetention, logger, shared);
+        if (shared is not null)
+        {
+            // Not CloseOutLostHolds: another instance may still hold part of a closed block, and settle it.
+            guard.StartShared(shared, lastSequence);
+        }
+        else
+        {
+            guard.CloseOutLostHolds(time.GetUtcNow());
+        }
+
         guard.ArmRestoredWalletAlerts(time.GetUtcNow());
         if (options.ReservationSweepInterval > TimeSpan.Zero)
         {
@@ -143,7 +158,9 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
             await _sweepTimer.DisposeAsync().ConfigureAwait(false);
         }
 
+        await StopSharedAsync().ConfigureAwait(false);
         await _writer.DisposeAsync().ConfigureAwait(false);
+        await DisposeEscrowAsync().ConfigureAwait(false);
         if (_alerts is not null)
         {
             await _alerts.DisposeAsync().ConfigureAwait(false);

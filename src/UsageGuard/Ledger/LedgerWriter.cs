@@ -18,6 +18,8 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
     private readonly LedgerQueue<LedgerCommand> _channel;
     private readonly ManualResetEventSlim _work = new(false);
     private readonly ILedgerStore _store;
+    private readonly ISharedLedgerStore? _shared;
+    private readonly Queue<(long First, long Last)> _ownRanges = new();
     private readonly LedgerProjection _projection;
     private readonly LedgerEntryHasher _hasher = new();
     private readonly ILogger _logger;
@@ -52,9 +54,10 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
     [ThreadStatic]
     private static LedgerWriter? t_queuedTo;
 
-    internal LedgerWriter(ILedgerStore store, LedgerProjection projection, long lastSequence, LedgerHash lastHash, int queueCapacity, int maxBatchSize, long snapshotInterval, TimeProvider time, TimeSpan idempotencyRetention, ILogger logger)
+    internal LedgerWriter(ILedgerStore store, LedgerProjection projection, long lastSequence, LedgerHash lastHash, int queueCapacity, int maxBatchSize, long snapshotInterval, TimeProvider time, TimeSpan idempotencyRetention, ILogger logger, ISharedLedgerStore? shared = null)
     {
         _store = store;
+        _shared = shared;
         _time = time;
         _idempotencyRetention = idempotencyRetention;
         _projection = projection;
@@ -74,6 +77,29 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
 
     /// <summary>Gets whether the store takes the writer's batches: healthy, failing (the batch is kept and retried), or stopped.</summary>
     internal UsageGuardHealth Health => _health;
+
+    /// <summary>Held while a batch is appended and its sequence numbers recorded, and while the follower reads: it never sees this instance's entries before <see cref="IsOwn"/> knows them.</summary>
+    internal object AppendGate { get; } = new();
+
+    /// <summary>
+    /// Gets whether this writer appended the entry numbered <paramref name="sequence"/> (many instances). Called under <see cref="AppendGate"/>
+    /// in increasing order: ranges below it are forgotten.
+    /// </summary>
+    internal bool IsOwn(long sequence)
+    {
+        while (_ownRanges.TryPeek(out (long First, long Last) range))
+        {
+            if (sequence > range.Last)
+            {
+                _ownRanges.Dequeue();
+                continue;
+            }
+
+            return sequence >= range.First;
+        }
+
+        return false;
+    }
 
     /// <summary>Gets the position that durability waits for after this thread's last write: pass it to <see cref="WhenCommitted"/>.</summary>
     /// <remarks>An operation queues its entries and then waits on the same thread, so this is its own last command (or, when
@@ -260,6 +286,12 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
 
     private LedgerEntry Seal(in LedgerEntry draft)
     {
+        if (_shared is not null)
+        {
+            // Many instances: the store numbers, balances and chains the batch; this instance's projection would not see the others' entries.
+            return draft;
+        }
+
         long sequence = _lastSequence + 1;
         LedgerEntry entry = Seal(draft, sequence, _lastHash, _projection, _hasher, out string? problem);
         if (problem is not null)
@@ -293,10 +325,19 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
     {
         var batch = new LedgerBatch(new ReadOnlyMemory<LedgerEntry>(_batch, 0, count), _records);
         int attempt = 0;
+
+        // One id for every attempt: a retry after a commit whose outcome was lost applies nothing again.
+        Guid batchId = _shared is null ? default : Guid.CreateVersion7();
         while (true)
         {
             try
             {
+                if (_shared is not null)
+                {
+                    AppendShared(batchId, batch);
+                    break;
+                }
+
                 ValueTask append = _store.AppendAsync(batch);
                 if (!append.IsCompletedSuccessfully)
                 {
@@ -335,9 +376,22 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
         }
     }
 
+    private void AppendShared(Guid batchId, LedgerBatch batch)
+    {
+        lock (AppendGate)
+        {
+            long first = _shared!.AppendUnsequencedAsync(batchId, batch.Entries, batch.IdempotencyRecords).AsTask().GetAwaiter().GetResult();
+            if (batch.Entries.Length > 0)
+            {
+                _ownRanges.Enqueue((first, first + batch.Entries.Length - 1));
+                _lastSequence = first + batch.Entries.Length - 1;
+            }
+        }
+    }
+
     private void SaveSnapshot()
     {
-        if (_sinceSnapshot == 0)
+        if (_sinceSnapshot == 0 || _shared is not null)
         {
             return;
         }

@@ -20,6 +20,9 @@ internal class Pool
     private long _held;
     private long _used;
     private long _removed;
+    private long _remoteUsed;
+    private long _remoteRemoved;
+    private long _leaseBase;
 
     internal Pool(long capacity)
     {
@@ -41,8 +44,55 @@ internal class Pool
 
     internal bool IsClosed => Volatile.Read(ref _available) == ClosedMarker;
 
-    /// <summary>Gets capacity less used and removed: what the ledger calls the block's balance.</summary>
-    internal long Remaining => Capacity - Used - Removed;
+    /// <summary>Gets capacity less used and removed (here and, in leased mode, by other instances): what the ledger calls the block's balance.</summary>
+    internal long Remaining => Capacity - Used - Removed - Volatile.Read(ref _remoteUsed) - Volatile.Read(ref _remoteRemoved);
+
+    /// <summary>Gets whether <c>available</c> is what this instance's leases hold (many instances) rather than capacity less use.</summary>
+    internal bool IsLeased { get; private set; }
+
+    /// <summary>Gets what this instance has used or holds since the pool became leased: what its lease reports as spent.</summary>
+    /// <remarks>Held is read before used: a settlement lowers held before it raises used, so the sum errs high (the pool
+    /// counts a unit as spent a moment early), never low (a unit spent here would otherwise be leased to another instance).</remarks>
+    internal long Committed
+    {
+        get
+        {
+            long held = Held;
+            return held + Used - _leaseBase;
+        }
+    }
+
+    /// <summary>Gets what this instance has used since the pool became leased: what a returned lease counts as spent.</summary>
+    internal long UsedSinceLeased => Used - _leaseBase;
+
+    /// <summary>
+    /// Makes <c>available</c> what this instance's leases hold: zero until the first lease arrives. At start-up (or when the block
+    /// is added), before the pool is shared; what the ledger counted as used so far is the base of what leases report.
+    /// </summary>
+    internal void EnterLeasedMode()
+    {
+        IsLeased = true;
+        _leaseBase = _used;
+        if (_available != ClosedMarker)
+        {
+            _available = 0;
+        }
+    }
+
+    /// <summary>Adds a lease's units to what can be held; false (nothing added) when the pool closed.</summary>
+    internal bool AddLeased(long units) => GiveBackOpen(units);
+
+    /// <summary>Takes back every unit the local lease holds and nobody holds (to return or shrink the lease); 0 when closed.</summary>
+    internal long TakeLeased() => TakeUpTo(long.MaxValue, ref _leaseTaken);
+
+    /// <summary>Counts use that another instance recorded (from the shared ledger), for balances only: this instance's lease is untouched.</summary>
+    internal void AddRemoteUse(long units) => Interlocked.Add(ref _remoteUsed, units);
+
+    /// <summary>Counts what another instance removed (expired or voided) from this block, for balances only.</summary>
+    internal void AddRemoteRemoved(long units) => Interlocked.Add(ref _remoteRemoved, units);
+
+    /// <summary>Counts as removed what this instance recorded for the pool's unleased rest when it closed the shared pool.</summary>
+    internal void AddRemoved(long units) => Interlocked.Add(ref _removed, units);
 
     internal bool TryHold(long amount)
     {
@@ -148,6 +198,25 @@ internal class Pool
         }
 
         return 0;
+    }
+
+    private long _leaseTaken;
+
+    private bool GiveBackOpen(long amount)
+    {
+        long available = Volatile.Read(ref _available);
+        while (available != ClosedMarker)
+        {
+            long seen = Interlocked.CompareExchange(ref _available, available + amount, available);
+            if (seen == available)
+            {
+                return true;
+            }
+
+            available = seen;
+        }
+
+        return false;
     }
 
     private long GiveBack(long amount)

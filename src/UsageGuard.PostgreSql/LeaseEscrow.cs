@@ -1,0 +1,436 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace UsageGuard.PostgreSql;
+
+/// <summary>
+/// One instance's leases on the shared credit blocks (<see cref="PostgreSqlLedgerStoreOptions.ManyInstances"/>): each block's local
+/// pool spends what this instance's lease on the block holds, with the engine's CAS, and the lease is kept in the background.
+/// </summary>
+/// <remarks>
+/// <para><b>One lease per block and instance</b>, for the instance's life. It grows (one conditional statement) and shrinks, and it
+/// reports what the instance has used or holds on the block, so a sweep after a crash counts all of it as used: a paused
+/// instance that wakes up and settles never spends what was given to another.</para>
+/// <para><b>The background refill</b> (every <see cref="PoolLeaseOptions.RefillInterval"/>) tops a lease up when what it holds falls
+/// below half a slice; the slice is <see cref="PoolLeaseOptions.TargetLeaseDuration"/> of the instance's measured rate. A lease unused
+/// for <see cref="PoolLeaseOptions.IdleReturn"/> gives its units back.</para>
+/// <para><b>Near exhaustion</b> (a slice no longer fits) a request that does not fit takes exactly what it misses, block by block in
+/// burn order ("direct"), and what it leaves after settling goes back at the next refill, so the last units are neither stranded in an
+/// idle instance nor oversold.</para>
+/// <para><b>Closing.</b> A block that expires or is voided closes its shared pool: the first instance to close it records the part no
+/// lease held as removed, and every instance records its own lease's rest when its local pool closes.</para>
+/// </remarks>
+internal sealed partial class LeaseEscrow : IPoolEscrow
+{
+    private readonly PoolLeases _pools;
+    private readonly IPoolEscrowOwner _owner;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly PoolLeaseOptions _options;
+    private readonly string _instance = Guid.NewGuid().ToString("N");
+    private readonly ConcurrentDictionary<BlockAccount, Tracked> _tracked = new(ReferenceEqualityComparer.Instance);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private long _lastSweepTicks;
+    private int _disposed;
+
+    internal LeaseEscrow(PoolLeases pools, IPoolEscrowOwner owner, TimeProvider time, ILogger logger, PoolLeaseOptions options)
+    {
+        _pools = pools;
+        _owner = owner;
+        _time = time;
+        _logger = logger;
+        _options = options;
+        _loop = Task.Run(() => RefillLoopAsync(_stop.Token));
+    }
+
+    /// <summary>Gets how many times a request took exactly what it missed because a slice no longer fit.</summary>
+    internal long DirectTopUps => Interlocked.Read(ref _directTopUps);
+
+    private long _directTopUps;
+
+    public void Track(Wallet wallet, BlockAccount block)
+    {
+        if (_tracked.ContainsKey(block))
+        {
+            return;
+        }
+
+        block.EnterLeasedMode();
+        _tracked[block] = new Tracked(wallet, block, "block:" + block.Terms.Id.ToString("N"), Guid.CreateVersion7(), block.Used);
+    }
+
+    public void Closed(Wallet wallet, BlockAccount block)
+    {
+        if (_tracked.TryGetValue(block, out Tracked? tracked))
+        {
+            tracked.ClosedHere = true;
+        }
+    }
+
+    public async ValueTask<bool> TopUpAsync(Wallet wallet, long units, string? feature, CancellationToken cancellationToken)
+    {
+        long missing = units;
+        BlockAccount[] blocks = wallet.Spendable;
+        foreach (BlockAccount block in blocks)
+        {
+            if (block.Terms.CanPayFor(feature) && block.Available > 0)
+            {
+                missing -= block.Available;
+            }
+        }
+
+        if (missing <= 0)
+        {
+            return true;
+        }
+
+        try
+        {
+            foreach (BlockAccount block in blocks)
+            {
+                if (missing <= 0)
+                {
+                    break;
+                }
+
+                if (block.IsClosed || !block.Terms.CanPayFor(feature) || !_tracked.TryGetValue(block, out Tracked? t))
+                {
+                    continue;
+                }
+
+                missing -= await GrowForRequestAsync(t, missing, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (NpgsqlException ex)
+        {
+            throw new LedgerUnavailableException("The shared store cannot be reached to take a lease: " + ex.Message, ex);
+        }
+
+        return missing <= 0;
+    }
+
+    /// <summary>Returns every lease: what it used becomes used in its pool, the rest goes back. After the engine's writer has committed everything.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _loop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        foreach (Tracked t in _tracked.Values)
+        {
+            await t.Gate.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                if (t.Amount > 0)
+                {
+                    // Holds still open are abandoned with the process: only what was used is spent.
+                    t.Block.TakeLeased();
+                    await _pools.EndAsync(t.LeaseId, t.Block.UsedSinceLeased, CancellationToken.None).ConfigureAwait(false);
+                    t.Amount = 0;
+                }
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            {
+                // The lease is swept after its TTL, and what it reported counts as used.
+                LogReturnFailed(_logger, t.Pool, ex);
+            }
+            finally
+            {
+                t.Gate.Release();
+            }
+        }
+
+        _stop.Dispose();
+    }
+
+    /// <summary>A request misses <paramref name="missing"/> units: take a slice when one fits, else exactly what is missing (or what is left).</summary>
+    private async Task<long> GrowForRequestAsync(Tracked t, long missing, CancellationToken cancellationToken)
+    {
+        await t.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            long nowTicks = _time.GetUtcNow().UtcTicks;
+            t.LastDemandTicks = nowTicks;
+            await EnsurePoolAsync(t, cancellationToken).ConfigureAwait(false);
+            long slice = Math.Max(t.Slice, missing);
+            if (nowTicks >= t.DirectUntilTicks)
+            {
+                long granted = await GrowAsync(t, slice, exact: true, cancellationToken).ConfigureAwait(false);
+                if (granted > 0)
+                {
+                    return granted;
+                }
+
+                // Not even a slice is left: go direct, and try slices again a second later.
+                t.DirectUntilTicks = nowTicks + TimeSpan.TicksPerSecond;
+            }
+
+            Interlocked.Increment(ref _directTopUps);
+            return await GrowAsync(t, missing, exact: false, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            t.Gate.Release();
+        }
+    }
+
+    private async Task EnsurePoolAsync(Tracked t, CancellationToken cancellationToken)
+    {
+        if (!t.Ensured)
+        {
+            await _pools.EnsurePoolAsync(t.Pool, t.Block.Capacity, t.UsedAtTrack, cancellationToken).ConfigureAwait(false);
+            t.Ensured = true;
+        }
+    }
+
+    /// <summary>Grows the lease and adds what it granted to the local pool. Caller holds the tracked block's gate.</summary>
+    private async Task<long> GrowAsync(Tracked t, long amount, bool exact, CancellationToken cancellationToken)
+    {
+        (long granted, long total, bool created) = await _pools.GrowAsync(t.Pool, t.LeaseId, _instance, amount, exact, Expiry(), cancellationToken).ConfigureAwait(false);
+        if (granted == 0)
+        {
+            return 0;
+        }
+
+        if (created && t.Amount > 0)
+        {
+            // The lease was swept while this instance was paused: what it still held locally went back to the pool then.
+            LostLease(t);
+        }
+
+        t.Amount = total;
+        if (!t.Block.AddLeased(granted))
+        {
+            // Closed meanwhile: the units go back at once.
+            await ShrinkAsync(t, granted, cancellationToken).ConfigureAwait(false);
+            return 0;
+        }
+
+        return granted;
+    }
+
+    private async Task ShrinkAsync(Tracked t, long units, CancellationToken cancellationToken)
+    {
+        if (units <= 0)
+        {
+            return;
+        }
+
+        if (await _pools.ShrinkAsync(t.LeaseId, units, cancellationToken).ConfigureAwait(false))
+        {
+            t.Amount -= units;
+        }
+        else
+        {
+            LostLease(t);
+        }
+    }
+
+    /// <summary>The lease was swept: stop spending what it held here (the sweep gave it back) and start a fresh one.</summary>
+    private void LostLease(Tracked t)
+    {
+        long seized = t.Block.TakeLeased();
+        LogLeaseLost(_logger, t.Pool, seized);
+        t.Amount = 0;
+    }
+
+    private DateTimeOffset Expiry() => _time.GetUtcNow() + _options.LeaseTtl;
+
+    private async Task RefillLoopAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_options.RefillInterval, _time, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            foreach (Tracked t in _tracked.Values)
+            {
+                try
+                {
+                    await KeepAsync(t, stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+                {
+                    LogKeepFailed(_logger, t.Pool, ex);
+                }
+            }
+
+            await SweepIfDueAsync(stop).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One look at one lease: close, report, top up, or give back.</summary>
+    private async Task KeepAsync(Tracked t, CancellationToken stop)
+    {
+        if (t.Finished || (t.Amount == 0 && !t.ClosedHere))
+        {
+            return;
+        }
+
+        await t.Gate.WaitAsync(stop).ConfigureAwait(false);
+        try
+        {
+            long nowTicks = _time.GetUtcNow().UtcTicks;
+            if (t.ClosedHere || t.Block.IsClosed)
+            {
+                // The local pool closed (its rest is recorded here): close the shared pool, record what no lease held, end the lease.
+                long rest = await _pools.CloseAsync(t.Pool, t.Block.Capacity, t.UsedAtTrack, stop).ConfigureAwait(false);
+                if (rest > 0)
+                {
+                    _owner.RecordClosedRest(t.Wallet, t.Block, rest);
+                }
+
+                if (t.Amount > 0)
+                {
+                    await _pools.EndAsync(t.LeaseId, t.Block.UsedSinceLeased + t.Block.Held, stop).ConfigureAwait(false);
+                    t.Amount = 0;
+                }
+
+                t.Finished = true;
+                return;
+            }
+
+            long committed = t.Block.Committed;
+            long spentSinceLook = committed - t.CommittedAtLook;
+            long elapsed = Math.Max(1, nowTicks - t.LookTicks);
+            t.CommittedAtLook = committed;
+            t.LookTicks = nowTicks;
+            if (spentSinceLook > 0)
+            {
+                t.LastDemandTicks = nowTicks;
+
+                // The slice follows the rate: TargetLeaseDuration of what was spent per tick, smoothed over a few looks.
+                long target = (long)Math.Min(long.MaxValue / 4, (decimal)spentSinceLook * _options.TargetLeaseDuration.Ticks / elapsed);
+                t.Slice = Math.Max(1, (t.Slice + target) / 2);
+            }
+
+            if (nowTicks - t.ReportTicks >= _options.LeaseTtl.Ticks / 3)
+            {
+                if (await _pools.ReportAsync(t.LeaseId, committed, Expiry(), stop).ConfigureAwait(false))
+                {
+                    t.ReportTicks = nowTicks;
+                }
+                else
+                {
+                    LostLease(t);
+                    return;
+                }
+            }
+
+            long available = t.Block.Available;
+            bool idle = nowTicks - t.LastDemandTicks >= _options.IdleReturn.Ticks;
+            bool direct = nowTicks < t.DirectUntilTicks;
+            if ((idle || direct) && available > 0 && nowTicks - t.LastDemandTicks >= 2 * _options.RefillInterval.Ticks)
+            {
+                // Idle, or near exhaustion: what this instance holds and does not use goes back, for the instance that needs it.
+                await ShrinkAsync(t, t.Block.TakeLeased(), stop).ConfigureAwait(false);
+            }
+            else if (!idle && !direct && available < t.Slice / 2)
+            {
+                if (await GrowAsync(t, t.Slice - available, exact: true, stop).ConfigureAwait(false) == 0)
+                {
+                    t.DirectUntilTicks = nowTicks + TimeSpan.TicksPerSecond;
+                }
+            }
+        }
+        finally
+        {
+            t.Gate.Release();
+        }
+    }
+
+    private async Task SweepIfDueAsync(CancellationToken stop)
+    {
+        long nowTicks = _time.GetUtcNow().UtcTicks;
+        if (nowTicks - _lastSweepTicks < _options.LeaseTtl.Ticks / 2)
+        {
+            return;
+        }
+
+        _lastSweepTicks = nowTicks;
+        try
+        {
+            int swept = await _pools.SweepAsync(_time.GetUtcNow() - _options.SweepGrace, stop).ConfigureAwait(false);
+            if (swept > 0)
+            {
+                LogSwept(_logger, swept);
+            }
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            LogKeepFailed(_logger, "(sweep)", ex);
+        }
+    }
+
+    [LoggerMessage(EventId = 150, Level = LogLevel.Warning, Message = "Keeping the lease on {Pool} failed; retrying at the next refill.")]
+    private static partial void LogKeepFailed(ILogger logger, string pool, Exception exception);
+
+    [LoggerMessage(EventId = 151, Level = LogLevel.Warning, Message = "The lease on {Pool} was swept while this instance held it; {Units} units it held locally are no longer spent here.")]
+    private static partial void LogLeaseLost(ILogger logger, string pool, long units);
+
+    [LoggerMessage(EventId = 152, Level = LogLevel.Information, Message = "Swept {Count} expired leases of instances that stopped reporting.")]
+    private static partial void LogSwept(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 153, Level = LogLevel.Warning, Message = "Returning the lease on {Pool} failed; it is swept after its TTL.")]
+    private static partial void LogReturnFailed(ILogger logger, string pool, Exception exception);
+
+    /// <summary>What this instance keeps on one block.</summary>
+    private sealed class Tracked(Wallet wallet, BlockAccount block, string pool, Guid leaseId, long usedAtTrack)
+    {
+        internal Wallet Wallet { get; } = wallet;
+
+        internal BlockAccount Block { get; } = block;
+
+        internal string Pool { get; } = pool;
+
+        internal Guid LeaseId { get; } = leaseId;
+
+        /// <summary>Gets what the ledger counted as used when tracking began: the shared pool starts from it when this instance creates it.</summary>
+        internal long UsedAtTrack { get; } = usedAtTrack;
+
+        /// <summary>Gets the gate every round trip on this block takes: one at a time per block and instance.</summary>
+        internal SemaphoreSlim Gate { get; } = new(1, 1);
+
+        internal long Amount { get; set; }
+
+        internal long Slice { get; set; } = 1;
+
+        internal bool Ensured { get; set; }
+
+        internal volatile bool ClosedHere;
+
+        internal bool Finished { get; set; }
+
+        internal long DirectUntilTicks { get; set; }
+
+        internal long LastDemandTicks { get; set; }
+
+        internal long ReportTicks { get; set; }
+
+        internal long LookTicks { get; set; }
+
+        internal long CommittedAtLook { get; set; }
+    }
+}

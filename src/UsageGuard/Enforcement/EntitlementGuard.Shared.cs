@@ -1,0 +1,284 @@
+using Microsoft.Extensions.Logging;
+
+namespace UsageGuard;
+
+/// <summary>
+/// Many instances on one shared store (docs/scale-out.md): credit blocks are spent from leases, the store sequences every
+/// instance's entries into one chain, and each instance follows the entries the others write.
+/// </summary>
+internal sealed partial class EntitlementGuard : IPoolEscrowOwner
+{
+    /// <summary>How often an instance reads the entries other instances appended.</summary>
+    internal static readonly TimeSpan FollowInterval = TimeSpan.FromMilliseconds(200);
+
+    private const int TopUpAttempts = 3;
+
+    private IPoolEscrow? _escrow;
+    private CancellationTokenSource? _followStop;
+    private Task? _following;
+    private long _followedThrough;
+
+    /// <summary>Gets whether this guard is one of many instances on a shared store.</summary>
+    internal bool IsShared => _escrow is not null;
+
+    /// <summary>Gets the sequence number of the last entry this instance has read from the shared ledger.</summary>
+    internal long FollowedThrough => Interlocked.Read(ref _followedThrough);
+
+    void IPoolEscrowOwner.RecordClosedRest(Wallet wallet, BlockAccount block, long units)
+    {
+        lock (wallet.Gate)
+        {
+            block.AddRemoved(units);
+            RecordBlockEntry(block.ClosedAs, wallet, block, -units, _time.GetUtcNow(), null);
+        }
+    }
+
+    /// <summary>Refuses, before anything starts, what the many-instance mode does not share yet.</summary>
+    private static void CheckSharedOptions(UsageGuardOptions options, RechargeOptions? recharge, WalletAlertOptions? walletAlerts)
+    {
+        var problems = new List<string>();
+        foreach (CreditTypeOptions type in DeclaredOptions(options))
+        {
+            if (type.OverdraftLimit > 0)
+            {
+                problems.Add($"credit type '{type.Code}' allows an overdraft (debt is not shared between instances yet)");
+            }
+        }
+
+        if (recharge is { Wallets.Count: > 0 })
+        {
+            problems.Add("auto-recharge is configured (it compares a balance each instance does not hold alone)");
+        }
+
+        if (walletAlerts is { Wallets.Count: > 0 })
+        {
+            problems.Add("wallet alerts are configured (they compare a balance each instance does not hold alone)");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new InvalidOperationException("The store is shared by many instances, which does not support: " + string.Join("; ", problems) + ". Remove these options, or run one instance (docs/scale-out.md).");
+        }
+    }
+
+    /// <summary>Starts the many-instance mode: every restored block is spent from leases, and the follower reads the others' entries.</summary>
+    private void StartShared(ISharedLedgerStore shared, long followedThrough)
+    {
+        _escrow = shared.CreateEscrow(this, _time, _logger);
+        foreach (CustomerAccount customer in _customers.Values)
+        {
+            foreach (Wallet wallet in customer.Wallets)
+            {
+                lock (wallet.Gate)
+                {
+                    foreach (BlockAccount block in wallet.Blocks)
+                    {
+                        _escrow.Track(wallet, block);
+                    }
+                }
+            }
+        }
+
+        _followedThrough = followedThrough;
+        _followStop = new CancellationTokenSource();
+        _following = Task.Run(() => FollowAsync(_followStop.Token));
+    }
+
+    private async Task StopSharedAsync()
+    {
+        if (_followStop is not null)
+        {
+            await _followStop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await _following!.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            _followStop.Dispose();
+        }
+    }
+
+    /// <summary>Returns the leases, after the writer has committed everything: what they report as spent is final.</summary>
+    private ValueTask DisposeEscrowAsync() => _escrow?.DisposeAsync() ?? ValueTask.CompletedTask;
+
+    /// <summary>Tracks a block this instance adds (a grant here, or one followed from another instance). Caller holds the wallet's gate, before the block is published.</summary>
+    private void TrackShared(Wallet wallet, BlockAccount block) => _escrow?.Track(wallet, block);
+
+    /// <summary>A block closed here: its lease goes back and the shared pool closes. Caller holds the wallet's gate.</summary>
+    internal void BlockClosed(Wallet wallet, BlockAccount block) => _escrow?.Closed(wallet, block);
+
+    /// <summary>A reservation the wallet could not pay from its leases: top them up (a slice, or exactly what is missing) and try again.</summary>
+    private async ValueTask<ReservationResult> ReserveLeasedAsync(ReservationRequest request, Prepared prepared, ReservationResult denied, CancellationToken cancellationToken)
+    {
+        ReservationResult result = denied;
+        for (int attempt = 0; attempt < TopUpAttempts && result.Status == ReservationStatus.InsufficientCredits; attempt++)
+        {
+            bool? toppedUp = await TopUpAsync(prepared, request.Feature, cancellationToken).ConfigureAwait(false);
+            if (toppedUp is null)
+            {
+                return new ReservationResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false);
+            }
+
+            if (toppedUp == false)
+            {
+                break;
+            }
+
+            result = ReserveCore(request, prepared, _time.GetUtcNow());
+        }
+
+        return result;
+    }
+
+    /// <summary>The same for a consumption.</summary>
+    private async ValueTask<ConsumeResult> ConsumeLeasedAsync(ReservationRequest request, Prepared prepared, ConsumeResult denied, CancellationToken cancellationToken)
+    {
+        ConsumeResult result = denied;
+        for (int attempt = 0; attempt < TopUpAttempts && result.Status == ReservationStatus.InsufficientCredits; attempt++)
+        {
+            bool? toppedUp = await TopUpAsync(prepared, request.Feature, cancellationToken).ConfigureAwait(false);
+            if (toppedUp is null)
+            {
+                return new ConsumeResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false);
+            }
+
+            if (toppedUp == false)
+            {
+                break;
+            }
+
+            result = ConsumeCore(request, prepared, _time.GetUtcNow(), null);
+        }
+
+        return result.IsAdmitted ? await Durable(result, prepared.Durability, cancellationToken).ConfigureAwait(false) : result;
+    }
+
+    /// <summary>Before a keyed operation (which runs once, under its key): top the leases up when they cannot pay it now.</summary>
+    private async ValueTask<bool> TopUpBeforeKeyedAsync(Prepared prepared, string? feature, CancellationToken cancellationToken)
+    {
+        if (prepared.Wallet.SpendableUnits() >= prepared.Units)
+        {
+            return true;
+        }
+
+        return await TopUpAsync(prepared, feature, cancellationToken).ConfigureAwait(false) is not null;
+    }
+
+    /// <summary>Tops the wallet's leases up; null when the store cannot be reached.</summary>
+    private async ValueTask<bool?> TopUpAsync(Prepared prepared, string? feature, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _escrow!.TopUpAsync(prepared.Wallet, prepared.Units, feature, cancellationToken).ConfigureAwait(false);
+        }
+        catch (LedgerUnavailableException ex)
+        {
+            LogTopUpFailed(_logger, ex);
+            return null;
+        }
+    }
+
+    /// <summary>Reads, every <see cref="FollowInterval"/>, the entries other instances appended, and applies them here.</summary>
+    private async Task FollowAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                FollowOnce(stop);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogFollowFailed(_logger, ex);
+            }
+
+            await Task.Delay(FollowInterval, _time, stop).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads and applies the entries appended since the last read; returns how many came from other instances.</summary>
+    /// <remarks>Reads synchronously under the writer's append gate: an entry of this instance's is never read before the writer knows its number.</remarks>
+    internal int FollowOnce(CancellationToken cancellationToken = default)
+    {
+        var remote = new List<LedgerEntry>();
+        long through = Interlocked.Read(ref _followedThrough);
+        lock (_writer.AppendGate)
+        {
+            foreach (LedgerEntry entry in _store.ReadAsync(through, cancellationToken).ToBlockingEnumerable(cancellationToken))
+            {
+                through = entry.Sequence;
+                if (!_writer.IsOwn(entry.Sequence))
+                {
+                    remote.Add(entry);
+                }
+            }
+        }
+
+        foreach (LedgerEntry entry in remote)
+        {
+            ApplyRemote(entry);
+        }
+
+        Interlocked.Exchange(ref _followedThrough, through);
+        return remote.Count;
+    }
+
+    /// <summary>Applies another instance's entry: its grants become spendable here, its use and removals count in balances, its voids close here too.</summary>
+    private void ApplyRemote(in LedgerEntry entry)
+    {
+        if (!_typeIndex.TryGetValue(entry.CreditType, out int typeIndex))
+        {
+            LogForeignCreditType(_logger, entry.Sequence, entry.CreditType);
+            return;
+        }
+
+        Wallet wallet = AddCustomer(entry.CustomerId).Wallet(typeIndex);
+        DateTimeOffset now = _time.GetUtcNow();
+        long amount = entry.Amount.Units;
+        lock (wallet.Gate)
+        {
+            BlockAccount? block = entry.BlockId is { } id ? wallet.FindLocked(id) : null;
+            switch (entry.Kind)
+            {
+                case LedgerEntryKind.Grant when block is null && entry.Block is { } terms:
+                    var account = new BlockAccount(terms);
+                    TrackShared(wallet, account);
+                    wallet.Add(account, now);
+                    wallet.Publish(now);
+                    break;
+                case LedgerEntryKind.Settle or LedgerEntryKind.Adjust or LedgerEntryKind.OverdraftSettle when block is not null:
+                    block.AddRemoteUse(-amount);
+                    wallet.Publish(now);
+                    break;
+                case LedgerEntryKind.Expire or LedgerEntryKind.Void when block is not null:
+                    block.AddRemoteRemoved(-amount);
+                    if (entry.Kind == LedgerEntryKind.Void && !block.IsClosed)
+                    {
+                        // Voided elsewhere: this instance's lease on the block is removed too, and recorded by this instance.
+                        long removed = block.CloseAs(LedgerEntryKind.Void);
+                        if (removed > 0)
+                        {
+                            RecordBlockEntry(LedgerEntryKind.Void, wallet, block, -removed, now, null);
+                        }
+
+                        BlockClosed(wallet, block);
+                    }
+
+                    wallet.Publish(now);
+                    break;
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 140, Level = LogLevel.Warning, Message = "Reading the entries of other instances failed; retrying.")]
+    private static partial void LogFollowFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 141, Level = LogLevel.Warning, Message = "Taking a lease failed: the shared store cannot be reached.")]
+    private static partial void LogTopUpFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 142, Level = LogLevel.Error, Message = "Entry {Sequence} from another instance is in credit type '{CreditType}', which this instance does not configure; it is skipped here.")]
+    private static partial void LogForeignCreditType(ILogger logger, long sequence, string creditType);
+}
