@@ -102,6 +102,13 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
 
                 missing -= await GrowForRequestAsync(t, missing, cancellationToken).ConfigureAwait(false);
             }
+
+            if (missing > 0)
+            {
+                // The pools cannot cover the request from here: give back every fragment this instance holds on them, so that the
+                // last units gather in the pools, where one direct top-up (here or on another instance) can take them whole.
+                await GiveBackFragmentsAsync(blocks, feature, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (NpgsqlException ex)
         {
@@ -109,6 +116,27 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         }
 
         return missing <= 0;
+    }
+
+    private async Task GiveBackFragmentsAsync(BlockAccount[] blocks, string? feature, CancellationToken cancellationToken)
+    {
+        foreach (BlockAccount block in blocks)
+        {
+            if (!block.Terms.CanPayFor(feature) || !_tracked.TryGetValue(block, out Tracked? t) || t.Amount == 0)
+            {
+                continue;
+            }
+
+            await t.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await ShrinkAsync(t, t.Block.TakeLeased(), CancellationToken.None).ConfigureAwait(false);
+            }
+            finally
+            {
+                t.Gate.Release();
+            }
+        }
     }
 
     /// <summary>Returns every lease: what it used becomes used in its pool, the rest goes back. After the engine's writer has committed everything.</summary>

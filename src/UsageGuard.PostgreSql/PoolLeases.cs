@@ -45,6 +45,7 @@ internal sealed class PoolLeases
             used bigint NOT NULL DEFAULT 0 CHECK (used >= 0),
             leased bigint NOT NULL DEFAULT 0 CHECK (leased >= 0),
             closed boolean NOT NULL DEFAULT false,
+            last_grant bigint NOT NULL DEFAULT 0,
             CHECK (used + leased <= capacity));
         CREATE TABLE IF NOT EXISTS {schema}.ug_leases (
             lease_id uuid PRIMARY KEY,
@@ -167,11 +168,13 @@ internal sealed class PoolLeases
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(amount);
         await using NpgsqlCommand command = _dataSource.CreateCommand($"""
-            WITH cur AS (
-                SELECT pool, CASE WHEN $6 THEN (CASE WHEN capacity - used - leased >= $4 THEN $4 ELSE 0 END)
-                                  ELSE LEAST($4, capacity - used - leased) END AS g
-                FROM {_schema}.ug_pools WHERE pool = $1 AND NOT closed FOR UPDATE),
-            p AS (UPDATE {_schema}.ug_pools SET leased = leased + cur.g FROM cur WHERE ug_pools.pool = cur.pool AND cur.g > 0 RETURNING cur.g),
+            WITH p AS (
+                -- One UPDATE: every expression in SET reads the row as it was, and READ COMMITTED re-evaluates them on the
+                -- latest version, so the grant is computed from the row it changes (last_grant carries it to the lease).
+                UPDATE {_schema}.ug_pools
+                SET leased = leased + LEAST($4, capacity - used - leased), last_grant = LEAST($4, capacity - used - leased)
+                WHERE pool = $1 AND NOT closed AND capacity - used - leased >= (CASE WHEN $6 THEN $4 ELSE 1 END)
+                RETURNING last_grant AS g),
             ins AS (
                 INSERT INTO {_schema}.ug_leases AS l (lease_id, pool, instance, amount, reported, expires_at)
                 SELECT $2, $1, $3, g, 0, $5 FROM p

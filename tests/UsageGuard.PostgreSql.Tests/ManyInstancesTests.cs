@@ -1,0 +1,171 @@
+using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
+using NUnit.Framework;
+
+namespace UsageGuard.PostgreSql.Tests;
+
+/// <summary>Several guards (instances) in one process, each with a store of its own, on one shared schema (ManyInstances).</summary>
+[TestFixture]
+public sealed class ManyInstancesTests
+{
+    private string _schema = null!;
+
+    [SetUp]
+    public void NewSchema() => _schema = PostgresServer.NewSchema();
+
+    [TearDown]
+    public Task DropSchema() => PostgresServer.DropSchemaAsync(_schema);
+
+    internal static ServiceProvider Instance(string schema, Action<PoolLeaseOptions>? leases = null)
+    {
+        var services = new ServiceCollection();
+        services.AddUsageGuard(o => o.ReservationSweepInterval = TimeSpan.Zero)
+            .UsePostgreSql(o =>
+            {
+                o.ConnectionString = PostgresServer.ConnectionString;
+                o.Schema = schema;
+                o.ManyInstances = true;
+                leases?.Invoke(o.Leases);
+            });
+        return services.BuildServiceProvider();
+    }
+
+    internal static async Task WaitUntilAsync(Func<bool> condition, string what, int seconds = 10)
+    {
+        DateTime deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Timed out waiting until {what}.");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>A customer's balance on one instance, or -1 while the instance has not heard of the customer yet.</summary>
+    internal static decimal Balance(ICreditLedger ledger, string customer)
+    {
+        try
+        {
+            return ledger.GetBalance(customer).Balance.ToDecimal();
+        }
+        catch (UnknownCustomerException)
+        {
+            return -1;
+        }
+    }
+
+    [Test]
+    public async Task AGrantOnOneInstance_IsSpendableOnTheOther_AndOneChainVerifies()
+    {
+        await using ServiceProvider a = Instance(_schema);
+        await using ServiceProvider b = Instance(_schema);
+        var ledgerA = a.GetRequiredService<ICreditLedger>();
+        var ledgerB = b.GetRequiredService<ICreditLedger>();
+        var guardB = b.GetRequiredService<IEntitlementGuard>();
+
+        await ledgerA.GrantAsync(new CreditGrant { CustomerId = "acme", Amount = 50m });
+        await WaitUntilAsync(() => Balance(ledgerB, "acme") == 50m, "instance B follows A's grant");
+
+        ConsumeResult spent = await guardB.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 20m });
+        spent.Status.Should().Be(ReservationStatus.Admitted);
+        await WaitUntilAsync(() => Balance(ledgerA, "acme") == 30m, "instance A follows B's use");
+
+        await using var store = new PostgreSqlLedgerStore(new PostgreSqlLedgerStoreOptions { ConnectionString = PostgresServer.ConnectionString, Schema = _schema });
+        LedgerVerificationResult verified = await LedgerVerifier.VerifyAsync(store.ReadAsync(0));
+        verified.IsValid.Should().BeTrue(verified.Problem);
+        verified.EntriesChecked.Should().BeGreaterThanOrEqualTo(2);
+    }
+
+    [TestCase(1)]
+    [TestCase(2)]
+    public async Task ThreeInstances_ManyThreads_DrainOneWallet_ExactlyToZero(int seed)
+    {
+        const decimal Granted = 600m;
+        ServiceProvider[] instances = [Instance(_schema), Instance(_schema), Instance(_schema)];
+        try
+        {
+            await instances[0].GetRequiredService<ICreditLedger>().GrantAsync(new CreditGrant { CustomerId = "acme", Amount = Granted / 2 });
+            await instances[1].GetRequiredService<ICreditLedger>().GrantAsync(new CreditGrant { CustomerId = "acme", Amount = Granted / 2 });
+            foreach (ServiceProvider instance in instances)
+            {
+                var ledger = instance.GetRequiredService<ICreditLedger>();
+                await WaitUntilAsync(() => Balance(ledger, "acme") == Granted, "every instance follows both grants");
+            }
+
+            long admitted = 0;
+            var workers = new List<Task>();
+            foreach (ServiceProvider instance in instances)
+            {
+                var guard = instance.GetRequiredService<IEntitlementGuard>();
+                for (int t = 0; t < 6; t++)
+                {
+                    var random = new Random(seed * 100 + workers.Count);
+                    workers.Add(Task.Run(async () =>
+                    {
+                        int refusedInARow = 0;
+                        while (refusedInARow < 20)
+                        {
+                            // After a refusal, ask for one credit: the run ends only when not even one is left anywhere.
+                            decimal hold = refusedInARow > 0 ? 1 : random.Next(1, 4);
+                            ReservationResult r = await guard.ReserveAsync(new ReservationRequest { CustomerId = "acme", Amount = hold });
+                            if (!r.IsAdmitted)
+                            {
+                                r.Status.Should().Be(ReservationStatus.InsufficientCredits);
+                                refusedInARow++;
+                                await Task.Delay(25);
+                                continue;
+                            }
+
+                            refusedInARow = 0;
+                            decimal actual = random.Next(0, (int)hold + 1);
+                            await r.Reservation.SettleAsync(actual);
+                            Interlocked.Add(ref admitted, (long)actual);
+                        }
+                    }));
+                }
+            }
+
+            await Task.WhenAll(workers);
+            if (admitted != (long)Granted)
+            {
+                foreach (ServiceProvider instance in instances)
+                {
+                    var g = (EntitlementGuard)instance.GetRequiredService<IEntitlementGuard>();
+                    Wallet w = g.WalletFor("acme", "credits");
+                    foreach (BlockAccount bl in w.Blocks)
+                    {
+                        TestContext.Out.WriteLine($"{bl.Terms.Id} avail={bl.Available} held={bl.Held} used={bl.Used} rem={bl.Remaining} closed={bl.IsClosed} spendable={w.Spendable.Contains(bl)}");
+                    }
+                }
+
+                await using var ds = Npgsql.NpgsqlDataSource.Create(PostgresServer.ConnectionString);
+                await using var cmd = ds.CreateCommand($"SELECT pool, capacity, used, leased FROM {_schema}.ug_pools");
+                await using var rd = await cmd.ExecuteReaderAsync();
+                while (await rd.ReadAsync())
+                {
+                    TestContext.Out.WriteLine($"{rd.GetString(0)} cap={rd.GetInt64(1)} used={rd.GetInt64(2)} leased={rd.GetInt64(3)}");
+                }
+            }
+
+            admitted.Should().Be((long)Granted, "every credit is spent exactly once across the instances: none oversold, none stranded");
+        }
+        finally
+        {
+            foreach (ServiceProvider instance in instances)
+            {
+                await instance.DisposeAsync();
+            }
+        }
+
+        long leased = Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT coalesce(sum(leased), 0) FROM {_schema}.ug_pools;"), System.Globalization.CultureInfo.InvariantCulture);
+        leased.Should().Be(0, "every instance returned its leases on shutdown");
+        await using ServiceProvider after = Instance(_schema);
+        after.GetRequiredService<ICreditLedger>().GetBalance("acme").Balance.ToDecimal().Should().Be(0m);
+        await using var store = new PostgreSqlLedgerStore(new PostgreSqlLedgerStoreOptions { ConnectionString = PostgresServer.ConnectionString, Schema = _schema });
+        LedgerVerificationResult verified = await LedgerVerifier.VerifyAsync(store.ReadAsync(0));
+        verified.IsValid.Should().BeTrue(verified.Problem);
+    }
+}
