@@ -9,9 +9,10 @@ namespace UsageGuard.PostgreSql;
 /// pool spends what this instance's lease on the block holds, with the engine's CAS, and the lease is kept in the background.
 /// </summary>
 /// <remarks>
-/// <para><b>One lease per block and instance</b>, for the instance's life. It grows (one conditional statement) and shrinks, and it
-/// reports what the instance has used or holds on the block, so a sweep after a crash counts all of it as used: a paused
-/// instance that wakes up and settles never spends what was given to another.</para>
+/// <para><b>One lease per block and instance</b>, for the instance's life. It grows (one conditional statement) and shrinks. What it
+/// used is reported by the store in the same transaction as the settlement entries, so a sweep after a crash counts exactly the
+/// use the ledger holds: holds that never settled go back, and no settled unit is sold twice. An instance paused past its lease's
+/// TTL and grace that then settles its open holds can overspend by at most those holds (its settlements are still recorded).</para>
 /// <para><b>The background refill</b> (every <see cref="PoolLeaseOptions.RefillInterval"/>) tops a lease up when what it holds falls
 /// below half a slice; the slice is <see cref="PoolLeaseOptions.TargetLeaseDuration"/> of the instance's measured rate. A lease unused
 /// for <see cref="PoolLeaseOptions.IdleReturn"/> gives its units back.</para>
@@ -45,6 +46,12 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         _loop = Task.Run(() => RefillLoopAsync(_stop.Token));
     }
 
+    /// <summary>Gets this instance's id in the lease table.</summary>
+    internal string Instance => _instance;
+
+    /// <summary>Gets the shared pool of a credit block.</summary>
+    internal static string PoolOf(Guid blockId) => "block:" + blockId.ToString("N");
+
     /// <summary>Gets how many times a request took exactly what it missed because a slice no longer fit.</summary>
     internal long DirectTopUps => Interlocked.Read(ref _directTopUps);
 
@@ -58,7 +65,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         }
 
         block.EnterLeasedMode();
-        _tracked[block] = new Tracked(wallet, block, "block:" + block.Terms.Id.ToString("N"), Guid.CreateVersion7(), block.Used);
+        _tracked[block] = new Tracked(wallet, block, PoolOf(block.Terms.Id), Guid.CreateVersion7(), block.Used);
     }
 
     public void Closed(Wallet wallet, BlockAccount block)
@@ -356,7 +363,8 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
 
             if (nowTicks - t.ReportTicks >= _options.LeaseTtl.Ticks / 3)
             {
-                if (await _pools.ReportAsync(t.LeaseId, committed, Expiry(), stop).ConfigureAwait(false))
+                // Renewal only: what the lease used is reported by the store in each batch's transaction, with the entries themselves.
+                if (await _pools.ReportAsync(t.LeaseId, 0, Expiry(), stop).ConfigureAwait(false))
                 {
                     t.ReportTicks = nowTicks;
                 }

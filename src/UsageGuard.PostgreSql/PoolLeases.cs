@@ -55,6 +55,7 @@ internal sealed class PoolLeases
             reported bigint NOT NULL DEFAULT 0,
             expires_at bigint NOT NULL);
         CREATE INDEX IF NOT EXISTS ug_leases_expiry ON {schema}.ug_leases (expires_at);
+        CREATE INDEX IF NOT EXISTS ug_leases_pool ON {schema}.ug_leases (pool, instance);
         """;
 
     /// <summary>Creates a pool with its capacity, or leaves an existing one as it is.</summary>

@@ -32,8 +32,12 @@ public sealed partial class PostgreSqlLedgerStore
     }
 
     /// <inheritdoc />
-    IPoolEscrow ISharedLedgerStore.CreateEscrow(IPoolEscrowOwner owner, TimeProvider time, ILogger logger) =>
-        new LeaseEscrow(new PoolLeases(_dataSource, _schema), owner, time, logger, _options.Leases);
+    IPoolEscrow ISharedLedgerStore.CreateEscrow(IPoolEscrowOwner owner, TimeProvider time, ILogger logger)
+    {
+        var escrow = new LeaseEscrow(new PoolLeases(_dataSource, _schema), owner, time, logger, _options.Leases);
+        _leaseInstance = escrow.Instance;
+        return escrow;
+    }
 
     /// <summary>The same, under a batch id: a batch id already committed (a commit whose outcome was lost, sent again) applies nothing and returns what it stored.</summary>
     internal async Task<IReadOnlyList<LedgerEntry>> AppendSequencedAsync(Guid batchId, ReadOnlyMemory<LedgerEntry> batch, IReadOnlyList<IdempotencyRecord> records, CancellationToken cancellationToken = default)
@@ -104,6 +108,7 @@ public sealed partial class PostgreSqlLedgerStore
 
                 await CopyEntriesAsync(connection, stored, cancellationToken).ConfigureAwait(false);
                 await UpsertRecordsAsync(connection, transaction, records, cancellationToken).ConfigureAwait(false);
+                await ReportSettledAsync(connection, transaction, stored, cancellationToken).ConfigureAwait(false);
                 if (stored.Length > 0)
                 {
                     await using NpgsqlCommand mark = new($"INSERT INTO {_schema}.ug_batches (batch_id, first_seq, entry_count) VALUES ($1, $2, $3);", connection, transaction);
@@ -117,6 +122,39 @@ public sealed partial class PostgreSqlLedgerStore
                 return (IReadOnlyList<LedgerEntry>)stored;
             },
             "appending a sequenced batch").ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// In the batch's transaction, adds what its settlements used on each block to this instance's lease on the block: a sweep after a
+    /// crash then counts exactly the use the ledger holds, no more (holds that never settled go back) and no less (no unit is sold twice).
+    /// </summary>
+    private async Task ReportSettledAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, LedgerEntry[] stored, CancellationToken cancellationToken)
+    {
+        if (_leaseInstance is not { } instance)
+        {
+            return;
+        }
+
+        var used = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (LedgerEntry entry in stored)
+        {
+            if (entry.Kind == LedgerEntryKind.Settle && entry.BlockId is { } block && entry.Amount.Units < 0)
+            {
+                string pool = LeaseEscrow.PoolOf(block);
+                used[pool] = used.GetValueOrDefault(pool) - entry.Amount.Units;
+            }
+        }
+
+        if (used.Count == 0)
+        {
+            return;
+        }
+
+        await using NpgsqlCommand report = new($"UPDATE {_schema}.ug_leases l SET reported = LEAST(l.amount, l.reported + v.n) FROM unnest($1::text[], $2::bigint[]) AS v(pool, n) WHERE l.pool = v.pool AND l.instance = $3;", connection, transaction);
+        report.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. used.Keys] });
+        report.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. used.Values] });
+        report.Parameters.Add(new NpgsqlParameter<string> { TypedValue = instance });
+        await report.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads back the entries of a batch id already committed, or null when it was not.</summary>

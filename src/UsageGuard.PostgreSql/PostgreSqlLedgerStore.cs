@@ -33,6 +33,7 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
     private readonly string _schema;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private Task? _open;
+    private string? _leaseInstance;
     private bool _disposed;
 
     /// <summary>Initializes a new instance of the <see cref="PostgreSqlLedgerStore"/> class. The schema is created or migrated by <see cref="OpenAsync"/>, or by the first operation.</summary>

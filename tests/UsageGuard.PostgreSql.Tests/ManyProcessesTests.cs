@@ -1,0 +1,99 @@
+using System.Globalization;
+using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
+using NUnit.Framework;
+
+namespace UsageGuard.PostgreSql.Tests;
+
+/// <summary>Application instances as separate processes on one shared schema: the guarantee of docs/scale-out.md across processes.</summary>
+[TestFixture]
+public sealed class ManyProcessesTests
+{
+    private string _schema = null!;
+
+    [SetUp]
+    public void NewSchema() => _schema = PostgresServer.NewSchema();
+
+    [TearDown]
+    public Task DropSchema() => PostgresServer.DropSchemaAsync(_schema);
+
+    private static async Task<long> LeasedAsync(string schema) =>
+        Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT coalesce(sum(leased), 0) FROM {schema}.ug_pools;"), CultureInfo.InvariantCulture);
+
+    [Test]
+    public async Task FourProcesses_ManyThreads_DrainOneWallet_ExactlyToZero_AndReturnTheirLeases()
+    {
+        const int Granted = 400;
+        await using (ServiceProvider granter = ManyInstancesTests.Instance(_schema))
+        {
+            await granter.GetRequiredService<ICreditLedger>().GrantAsync(new CreditGrant { CustomerId = "acme", Amount = Granted });
+        }
+
+        var processes = Enumerable.Range(0, 4).Select(_ => InstanceProcess.Start("drain", PostgresServer.ConnectionString, _schema, "8", "30")).ToList();
+        try
+        {
+            long spent = 0;
+            foreach (InstanceProcess process in processes)
+            {
+                spent += long.Parse(await process.WaitForAsync("spent", TimeSpan.FromMinutes(3)), CultureInfo.InvariantCulture);
+            }
+
+            spent.Should().Be(Granted, "4 processes × 8 threads spent every credit exactly once: none oversold, none stranded");
+        }
+        finally
+        {
+            processes.ForEach(p => p.Dispose());
+        }
+
+        (await LeasedAsync(_schema)).Should().Be(0, "every process returned its lease when it stopped");
+        await using ServiceProvider after = ManyInstancesTests.Instance(_schema);
+        after.GetRequiredService<ICreditLedger>().GetBalance("acme").Balance.ToDecimal().Should().Be(0m);
+        await using var store = new PostgreSqlLedgerStore(new PostgreSqlLedgerStoreOptions { ConnectionString = PostgresServer.ConnectionString, Schema = _schema });
+        LedgerVerificationResult verified = await LedgerVerifier.VerifyAsync(store.ReadAsync(0));
+        verified.IsValid.Should().BeTrue(verified.Problem);
+    }
+
+    [Test]
+    public async Task AKilledInstance_ItsLeaseComesBackAfterTheTtl_AndTheRestIsSpentElsewhere()
+    {
+        await using ServiceProvider survivor = ManyInstancesTests.Instance(_schema, l =>
+        {
+            l.LeaseTtl = TimeSpan.FromSeconds(2);
+            l.SweepGrace = TimeSpan.FromSeconds(1);
+            l.RefillInterval = TimeSpan.FromMilliseconds(50);
+        });
+        await survivor.GetRequiredService<ICreditLedger>().GrantAsync(new CreditGrant { CustomerId = "acme", Amount = 100m });
+
+        long heldByVictim;
+        long spentByVictim;
+        using (InstanceProcess victim = InstanceProcess.Start("hold", PostgresServer.ConnectionString, _schema, "1", "2"))
+        {
+            spentByVictim = long.Parse(await victim.WaitForAsync("holding", TimeSpan.FromMinutes(1)), CultureInfo.InvariantCulture);
+            heldByVictim = await LeasedAsync(_schema);
+            victim.Kill();
+        }
+
+        spentByVictim.Should().Be(5);
+        heldByVictim.Should().BeGreaterThan(0, "the victim held a lease when it was killed");
+
+        // The survivor spends everything it can; the victim's unspent lease comes back once its TTL and grace have passed.
+        var guard = survivor.GetRequiredService<IEntitlementGuard>();
+        long spent = 0;
+        DateTime deadline = DateTime.UtcNow.AddSeconds(20);
+        while (spent + spentByVictim < 100 && DateTime.UtcNow < deadline)
+        {
+            ConsumeResult r = await guard.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 1m });
+            if (r.IsAdmitted)
+            {
+                spent++;
+            }
+            else
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        (spent + spentByVictim).Should().Be(100, "what the killed instance leased and did not spend came back after its TTL");
+        (await guard.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 1m })).Status.Should().Be(ReservationStatus.InsufficientCredits, "nothing is oversold");
+    }
+}
