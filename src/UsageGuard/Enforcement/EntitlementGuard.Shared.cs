@@ -111,38 +111,33 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
     internal void BlockClosed(Wallet wallet, BlockAccount block) => _escrow?.Closed(wallet, block);
 
     /// <summary>A reservation the wallet could not pay from its leases: top them up (a slice, or exactly what is missing) and try again.</summary>
-    private async ValueTask<ReservationResult> ReserveLeasedAsync(ReservationRequest request, Prepared prepared, ReservationResult denied, CancellationToken cancellationToken)
-    {
-        ReservationResult result = denied;
-        for (int attempt = 0; attempt < TopUpAttempts && result.Status == ReservationStatus.InsufficientCredits; attempt++)
-        {
-            bool? toppedUp = await TopUpAsync(prepared, request.Feature, cancellationToken).ConfigureAwait(false);
-            if (toppedUp is null)
-            {
-                return new ReservationResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false);
-            }
-
-            if (toppedUp == false)
-            {
-                break;
-            }
-
-            result = ReserveCore(request, prepared, _time.GetUtcNow());
-        }
-
-        return result;
-    }
+    private async ValueTask<ReservationResult> ReserveLeasedAsync(ReservationRequest request, Prepared prepared, ReservationResult denied, CancellationToken cancellationToken) =>
+        await WithTopUpsAsync(denied, r => r.Status, () => ReserveCore(request, prepared, _time.GetUtcNow()), prepared, request.Feature, cancellationToken).ConfigureAwait(false)
+        ?? new ReservationResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false);
 
     /// <summary>The same for a consumption.</summary>
     private async ValueTask<ConsumeResult> ConsumeLeasedAsync(ReservationRequest request, Prepared prepared, ConsumeResult denied, CancellationToken cancellationToken)
     {
-        ConsumeResult result = denied;
-        for (int attempt = 0; attempt < TopUpAttempts && result.Status == ReservationStatus.InsufficientCredits; attempt++)
+        ConsumeResult? result = await WithTopUpsAsync(denied, r => r.Status, () => ConsumeCore(request, prepared, _time.GetUtcNow(), null), prepared, request.Feature, cancellationToken).ConfigureAwait(false);
+        if (result is not { } done)
         {
-            bool? toppedUp = await TopUpAsync(prepared, request.Feature, cancellationToken).ConfigureAwait(false);
+            return new ConsumeResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false);
+        }
+
+        return done.IsAdmitted ? await Durable(done, prepared.Durability, cancellationToken).ConfigureAwait(false) : done;
+    }
+
+    /// <summary>Tops the leases up and tries again while the wallet is short, a few times; null when the store cannot be reached.</summary>
+    private async ValueTask<T?> WithTopUpsAsync<T>(T denied, Func<T, ReservationStatus> status, Func<T> attempt, Prepared prepared, string? feature, CancellationToken cancellationToken)
+        where T : struct
+    {
+        T result = denied;
+        for (int i = 0; i < TopUpAttempts && status(result) == ReservationStatus.InsufficientCredits; i++)
+        {
+            bool? toppedUp = await TopUpAsync(prepared, feature, cancellationToken).ConfigureAwait(false);
             if (toppedUp is null)
             {
-                return new ConsumeResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false);
+                return null;
             }
 
             if (toppedUp == false)
@@ -150,10 +145,10 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
                 break;
             }
 
-            result = ConsumeCore(request, prepared, _time.GetUtcNow(), null);
+            result = attempt();
         }
 
-        return result.IsAdmitted ? await Durable(result, prepared.Durability, cancellationToken).ConfigureAwait(false) : result;
+        return result;
     }
 
     /// <summary>Before a keyed operation (which runs once, under its key): top the leases up when they cannot pay it now.</summary>
