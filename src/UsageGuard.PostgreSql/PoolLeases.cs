@@ -59,13 +59,7 @@ internal sealed class PoolLeases
         """;
 
     /// <summary>Creates a pool with its capacity, or leaves an existing one as it is.</summary>
-    internal async Task EnsurePoolAsync(string pool, long capacity, CancellationToken cancellationToken = default)
-    {
-        await using NpgsqlCommand command = _dataSource.CreateCommand($"INSERT INTO {_schema}.ug_pools (pool, capacity) VALUES ($1, $2) ON CONFLICT (pool) DO NOTHING;");
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pool });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = capacity });
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
+    internal Task EnsurePoolAsync(string pool, long capacity, CancellationToken cancellationToken = default) => EnsurePoolAsync(pool, capacity, 0, cancellationToken);
 
     /// <summary>Takes a slice of the pool's remaining capacity, or null when less than <paramref name="amount"/> remains.</summary>
     internal async Task<Lease?> TakeAsync(string pool, string instance, long amount, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
@@ -102,17 +96,11 @@ internal sealed class PoolLeases
     }
 
     /// <summary>Gives a lease back: what it spent becomes used, the rest returns to the pool. False when it was already swept or returned.</summary>
-    internal async Task<bool> ReturnAsync(Lease lease, long spent, CancellationToken cancellationToken = default)
+    internal Task<bool> ReturnAsync(Lease lease, long spent, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(spent);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(spent, lease.Amount);
-        await using NpgsqlCommand command = _dataSource.CreateCommand($"""
-            WITH gone AS (DELETE FROM {_schema}.ug_leases WHERE lease_id = $1 RETURNING pool, amount)
-            UPDATE {_schema}.ug_pools p SET leased = p.leased - gone.amount, used = p.used + $2 FROM gone WHERE p.pool = gone.pool;
-            """);
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = lease.Id });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = spent });
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        return EndAsync(lease.Id, spent, cancellationToken);
     }
 
     /// <summary>Spends directly from the pool, without a lease (near exhaustion): one conditional update; false when it does not fit.</summary>

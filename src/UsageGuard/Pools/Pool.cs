@@ -83,7 +83,11 @@ internal class Pool
     internal bool AddLeased(long units) => GiveBackOpen(units);
 
     /// <summary>Takes back every unit the local lease holds and nobody holds (to return or shrink the lease); 0 when closed.</summary>
-    internal long TakeLeased() => TakeUpTo(long.MaxValue, ref _leaseTaken);
+    internal long TakeLeased()
+    {
+        long taken = 0;
+        return TakeUpTo(long.MaxValue, ref taken);
+    }
 
     /// <summary>Counts use that another instance recorded (from the shared ledger), for balances only: this instance's lease is untouched.</summary>
     internal void AddRemoteUse(long units) => Interlocked.Add(ref _remoteUsed, units);
@@ -199,8 +203,6 @@ internal class Pool
 
         return 0;
     }
-
-    private long _leaseTaken;
 
     private bool GiveBackOpen(long amount)
     {
