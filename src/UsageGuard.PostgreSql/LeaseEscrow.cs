@@ -31,6 +31,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     private readonly PoolLeaseOptions _options;
     private readonly string _instance = Guid.NewGuid().ToString("N");
     private readonly ConcurrentDictionary<BlockAccount, Tracked> _tracked = new(ReferenceEqualityComparer.Instance);
+    private readonly ConcurrentDictionary<string, Tracked> _windows = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private long _lastSweepTicks;
@@ -65,7 +66,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         }
 
         block.EnterLeasedMode();
-        _tracked[block] = new Tracked(wallet, block, PoolOf(block.Terms.Id), Guid.CreateVersion7(), block.Used);
+        _tracked[block] = new Tracked(block, PoolOf(block.Terms.Id), Guid.CreateVersion7(), block.Used, block.Capacity) { Wallet = wallet, Block = block };
     }
 
     public void Closed(Wallet wallet, BlockAccount block)
@@ -125,6 +126,82 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         return missing <= 0;
     }
 
+    public async ValueTask<bool> TopUpWindowAsync(LeaseShortfall shortfall, CancellationToken cancellationToken)
+    {
+        try
+        {
+            for (int attempt = 0; ; attempt++)
+            {
+                long nowTicks = _time.GetUtcNow().UtcTicks;
+                Tracked t = _windows.GetOrAdd(
+                    shortfall.Pool,
+                    static (pool, a) => new Tracked(a.S.Window, pool, Guid.CreateVersion7(), a.S.Window.Settled, a.S.Capacity)
+                    {
+                        Window = a.S.Window,
+                        CountsUse = a.S.CountsUse,
+                        LastDemandTicks = a.Now,
+                    },
+                    (S: shortfall, Now: nowTicks));
+                if (!ReferenceEquals(t.Window, shortfall.Window))
+                {
+                    // The window was replaced under the same name (its budget removed and set again): the old one's lease ends here.
+                    await RetireAsync(t, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (t.Capacity != shortfall.Capacity && t.Ensured)
+                {
+                    // The limit changed: the pool follows it (never below what is used and leased; a lower limit applies as leases end).
+                    await _pools.SetCapacityAsync(t.Pool, shortfall.Capacity, cancellationToken).ConfigureAwait(false);
+                }
+
+                t.Capacity = shortfall.Capacity;
+                long missing = shortfall.Missing - t.Cell.Available;
+                if (missing <= 0)
+                {
+                    return true;
+                }
+
+                long granted = await GrowForRequestAsync(t, missing, cancellationToken).ConfigureAwait(false);
+                if (granted >= missing)
+                {
+                    return true;
+                }
+
+                if (!t.Finished || attempt > 0)
+                {
+                    // The pool cannot cover the request from here: this instance's fragment goes back, so that the last units
+                    // gather in the pool, where one direct top-up (here or on another instance) can take them whole.
+                    await GiveBackAsync(t).ConfigureAwait(false);
+                    return false;
+                }
+            }
+        }
+        catch (NpgsqlException ex)
+        {
+            throw new LedgerUnavailableException("The shared store cannot be reached to take a lease: " + ex.Message, ex);
+        }
+    }
+
+    private async Task GiveBackAsync(Tracked t)
+    {
+        await t.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            if (!t.Finished)
+            {
+                await ShrinkAsync(t, t.Cell.TakeLeased(), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            t.Gate.Release();
+        }
+    }
+
+    /// <summary>Gets every lease this instance keeps: on credit blocks and on budget windows.</summary>
+    private IEnumerable<Tracked> AllTracked() => _tracked.Values.Concat(_windows.Values);
+
     private async Task GiveBackFragmentsAsync(BlockAccount[] blocks, string? feature, CancellationToken cancellationToken)
     {
         foreach (BlockAccount block in blocks)
@@ -137,7 +214,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
             await t.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await ShrinkAsync(t, t.Block.TakeLeased(), CancellationToken.None).ConfigureAwait(false);
+                await ShrinkAsync(t, t.Cell.TakeLeased(), CancellationToken.None).ConfigureAwait(false);
             }
             finally
             {
@@ -163,16 +240,16 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         {
         }
 
-        foreach (Tracked t in _tracked.Values)
+        foreach (Tracked t in AllTracked())
         {
             await t.Gate.WaitAsync().ConfigureAwait(false);
             try
             {
                 if (t.Amount > 0)
                 {
-                    // Holds still open are abandoned with the process: only what was used is spent.
-                    t.Block.TakeLeased();
-                    await _pools.EndAsync(t.LeaseId, t.Block.UsedSinceLeased, CancellationToken.None).ConfigureAwait(false);
+                    // Holds still open are abandoned with the process: a block counts only what was used; a window counts them too.
+                    long taken = t.Cell.TakeLeased();
+                    await _pools.EndAsync(t.LeaseId, t.Spent(taken), CancellationToken.None).ConfigureAwait(false);
                     t.Amount = 0;
                 }
             }
@@ -196,7 +273,20 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         await t.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (t.Finished)
+            {
+                // A closed block, or a window forgotten while this request waited: nothing grows here.
+                return 0;
+            }
+
             long nowTicks = _time.GetUtcNow().UtcTicks;
+            if (nowTicks - t.LastMissTicks < _options.RefillInterval.Ticks)
+            {
+                // Missed again before the refill could measure the rate (a burst, or many threads sharing a young lease): slices double.
+                t.Slice = Math.Min(long.MaxValue / 4, Math.Max(t.Slice * 2, missing));
+            }
+
+            t.LastMissTicks = nowTicks;
             t.LastDemandTicks = nowTicks;
             await EnsurePoolAsync(t, cancellationToken).ConfigureAwait(false);
             long slice = Math.Max(t.Slice, missing);
@@ -225,7 +315,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     {
         if (!t.Ensured)
         {
-            await _pools.EnsurePoolAsync(t.Pool, t.Block.Capacity, t.UsedAtTrack, cancellationToken).ConfigureAwait(false);
+            await _pools.EnsurePoolAsync(t.Pool, t.Capacity, t.UsedAtTrack, cancellationToken).ConfigureAwait(false);
             t.Ensured = true;
         }
     }
@@ -233,7 +323,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     /// <summary>Grows the lease and adds what it granted to the local pool. Caller holds the tracked block's gate.</summary>
     private async Task<long> GrowAsync(Tracked t, long amount, bool exact, CancellationToken cancellationToken)
     {
-        (long granted, long total, bool created) = await _pools.GrowAsync(t.Pool, t.LeaseId, _instance, amount, exact, Expiry(), cancellationToken).ConfigureAwait(false);
+        (long granted, long total, bool created) = await _pools.GrowAsync(t.Pool, t.LeaseId, _instance, amount, exact, Expiry(), t.CountsWhole, cancellationToken).ConfigureAwait(false);
         if (granted == 0)
         {
             return 0;
@@ -246,7 +336,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         }
 
         t.Amount = total;
-        if (!t.Block.AddLeased(granted))
+        if (!t.Cell.AddLeased(granted))
         {
             // Closed meanwhile: the units go back at once.
             await ShrinkAsync(t, granted, cancellationToken).ConfigureAwait(false);
@@ -276,7 +366,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     /// <summary>The lease was swept: stop spending what it held here (the sweep gave it back) and start a fresh one.</summary>
     private void LostLease(Tracked t)
     {
-        long seized = t.Block.TakeLeased();
+        long seized = t.Cell.TakeLeased();
         LogLeaseLost(_logger, t.Pool, seized);
         t.Amount = 0;
     }
@@ -296,7 +386,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
                 return;
             }
 
-            foreach (Tracked t in _tracked.Values)
+            foreach (Tracked t in AllTracked())
             {
                 try
                 {
@@ -319,6 +409,12 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     /// <summary>One look at one lease: close, report, top up, or give back.</summary>
     private async Task KeepAsync(Tracked t, CancellationToken stop)
     {
+        if (t.Window is { } unleased && t.Amount == 0 && !t.Finished)
+        {
+            await ForgetIfDoneAsync(t, unleased, stop).ConfigureAwait(false);
+            return;
+        }
+
         if (t.Finished || (t.Amount == 0 && !t.ClosedHere))
         {
             return;
@@ -328,18 +424,33 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         try
         {
             long nowTicks = _time.GetUtcNow().UtcTicks;
-            if (t.ClosedHere || t.Block.IsClosed)
+            if (t.Window is { } window && nowTicks >= window.EndTicks)
+            {
+                // The window ended: its lease ends, and the pool goes when no instance holds a lease on it any more.
+                if (t.Amount > 0)
+                {
+                    await _pools.EndAsync(t.LeaseId, t.Spent(t.Cell.TakeLeased()), stop).ConfigureAwait(false);
+                    t.Amount = 0;
+                }
+
+                await _pools.DropIfUnleasedAsync(t.Pool, stop).ConfigureAwait(false);
+                t.Finished = true;
+                _windows.TryRemove(t.Pool, out _);
+                return;
+            }
+
+            if (t.Block is { } block && (t.ClosedHere || block.IsClosed))
             {
                 // The local pool closed (its rest is recorded here): close the shared pool, record what no lease held, end the lease.
-                long rest = await _pools.CloseAsync(t.Pool, t.Block.Capacity, t.UsedAtTrack, stop).ConfigureAwait(false);
+                long rest = await _pools.CloseAsync(t.Pool, t.Capacity, t.UsedAtTrack, stop).ConfigureAwait(false);
                 if (rest > 0)
                 {
-                    _owner.RecordClosedRest(t.Wallet, t.Block, rest);
+                    _owner.RecordClosedRest(t.Wallet!, block, rest);
                 }
 
                 if (t.Amount > 0)
                 {
-                    await _pools.EndAsync(t.LeaseId, t.Block.UsedSinceLeased + t.Block.Held, stop).ConfigureAwait(false);
+                    await _pools.EndAsync(t.LeaseId, block.UsedSinceLeased + block.Held, stop).ConfigureAwait(false);
                     t.Amount = 0;
                 }
 
@@ -347,7 +458,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
                 return;
             }
 
-            long committed = t.Block.Committed;
+            long committed = t.Cell.Committed;
             long spentSinceLook = committed - t.CommittedAtLook;
             long elapsed = Math.Max(1, nowTicks - t.LookTicks);
             t.CommittedAtLook = committed;
@@ -375,13 +486,13 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
                 }
             }
 
-            long available = t.Block.Available;
+            long available = t.Cell.Available;
             bool idle = nowTicks - t.LastDemandTicks >= _options.IdleReturn.Ticks;
             bool direct = nowTicks < t.DirectUntilTicks;
             if ((idle || direct) && available > 0 && nowTicks - t.LastDemandTicks >= 2 * _options.RefillInterval.Ticks)
             {
                 // Idle, or near exhaustion: what this instance holds and does not use goes back, for the instance that needs it.
-                await ShrinkAsync(t, t.Block.TakeLeased(), stop).ConfigureAwait(false);
+                await ShrinkAsync(t, t.Cell.TakeLeased(), stop).ConfigureAwait(false);
             }
             else if (!idle && !direct && available < t.Slice / 2)
             {
@@ -389,6 +500,47 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
                 {
                     t.DirectUntilTicks = nowTicks + TimeSpan.TicksPerSecond;
                 }
+            }
+        }
+        finally
+        {
+            t.Gate.Release();
+        }
+    }
+
+    /// <summary>Ends the lease of a window replaced by another of the same name, and forgets it.</summary>
+    private async Task RetireAsync(Tracked t, CancellationToken cancellationToken)
+    {
+        await t.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (t.Amount > 0)
+            {
+                await _pools.EndAsync(t.LeaseId, t.Spent(t.Cell.TakeLeased()), cancellationToken).ConfigureAwait(false);
+                t.Amount = 0;
+            }
+
+            t.Finished = true;
+            _windows.TryRemove(new KeyValuePair<string, Tracked>(t.Pool, t));
+        }
+        finally
+        {
+            t.Gate.Release();
+        }
+    }
+
+    /// <summary>Forgets a window this instance holds no lease on, once it ended or went idle (a later shortfall starts afresh).</summary>
+    private async Task ForgetIfDoneAsync(Tracked t, MeterWindow window, CancellationToken stop)
+    {
+        await t.Gate.WaitAsync(stop).ConfigureAwait(false);
+        try
+        {
+            // Under the gate: a top-up that found this entry either grows it first (and it stays) or sees it finished (and starts afresh).
+            long nowTicks = _time.GetUtcNow().UtcTicks;
+            if (t.Amount == 0 && t.Cell.Available == 0 && (nowTicks >= window.EndTicks || nowTicks - t.LastDemandTicks >= _options.IdleReturn.Ticks))
+            {
+                t.Finished = true;
+                _windows.TryRemove(new KeyValuePair<string, Tracked>(t.Pool, t));
             }
         }
         finally
@@ -432,12 +584,29 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     [LoggerMessage(EventId = 153, Level = LogLevel.Warning, Message = "Returning the lease on {Pool} failed; it is swept after its TTL.")]
     private static partial void LogReturnFailed(ILogger logger, string pool, Exception exception);
 
-    /// <summary>What this instance keeps on one block.</summary>
-    private sealed class Tracked(Wallet wallet, BlockAccount block, string pool, Guid leaseId, long usedAtTrack)
+    /// <summary>What this instance keeps on one shared pool: a credit block's, or a budget window's.</summary>
+    private sealed class Tracked(ILeasedCell cell, string pool, Guid leaseId, long usedAtTrack, long capacity)
     {
-        internal Wallet Wallet { get; } = wallet;
+        /// <summary>Gets the local counter that spends the lease.</summary>
+        internal ILeasedCell Cell { get; } = cell;
 
-        internal BlockAccount Block { get; } = block;
+        /// <summary>Gets the wallet of a credit block, or null.</summary>
+        internal Wallet? Wallet { get; init; }
+
+        /// <summary>Gets the credit block, or null for a budget window.</summary>
+        internal BlockAccount? Block { get; init; }
+
+        /// <summary>Gets the budget window, or null for a credit block.</summary>
+        internal MeterWindow? Window { get; init; }
+
+        /// <summary>Gets whether what the window admits is used for good (else, in flight, it is given back when it settles).</summary>
+        internal bool CountsUse { get; init; } = true;
+
+        /// <summary>
+        /// Gets whether the lease counts as spent whole until this instance says otherwise: a window's lease (its use is not reported entry
+        /// by entry), so a sweep after a crash never sells again what the crashed instance admitted. In-flight leases go back whole.
+        /// </summary>
+        internal bool CountsWhole => Window is not null && CountsUse;
 
         internal string Pool { get; } = pool;
 
@@ -445,6 +614,12 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
 
         /// <summary>Gets what the ledger counted as used when tracking began: the shared pool starts from it when this instance creates it.</summary>
         internal long UsedAtTrack { get; } = usedAtTrack;
+
+        /// <summary>Gets or sets the pool's capacity as this instance last set it (a window's limit can change).</summary>
+        internal long Capacity { get; set; } = capacity;
+
+        /// <summary>Gets what an ending lease counts as spent once <paramref name="taken"/> unused units were taken back from the cell.</summary>
+        internal long Spent(long taken) => Block is { } block ? block.UsedSinceLeased : CountsUse ? Math.Max(0, Amount - taken) : 0;
 
         /// <summary>Gets the gate every round trip on this block takes: one at a time per block and instance.</summary>
         internal SemaphoreSlim Gate { get; } = new(1, 1);
@@ -462,6 +637,8 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         internal long DirectUntilTicks { get; set; }
 
         internal long LastDemandTicks { get; set; }
+
+        internal long LastMissTicks { get; set; }
 
         internal long ReportTicks { get; set; }
 

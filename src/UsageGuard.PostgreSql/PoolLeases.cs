@@ -153,7 +153,8 @@ internal sealed class PoolLeases
     /// </summary>
     /// <returns>What was granted (0 when nothing fits), the lease's amount after it, and whether the lease row was created (on a
     /// lease the instance believed it held, this means the lease was swept meanwhile).</returns>
-    internal async Task<(long Granted, long Amount, bool Created)> GrowAsync(string pool, Guid leaseId, string instance, long amount, bool exact, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    /// <remarks>A lease taken <c>whole</c> counts as spent whole (<c>reported</c> follows its amount) until it ends: a sweep gives nothing of it back.</remarks>
+    internal async Task<(long Granted, long Amount, bool Created)> GrowAsync(string pool, Guid leaseId, string instance, long amount, bool exact, DateTimeOffset expiresAt, bool whole = false, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(amount);
         await using NpgsqlCommand command = _dataSource.CreateCommand($"""
@@ -166,8 +167,8 @@ internal sealed class PoolLeases
                 RETURNING last_grant AS g),
             ins AS (
                 INSERT INTO {_schema}.ug_leases AS l (lease_id, pool, instance, amount, reported, expires_at)
-                SELECT $2, $1, $3, g, 0, $5 FROM p
-                ON CONFLICT (lease_id) DO UPDATE SET amount = l.amount + EXCLUDED.amount, expires_at = EXCLUDED.expires_at
+                SELECT $2, $1, $3, g, CASE WHEN $7 THEN g ELSE 0 END, $5 FROM p
+                ON CONFLICT (lease_id) DO UPDATE SET amount = l.amount + EXCLUDED.amount, reported = l.reported + EXCLUDED.reported, expires_at = EXCLUDED.expires_at
                 RETURNING l.amount, (l.xmax = 0) AS created)
             SELECT p.g, ins.amount, ins.created FROM p, ins;
             """);
@@ -177,6 +178,7 @@ internal sealed class PoolLeases
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = amount });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = expiresAt.UtcTicks });
         command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = exact });
+        command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = whole });
         await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
             ? (reader.GetInt64(0), reader.GetInt64(1), reader.GetBoolean(2))
@@ -187,7 +189,7 @@ internal sealed class PoolLeases
     internal async Task<bool> ShrinkAsync(Guid leaseId, long amount, CancellationToken cancellationToken = default)
     {
         await using NpgsqlCommand command = _dataSource.CreateCommand($"""
-            WITH l AS (UPDATE {_schema}.ug_leases SET amount = amount - $2 WHERE lease_id = $1 AND amount >= $2 RETURNING pool)
+            WITH l AS (UPDATE {_schema}.ug_leases SET amount = amount - $2, reported = LEAST(reported, amount - $2) WHERE lease_id = $1 AND amount >= $2 RETURNING pool)
             UPDATE {_schema}.ug_pools p SET leased = p.leased - $2 FROM l WHERE p.pool = l.pool;
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = leaseId });
@@ -232,6 +234,30 @@ internal sealed class PoolLeases
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = capacity });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = Math.Min(used, capacity) });
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long rest ? rest : 0;
+    }
+
+    /// <summary>Sets a pool's capacity (a budget's limit changed), never below what is used and leased from it.</summary>
+    internal async Task SetCapacityAsync(string pool, long capacity, CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"UPDATE {_schema}.ug_pools SET capacity = GREATEST($2, used + leased) WHERE pool = $1;");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pool });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = capacity });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes a pool no lease is on any more (a budget window that ended); one a lease is taken on meanwhile stays.</summary>
+    internal async Task DropIfUnleasedAsync(string pool, CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"DELETE FROM {_schema}.ug_pools p WHERE p.pool = $1 AND NOT EXISTS (SELECT 1 FROM {_schema}.ug_leases l WHERE l.pool = $1);");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pool });
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+        {
+            // Another instance took a lease on it between the check and the delete: the pool stays, and is dropped after that lease.
+        }
     }
 
     /// <summary>Reads a pool's capacity, used and leased amounts.</summary>

@@ -16,10 +16,10 @@ public sealed class ManyInstancesTests
     [TearDown]
     public Task DropSchema() => PostgresServer.DropSchemaAsync(_schema);
 
-    internal static ServiceProvider Instance(string schema, Action<PoolLeaseOptions>? leases = null)
+    internal static ServiceProvider Instance(string schema, Action<PoolLeaseOptions>? leases = null, Action<GovernanceOptions>? governance = null)
     {
         var services = new ServiceCollection();
-        services.AddUsageGuard(o => o.ReservationSweepInterval = TimeSpan.Zero)
+        IUsageGuardBuilder builder = services.AddUsageGuard(o => o.ReservationSweepInterval = TimeSpan.Zero)
             .UsePostgreSql(o =>
             {
                 o.ConnectionString = PostgresServer.ConnectionString;
@@ -27,8 +27,21 @@ public sealed class ManyInstancesTests
                 o.ManyInstances = true;
                 leases?.Invoke(o.Leases);
             });
+        if (governance is not null)
+        {
+            builder.UseGovernance(governance);
+        }
+
         return services.BuildServiceProvider();
     }
+
+    /// <summary>Acme with a team ("search", under "eng") whose monthly budget is <paramref name="teamBudget"/> credits.</summary>
+    internal static void TeamBudget(GovernanceOptions g, decimal teamBudget) => g.Customers.Add(new CustomerGovernanceOptions
+    {
+        CustomerId = "acme",
+        Subjects = { new SubjectOptions { Id = "eng" }, new SubjectOptions { Id = "search", Parent = "eng" }, new SubjectOptions { Id = "agent", Parent = "search" } },
+        Budgets = { new BudgetOptions { Id = "search-team", Subject = "search", Limits = { new BudgetLimitOptions { Amount = teamBudget, Window = "month" } } } },
+    });
 
     internal static async Task WaitUntilAsync(Func<bool> condition, string what, int seconds = 10)
     {
@@ -167,5 +180,114 @@ public sealed class ManyInstancesTests
         await using var store = new PostgreSqlLedgerStore(new PostgreSqlLedgerStoreOptions { ConnectionString = PostgresServer.ConnectionString, Schema = _schema });
         LedgerVerificationResult verified = await LedgerVerifier.VerifyAsync(store.ReadAsync(0));
         verified.IsValid.Should().BeTrue(verified.Problem);
+    }
+
+    [TestCase(1)]
+    [TestCase(2)]
+    public async Task ThreeInstances_ManyThreads_DrainOneTeamBudget_ExactlyToItsLimit(int seed)
+    {
+        const decimal Budget = 300m;
+        ServiceProvider[] instances = [.. Enumerable.Range(0, 3).Select(_ => Instance(_schema, governance: g => TeamBudget(g, Budget)))];
+        try
+        {
+            await instances[0].GetRequiredService<ICreditLedger>().GrantAsync(new CreditGrant { CustomerId = "acme", Amount = 100_000m });
+            foreach (ServiceProvider instance in instances)
+            {
+                var ledger = instance.GetRequiredService<ICreditLedger>();
+                await WaitUntilAsync(() => Balance(ledger, "acme") == 100_000m, "every instance follows the grant");
+            }
+
+            long spent = 0;
+            var workers = new List<Task>();
+            foreach (ServiceProvider instance in instances)
+            {
+                var guard = instance.GetRequiredService<IEntitlementGuard>();
+                for (int t = 0; t < 6; t++)
+                {
+                    var random = new Random(seed * 100 + workers.Count);
+                    workers.Add(Task.Run(async () =>
+                    {
+                        int refusedInARow = 0;
+                        while (refusedInARow < 20)
+                        {
+                            decimal hold = refusedInARow > 0 ? 1 : random.Next(1, 4);
+                            var request = new ReservationRequest { CustomerId = "acme", Subject = "agent", Amount = hold };
+                            if (random.Next(3) == 0)
+                            {
+                                // Consumptions settle at once; the rest reserve and settle part of what they hold.
+                                ConsumeResult c = await guard.ConsumeAsync(request);
+                                if (c.IsAdmitted)
+                                {
+                                    refusedInARow = 0;
+                                    Interlocked.Add(ref spent, (long)hold);
+                                    continue;
+                                }
+
+                                c.Status.Should().Be(ReservationStatus.BudgetExceeded, c.Reason);
+                            }
+                            else
+                            {
+                                ReservationResult r = await guard.ReserveAsync(request);
+                                if (r.IsAdmitted)
+                                {
+                                    refusedInARow = 0;
+                                    decimal actual = random.Next(0, (int)hold + 1);
+                                    await r.Reservation.SettleAsync(actual);
+                                    Interlocked.Add(ref spent, (long)actual);
+                                    continue;
+                                }
+
+                                r.Status.Should().Be(ReservationStatus.BudgetExceeded, r.Reason);
+                            }
+
+                            refusedInARow++;
+                            await Task.Delay(25);
+                        }
+                    }));
+                }
+            }
+
+            await Task.WhenAll(workers);
+            if (spent != (long)Budget)
+            {
+                foreach (ServiceProvider instance in instances)
+                {
+                    var governance = instance.GetRequiredService<IUsageGovernance>();
+                    BudgetUsage u = governance.GetBudgetUsage("acme", "search").Single();
+                    TestContext.Out.WriteLine($"used={u.Used} held={u.Held} remaining={u.Remaining}");
+                }
+
+                await using var ds = Npgsql.NpgsqlDataSource.Create(PostgresServer.ConnectionString);
+                await using var cmd = ds.CreateCommand($"SELECT p.pool, capacity, used, leased, l.instance, l.amount, l.reported FROM {_schema}.ug_pools p LEFT JOIN {_schema}.ug_leases l ON l.pool = p.pool");
+                await using var rd = await cmd.ExecuteReaderAsync();
+                while (await rd.ReadAsync())
+                {
+                    TestContext.Out.WriteLine($"{rd.GetString(0)} cap={rd.GetInt64(1)} used={rd.GetInt64(2)} leased={rd.GetInt64(3)} {(rd.IsDBNull(4) ? "" : rd.GetString(4) + " " + rd.GetInt64(5) + " " + rd.GetInt64(6))}");
+                }
+            }
+
+            spent.Should().Be((long)Budget, "the team's budget is spent exactly once across the instances: nothing past it, nothing stranded");
+            foreach (ServiceProvider instance in instances)
+            {
+                var ledger = instance.GetRequiredService<ICreditLedger>();
+                await WaitUntilAsync(() => Balance(ledger, "acme") == 100_000m - Budget, "every instance follows the others' use");
+                var governance = instance.GetRequiredService<IUsageGovernance>();
+                await WaitUntilAsync(
+                    () => governance.GetBudgetUsage("acme", "search").Single().Used == Budget,
+                    "every instance reports the whole team's use");
+            }
+        }
+        finally
+        {
+            foreach (ServiceProvider instance in instances)
+            {
+                await instance.DisposeAsync();
+            }
+        }
+
+        long leased = Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT coalesce(sum(leased), 0) FROM {_schema}.ug_pools;"), System.Globalization.CultureInfo.InvariantCulture);
+        leased.Should().Be(0, "every instance returned its leases on shutdown");
+        long used = Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT coalesce(sum(used), 0) FROM {_schema}.ug_pools WHERE pool LIKE 'window:%';"), System.Globalization.CultureInfo.InvariantCulture);
+        used.Should().Be((long)(Budget * 1_000_000), "the window's pool counts exactly what was spent (credits have 6 decimal places by default)");
     }
 }

@@ -12,9 +12,18 @@ internal sealed class CustomerGovernance
     private GovernancePolicy _policy = GovernancePolicy.Empty;
     private int _sessionsCreated;
 
-    internal CustomerGovernance(string customerId) => CustomerId = customerId;
+    /// <param name="customerId">The customer.</param>
+    /// <param name="leased">Whether its limits spend from leases on shared pools (many instances).</param>
+    internal CustomerGovernance(string customerId, bool leased = false)
+    {
+        CustomerId = customerId;
+        Leased = leased;
+    }
 
     internal string CustomerId { get; }
+
+    /// <summary>Gets whether the limits' windows spend from leases on shared pools (many instances on one store).</summary>
+    internal bool Leased { get; }
 
     internal GovernancePolicy Policy => Volatile.Read(ref _policy);
 
@@ -41,7 +50,7 @@ internal sealed class CustomerGovernance
     internal void Publish(GovernancePolicy policy) => Volatile.Write(ref _policy, policy);
 
     internal LimitState StateFor(string key, bool windowed) =>
-        States.TryGetValue(key, out LimitState? state) ? state : States.GetOrAdd(key, static (_, w) => new LimitState(w), windowed);
+        States.TryGetValue(key, out LimitState? state) ? state : States.GetOrAdd(key, static (_, a) => new LimitState(a.Windowed, a.Leased), (Windowed: windowed, Leased));
 
     /// <summary>Gets a session's state, creating it on its first request; now and then drops sessions idle longer than <paramref name="idleTicks"/>.</summary>
     internal SessionState Session(string sessionId, long nowTicks, long idleTicks)
@@ -52,7 +61,7 @@ internal sealed class CustomerGovernance
             return session;
         }
 
-        session = Sessions.GetOrAdd(sessionId, static (id, now) => new SessionState(id, now), nowTicks);
+        session = Sessions.GetOrAdd(sessionId, static (id, a) => new SessionState(id, a.Now, a.Leased), (Now: nowTicks, Leased));
         if ((Interlocked.Increment(ref _sessionsCreated) & 1023) == 0)
         {
             DropIdleSessions(nowTicks, idleTicks);

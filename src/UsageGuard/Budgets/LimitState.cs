@@ -11,15 +11,17 @@ internal sealed class LimitState
     private readonly MeterWindow? _lifetime;
     private long _nextSlotTicks;
 
-    internal LimitState(bool windowed)
+    /// <param name="windowed">Whether the limit counts in windows (else for its lifetime).</param>
+    /// <param name="leased">Whether its windows spend from leases on shared pools (many instances).</param>
+    internal LimitState(bool windowed, bool leased = false)
     {
         if (windowed)
         {
-            _meter = new FeatureMeter();
+            _meter = new FeatureMeter(leased);
         }
         else
         {
-            _lifetime = new MeterWindow(0, long.MaxValue, UsageWindow.Year, 0);
+            _lifetime = new MeterWindow(0, long.MaxValue, UsageWindow.Year, 0, leased);
         }
     }
 

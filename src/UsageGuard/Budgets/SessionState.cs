@@ -10,11 +10,15 @@ internal sealed class SessionState
     private TripRecord? _trip;
     private long _lastSeenTicks;
 
-    internal SessionState(string id, long nowTicks)
+    internal SessionState(string id, long nowTicks, bool leased = false)
     {
         Id = id;
         _lastSeenTicks = nowTicks;
+        Leased = leased;
     }
+
+    /// <summary>Gets whether the session's limits spend from leases on shared pools (many instances).</summary>
+    internal bool Leased { get; }
 
     internal string Id { get; }
 
@@ -44,5 +48,5 @@ internal sealed class SessionState
     internal LimitState StateFor(CompiledLimit limit) =>
         Limits.TryGetValue(limit.StateKey, out LimitState? state)
             ? state
-            : Limits.GetOrAdd(limit.StateKey, static (_, l) => new LimitState(l.Window is not null), limit);
+            : Limits.GetOrAdd(limit.StateKey, static (_, a) => new LimitState(a.Limit.Window is not null, a.Leased), (Limit: limit, Leased));
 }

@@ -203,7 +203,7 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
     private CustomerGovernance GovernanceOf(string customerId) =>
         _governance.TryGetValue(customerId, out CustomerGovernance? governance)
             ? governance
-            : _governance.GetOrAdd(customerId, static id => new CustomerGovernance(id));
+            : _governance.GetOrAdd(customerId, static (id, leased) => new CustomerGovernance(id, leased), _leasedLimits);
 
     /// <summary>Applies an admin change to a customer's layer and recompiles; an invalid result undoes the change and throws.</summary>
     private void Change(string customerId, Action<CustomerGovernance> change)
@@ -363,8 +363,8 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
             }
 
             // Short of room: holds abandoned past their TTL may be what is missing (invariant I5, lazily, as the wallet does).
-            if (!window.TryHold(quantity, limit.CeilingUnits, limit.LimitUnits, out _)
-                && !(_reservations.ReclaimExpired(nowTicks) > 0 && window.TryHold(quantity, limit.CeilingUnits, limit.LimitUnits, out _)))
+            if (!window.TryHold(quantity, limit.CeilingUnits, limit.LimitUnits, out _, out bool leaseShort)
+                && !(_reservations.ReclaimExpired(nowTicks) > 0 && window.TryHold(quantity, limit.CeilingUnits, limit.LimitUnits, out _, out leaseShort)))
             {
                 if (slotTaken != 0)
                 {
@@ -372,11 +372,19 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
                 }
 
                 RollBackLimits(state);
+                bool toTopUp = leaseShort && !t_lastAttempt;
+                if (toTopUp)
+                {
+                    // Many instances: the budget has room, this instance's lease on it does not. The caller tops the lease up and tries
+                    // again; the breaker opens only when the shared pool cannot cover the request either (the caller's last attempt).
+                    t_shortfall = new LeaseShortfall(window, WindowPool(governance.CustomerId, limit, session, window), limit.CeilingUnits, quantity, limit.Measure != LimitMeasure.InFlight);
+                }
+
                 denial = Denial(limit, request.SessionId, window);
                 scope = Scope(limit);
                 retryAfter = limit.Window is null ? null : TimeSpan.FromTicks(window.EndTicks - nowTicks);
                 reason = DenialReason(limit, request.SessionId, window, quantity);
-                if (limit.PerSession)
+                if (limit.PerSession && !toTopUp)
                 {
                     // The circuit breaker: from now on every request of the session is refused until it is reset.
                     session!.Open(denial.Value);

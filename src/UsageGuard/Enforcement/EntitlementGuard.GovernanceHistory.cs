@@ -144,7 +144,7 @@ internal sealed partial class EntitlementGuard
                 continue;
             }
 
-            window.Settle(0, quantity);
+            window.CountRecorded(quantity);
             long[] thresholds = limit.AlertUnits;
             for (int i = 0; i < thresholds.Length && window.Settled >= thresholds[i]; i++)
             {

@@ -17,10 +17,17 @@ internal sealed partial class EntitlementGuard
 
         if (request.IdempotencyKey is null)
         {
-            ReservationResult result = ReserveCore(request, prepared, now);
-            if (_escrow is not null && result.Status == ReservationStatus.InsufficientCredits)
+            if (_escrow is null)
             {
-                return ReserveLeasedAsync(request, prepared, result, cancellationToken);
+                return new ValueTask<ReservationResult>(ReserveCore(request, prepared, now));
+            }
+
+            ClearShortfall();
+            ReservationResult result = ReserveCore(request, prepared, now);
+            LeaseShortfall? shortfall = TakeShortfall();
+            if (shortfall is not null || result.Status == ReservationStatus.InsufficientCredits)
+            {
+                return ReserveLeasedAsync(request, prepared, result, shortfall, cancellationToken);
             }
 
             return new ValueTask<ReservationResult>(result);
@@ -36,7 +43,7 @@ internal sealed partial class EntitlementGuard
 
     private async ValueTask<ReservationResult> ReserveKeyedLeasedAsync(ReservationRequest request, Prepared prepared, CancellationToken cancellationToken)
     {
-        if (!await TopUpBeforeKeyedAsync(prepared, request.Feature, cancellationToken).ConfigureAwait(false))
+        if (!await TopUpBeforeKeyedAsync(request, prepared, cancellationToken).ConfigureAwait(false))
         {
             return new ReservationResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false);
         }
@@ -84,10 +91,16 @@ internal sealed partial class EntitlementGuard
 
         if (request.IdempotencyKey is null)
         {
-            ConsumeResult result = ConsumeCore(request, prepared, now, null);
-            if (_escrow is not null && result.Status == ReservationStatus.InsufficientCredits)
+            if (_escrow is not null)
             {
-                return ConsumeLeasedAsync(request, prepared, result, cancellationToken);
+                ClearShortfall();
+            }
+
+            ConsumeResult result = ConsumeCore(request, prepared, now, null);
+            LeaseShortfall? shortfall = _escrow is null ? null : TakeShortfall();
+            if (_escrow is not null && (shortfall is not null || result.Status == ReservationStatus.InsufficientCredits))
+            {
+                return ConsumeLeasedAsync(request, prepared, result, shortfall, cancellationToken);
             }
 
             return result.IsAdmitted ? Durable(result, prepared.Durability, cancellationToken) : new ValueTask<ConsumeResult>(result);
@@ -103,7 +116,7 @@ internal sealed partial class EntitlementGuard
 
     private async ValueTask<ConsumeResult> ConsumeKeyedLeasedAsync(ReservationRequest request, Prepared prepared, CancellationToken cancellationToken)
     {
-        if (!await TopUpBeforeKeyedAsync(prepared, request.Feature, cancellationToken).ConfigureAwait(false))
+        if (!await TopUpBeforeKeyedAsync(request, prepared, cancellationToken).ConfigureAwait(false))
         {
             return new ConsumeResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false);
         }

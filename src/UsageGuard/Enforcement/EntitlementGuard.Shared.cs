@@ -11,9 +11,19 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
     /// <summary>How often an instance reads the entries other instances appended.</summary>
     internal static readonly TimeSpan FollowInterval = TimeSpan.FromMilliseconds(200);
 
-    private const int TopUpAttempts = 3;
+    private const int TopUpAttempts = 5;
+
+    // The budget window whose lease was short in the last admission on this thread (set by AdmitLimits, taken by the caller at once,
+    // before any await): a thread-static, so the hot path's results carry nothing for a mode most guards never run in.
+    [ThreadStatic]
+    private static LeaseShortfall? t_shortfall;
+
+    // Set around the last attempt after a top-up found the shared pool short: a lease-short window then refuses for real (breaker included).
+    [ThreadStatic]
+    private static bool t_lastAttempt;
 
     private IPoolEscrow? _escrow;
+    private bool _leasedLimits;
     private CancellationTokenSource? _followStop;
     private Task? _following;
     private long _followedThrough;
@@ -110,15 +120,33 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
     /// <summary>A block closed here: its lease goes back and the shared pool closes. Caller holds the wallet's gate.</summary>
     internal void BlockClosed(Wallet wallet, BlockAccount block) => _escrow?.Closed(wallet, block);
 
-    /// <summary>A reservation the wallet could not pay from its leases: top them up (a slice, or exactly what is missing) and try again.</summary>
-    private async ValueTask<ReservationResult> ReserveLeasedAsync(ReservationRequest request, Prepared prepared, ReservationResult denied, CancellationToken cancellationToken) =>
-        await WithTopUpsAsync(denied, r => r.Status, () => ReserveCore(request, prepared, _time.GetUtcNow()), prepared, request.Feature, cancellationToken).ConfigureAwait(false)
+    /// <summary>Clears the shortfall a keyed or refused attempt may have left on this thread; before an attempt whose shortfall is read.</summary>
+    private static void ClearShortfall() => t_shortfall = null;
+
+    /// <summary>Takes the shortfall the attempt just made on this thread left, if any.</summary>
+    private static LeaseShortfall? TakeShortfall()
+    {
+        LeaseShortfall? shortfall = t_shortfall;
+        t_shortfall = null;
+        return shortfall;
+    }
+
+    /// <summary>Gets the shared pool of one budget window: the customer, the session of a per-session limit, the limit, and the window's start.</summary>
+    /// <remarks>Lengths prefix the free-form ids, so two different windows never share a name.</remarks>
+    private static string WindowPool(string customerId, CompiledLimit limit, SessionState? session, MeterWindow window) =>
+        string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $"window:{customerId.Length}:{customerId}:{(limit.PerSession ? session!.Id.Length + ":" + session.Id : "-")}:{limit.StateKey}:{window.StartTicks}");
+
+    /// <summary>A reservation the leases could not pay (credits or a budget window): top them up (a slice, or exactly what is missing) and try again.</summary>
+    private async ValueTask<ReservationResult> ReserveLeasedAsync(ReservationRequest request, Prepared prepared, ReservationResult denied, LeaseShortfall? shortfall, CancellationToken cancellationToken) =>
+        await WithTopUpsAsync(denied, shortfall, r => r.Status, () => ReserveCore(request, prepared, _time.GetUtcNow()), prepared, request.Feature, cancellationToken).ConfigureAwait(false)
         ?? new ReservationResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false);
 
     /// <summary>The same for a consumption.</summary>
-    private async ValueTask<ConsumeResult> ConsumeLeasedAsync(ReservationRequest request, Prepared prepared, ConsumeResult denied, CancellationToken cancellationToken)
+    private async ValueTask<ConsumeResult> ConsumeLeasedAsync(ReservationRequest request, Prepared prepared, ConsumeResult denied, LeaseShortfall? shortfall, CancellationToken cancellationToken)
     {
-        ConsumeResult? result = await WithTopUpsAsync(denied, r => r.Status, () => ConsumeCore(request, prepared, _time.GetUtcNow(), null), prepared, request.Feature, cancellationToken).ConfigureAwait(false);
+        ConsumeResult? result = await WithTopUpsAsync(denied, shortfall, r => r.Status, () => ConsumeCore(request, prepared, _time.GetUtcNow(), null), prepared, request.Feature, cancellationToken).ConfigureAwait(false);
         if (result is not { } done)
         {
             return new ConsumeResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false);
@@ -127,14 +155,19 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
         return done.IsAdmitted ? await Durable(done, prepared.Durability, cancellationToken).ConfigureAwait(false) : done;
     }
 
-    /// <summary>Tops the leases up and tries again while the wallet is short, a few times; null when the store cannot be reached.</summary>
-    private async ValueTask<T?> WithTopUpsAsync<T>(T denied, Func<T, ReservationStatus> status, Func<T> attempt, Prepared prepared, string? feature, CancellationToken cancellationToken)
+    /// <summary>
+    /// Tops the leases up and tries again while a budget window's lease or the wallet is short, a few times; null when the store cannot
+    /// be reached. When a window's shared pool cannot cover the request, one last attempt refuses it for real.
+    /// </summary>
+    private async ValueTask<T?> WithTopUpsAsync<T>(T denied, LeaseShortfall? shortfall, Func<T, ReservationStatus> status, Func<T> attempt, Prepared prepared, string? feature, CancellationToken cancellationToken)
         where T : struct
     {
         T result = denied;
-        for (int i = 0; i < TopUpAttempts && status(result) == ReservationStatus.InsufficientCredits; i++)
+        for (int i = 0; i < TopUpAttempts && (shortfall is not null || status(result) == ReservationStatus.InsufficientCredits); i++)
         {
-            bool? toppedUp = await TopUpAsync(prepared, feature, cancellationToken).ConfigureAwait(false);
+            bool? toppedUp = shortfall is not null
+                ? await TopUpWindowAsync(shortfall, cancellationToken).ConfigureAwait(false)
+                : await TopUpAsync(prepared, feature, cancellationToken).ConfigureAwait(false);
             if (toppedUp is null)
             {
                 return null;
@@ -145,21 +178,112 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
                 break;
             }
 
+            ClearShortfall();
             result = attempt();
+            shortfall = TakeShortfall();
+        }
+
+        if (shortfall is not null)
+        {
+            // The window's pool could not cover it (or others kept taking what was topped up): refuse for real.
+            t_lastAttempt = true;
+            try
+            {
+                result = attempt();
+            }
+            finally
+            {
+                t_lastAttempt = false;
+                ClearShortfall();
+            }
         }
 
         return result;
     }
 
-    /// <summary>Before a keyed operation (which runs once, under its key): top the leases up when they cannot pay it now.</summary>
-    private async ValueTask<bool> TopUpBeforeKeyedAsync(Prepared prepared, string? feature, CancellationToken cancellationToken)
+    /// <summary>
+    /// Before a keyed operation (which runs once, under its key): top up the leases of the budget windows and of the wallet that cannot
+    /// pay it now. Another request of this instance can still take what was topped up before the keyed one runs; it is then refused.
+    /// </summary>
+    private async ValueTask<bool> TopUpBeforeKeyedAsync(ReservationRequest request, Prepared prepared, CancellationToken cancellationToken)
     {
+        if (prepared.Governance is { } governance)
+        {
+            for (int i = 0; i < TopUpAttempts && ShortWindow(request, governance, prepared) is { } shortfall; i++)
+            {
+                bool? toppedUp = await TopUpWindowAsync(shortfall, cancellationToken).ConfigureAwait(false);
+                if (toppedUp is null)
+                {
+                    return false;
+                }
+
+                if (toppedUp == false)
+                {
+                    break;
+                }
+            }
+        }
+
         if (prepared.Wallet.SpendableUnits() >= prepared.Units)
         {
             return true;
         }
 
-        return await TopUpAsync(prepared, feature, cancellationToken).ConfigureAwait(false) is not null;
+        return await TopUpAsync(prepared, request.Feature, cancellationToken).ConfigureAwait(false) is not null;
+    }
+
+    /// <summary>Finds a budget window the request would count in whose lease here cannot hold it while the limit has room; holds nothing.</summary>
+    private LeaseShortfall? ShortWindow(in ReservationRequest request, CustomerGovernance governance, in Prepared prepared)
+    {
+        GovernancePolicy policy = governance.Policy;
+        if (policy.IsEmpty)
+        {
+            return null;
+        }
+
+        long nowTicks = _time.GetUtcNow().UtcTicks;
+        SessionState? session = null;
+        foreach (CompiledLimit limit in policy.LimitsFor(request.Subject))
+        {
+            if (!limit.Matches(request, prepared.TypeIndex))
+            {
+                continue;
+            }
+
+            long quantity = limit.Measure switch
+            {
+                LimitMeasure.Credits => prepared.Units,
+                LimitMeasure.Tokens => Math.Max(1, request.Tokens?.TotalTokens ?? 1),
+                _ => 1,
+            };
+            if (quantity == 0)
+            {
+                continue;
+            }
+
+            LimitState counters = limit.Shared ?? (session ??= governance.Session(request.SessionId!, nowTicks, _sessionIdleTicks)).StateFor(limit);
+            MeterWindow window = counters.WindowAt(nowTicks, policy.Calendar, limit.Window);
+            if (window.IsLeased && window.Available < quantity && quantity <= limit.CeilingUnits - window.Consumed)
+            {
+                return new LeaseShortfall(window, WindowPool(governance.CustomerId, limit, session, window), limit.CeilingUnits, quantity, limit.Measure != LimitMeasure.InFlight);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Tops up this instance's lease on a budget window; null when the store cannot be reached.</summary>
+    private async ValueTask<bool?> TopUpWindowAsync(LeaseShortfall shortfall, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _escrow!.TopUpWindowAsync(shortfall, cancellationToken).ConfigureAwait(false);
+        }
+        catch (LedgerUnavailableException ex)
+        {
+            LogTopUpFailed(_logger, ex);
+            return null;
+        }
     }
 
     /// <summary>Tops the wallet's leases up; null when the store cannot be reached.</summary>
@@ -221,7 +345,10 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
         return remote.Count;
     }
 
-    /// <summary>Applies another instance's entry: its grants become spendable here, its use and removals count in balances, its voids close here too.</summary>
+    /// <summary>
+    /// Applies another instance's entry: its grants become spendable here, its use and removals count in balances, its voids close here
+    /// too, and its budget usage counts in the budgets' windows.
+    /// </summary>
     private void ApplyRemote(in LedgerEntry entry)
     {
         if (!_typeIndex.TryGetValue(entry.CreditType, out int typeIndex))
@@ -265,6 +392,12 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
                     wallet.Publish(now);
                     break;
             }
+        }
+
+        if (entry.Budgeted is not null && _governance.TryGetValue(entry.CustomerId, out CustomerGovernance? governance))
+        {
+            // Its budget usage counts here too (never in this instance's leases): reports, alerts and the ceiling see every instance.
+            Restore(governance, governance.Policy, entry, now.UtcTicks);
         }
     }
 

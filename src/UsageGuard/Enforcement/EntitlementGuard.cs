@@ -68,7 +68,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
             CheckSharedOptions(options, recharge, walletAlerts);
         }
 
-        var guard = new EntitlementGuard(options, store, time, logger) { _catalog = catalog };
+        var guard = new EntitlementGuard(options, store, time, logger) { _catalog = catalog, _leasedLimits = shared is not null };
         if (governance is not null)
         {
             // Before the ledger is read: an invalid configuration fails the start without touching the store.

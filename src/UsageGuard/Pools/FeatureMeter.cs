@@ -13,8 +13,13 @@ internal sealed class FeatureMeter
     private static readonly MeterWindow Unstarted = new(0, 0, UsageWindow.Hour, 0);
     private MeterWindow _window = Unstarted;
 
+    private readonly bool _leased;
+
     // Written only while the guard starts, before any request can see the meter.
     private MeteredUsage[] _restored = [];
+
+    /// <param name="leased">Whether its windows spend from leases on shared pools (many instances).</param>
+    internal FeatureMeter(bool leased = false) => _leased = leased;
 
     /// <summary>Remembers the usage the ledger counted in a window before a restart; the window starts from it when it is reached.</summary>
     internal void Restore(in MeteredUsage usage) => _restored = [.. _restored, usage];
@@ -43,7 +48,7 @@ internal sealed class FeatureMeter
     private MeterWindow Roll(MeterWindow seen, long nowTicks, PeriodCalendar calendar, UsageWindow kind)
     {
         UsagePeriod period = calendar.Containing(new DateTimeOffset(nowTicks, TimeSpan.Zero), kind);
-        var fresh = new MeterWindow(period.Start.UtcTicks, period.End.UtcTicks, kind, RestoredIn(period, kind));
+        var fresh = new MeterWindow(period.Start.UtcTicks, period.End.UtcTicks, kind, RestoredIn(period, kind), _leased);
         while (true)
         {
             MeterWindow current = Interlocked.CompareExchange(ref _window, fresh, seen);

@@ -12,7 +12,7 @@ namespace UsageGuard;
 /// <para>A closed pool (expired, voided) has <c>available</c> = <see cref="ClosedMarker"/>: no new hold can
 /// pass, and whatever a hold gives back is reported to the caller instead of being made available again.</para>
 /// </remarks>
-internal class Pool
+internal class Pool : ILeasedCell
 {
     internal const long ClosedMarker = long.MinValue;
 
@@ -97,6 +97,16 @@ internal class Pool
 
     /// <summary>Counts as removed what this instance recorded for the pool's unleased rest when it closed the shared pool.</summary>
     internal void AddRemoved(long units) => Interlocked.Add(ref _removed, units);
+
+    long ILeasedCell.Available => Available;
+
+    long ILeasedCell.Committed => Committed;
+
+    bool ILeasedCell.IsClosed => IsClosed;
+
+    bool ILeasedCell.AddLeased(long units) => AddLeased(units);
+
+    long ILeasedCell.TakeLeased() => TakeLeased();
 
     internal bool TryHold(long amount)
     {
