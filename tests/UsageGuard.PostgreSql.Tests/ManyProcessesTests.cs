@@ -21,11 +21,14 @@ public sealed class ManyProcessesTests
         Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT coalesce(sum(leased), 0) FROM {schema}.ug_pools;"), CultureInfo.InvariantCulture);
 
     [Test]
-    public async Task FourProcesses_ManyThreads_DrainOneWallet_ExactlyToZero_AndReturnTheirLeases()
+    public async Task FourProcesses_ManyThreads_DrainOneWalletAndOneTeamBudget_ExactlyToZero_AndReturnTheirLeases()
     {
         const int Granted = 400;
+        const int TeamBudget = 200;
         await using (ServiceProvider granter = ManyInstancesTests.Instance(_schema))
         {
+            // Beta's wallet is far larger than its team's budget: the budget is what runs out.
+            await granter.GetRequiredService<ICreditLedger>().GrantAsync(new CreditGrant { CustomerId = "beta", Amount = 10_000 });
             await granter.GetRequiredService<ICreditLedger>().GrantAsync(new CreditGrant { CustomerId = "acme", Amount = Granted });
         }
 
@@ -33,12 +36,15 @@ public sealed class ManyProcessesTests
         try
         {
             long spent = 0;
+            long team = 0;
             foreach (InstanceProcess process in processes)
             {
                 spent += long.Parse(await process.WaitForAsync("spent", TimeSpan.FromMinutes(3)), CultureInfo.InvariantCulture);
+                team += long.Parse(await process.WaitForAsync("team", TimeSpan.FromMinutes(1)), CultureInfo.InvariantCulture);
             }
 
-            spent.Should().Be(Granted, "4 processes × 8 threads spent every credit exactly once: none oversold, none stranded");
+            spent.Should().Be(Granted, "4 processes × 4 threads spent every credit of the wallet exactly once: none oversold, none stranded");
+            team.Should().Be(TeamBudget, "4 processes × 4 threads spent the team's budget exactly: nothing past it, nothing stranded");
         }
         finally
         {
@@ -48,6 +54,7 @@ public sealed class ManyProcessesTests
         (await LeasedAsync(_schema)).Should().Be(0, "every process returned its lease when it stopped");
         await using ServiceProvider after = ManyInstancesTests.Instance(_schema);
         after.GetRequiredService<ICreditLedger>().GetBalance("acme").Balance.ToDecimal().Should().Be(0m);
+        after.GetRequiredService<ICreditLedger>().GetBalance("beta").Balance.ToDecimal().Should().Be(10_000m - TeamBudget);
         await using var store = new PostgreSqlLedgerStore(new PostgreSqlLedgerStoreOptions { ConnectionString = PostgresServer.ConnectionString, Schema = _schema });
         LedgerVerificationResult verified = await LedgerVerifier.VerifyAsync(store.ReadAsync(0));
         verified.IsValid.Should().BeTrue(verified.Problem);
