@@ -264,6 +264,20 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
             }
         }
 
+        try
+        {
+            // A lease this instance does not know of (a grow whose answer the shutdown cancelled) ends too, as a sweep would end it.
+            int unknown = await _pools.EndInstanceAsync(_instance, CancellationToken.None).ConfigureAwait(false);
+            if (unknown > 0)
+            {
+                LogUnknownLeasesEnded(_logger, unknown);
+            }
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            LogReturnFailed(_logger, "(all)", ex);
+        }
+
         _stop.Dispose();
     }
 
@@ -423,17 +437,19 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         await t.Gate.WaitAsync(stop).ConfigureAwait(false);
         try
         {
+            // Past the gate, statements are not cancelled by a shutdown: one whose answer was lost (a close, a grow) would leave this
+            // instance not knowing what the store did.
             long nowTicks = _time.GetUtcNow().UtcTicks;
             if (t.Window is { } window && nowTicks >= window.EndTicks)
             {
                 // The window ended: its lease ends, and the pool goes when no instance holds a lease on it any more.
                 if (t.Amount > 0)
                 {
-                    await _pools.EndAsync(t.LeaseId, t.Spent(t.Cell.TakeLeased()), stop).ConfigureAwait(false);
+                    await _pools.EndAsync(t.LeaseId, t.Spent(t.Cell.TakeLeased()), CancellationToken.None).ConfigureAwait(false);
                     t.Amount = 0;
                 }
 
-                await _pools.DropIfUnleasedAsync(t.Pool, stop).ConfigureAwait(false);
+                await _pools.DropIfUnleasedAsync(t.Pool, CancellationToken.None).ConfigureAwait(false);
                 t.Finished = true;
                 _windows.TryRemove(t.Pool, out _);
                 return;
@@ -442,7 +458,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
             if (t.Block is { } block && (t.ClosedHere || block.IsClosed))
             {
                 // The local pool closed (its rest is recorded here): close the shared pool, record what no lease held, end the lease.
-                long rest = await _pools.CloseAsync(t.Pool, t.Capacity, t.UsedAtTrack, stop).ConfigureAwait(false);
+                long rest = await _pools.CloseAsync(t.Pool, t.Capacity, t.UsedAtTrack, CancellationToken.None).ConfigureAwait(false);
                 if (rest > 0)
                 {
                     _owner.RecordClosedRest(t.Wallet!, block, rest);
@@ -450,7 +466,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
 
                 if (t.Amount > 0)
                 {
-                    await _pools.EndAsync(t.LeaseId, block.UsedSinceLeased + block.Held, stop).ConfigureAwait(false);
+                    await _pools.EndAsync(t.LeaseId, block.UsedSinceLeased + block.Held, CancellationToken.None).ConfigureAwait(false);
                     t.Amount = 0;
                 }
 
@@ -475,7 +491,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
             if (nowTicks - t.ReportTicks >= _options.LeaseTtl.Ticks / 3)
             {
                 // Renewal only: what the lease used is reported by the store in each batch's transaction, with the entries themselves.
-                if (await _pools.ReportAsync(t.LeaseId, 0, Expiry(), stop).ConfigureAwait(false))
+                if (await _pools.ReportAsync(t.LeaseId, 0, Expiry(), CancellationToken.None).ConfigureAwait(false))
                 {
                     t.ReportTicks = nowTicks;
                 }
@@ -489,14 +505,25 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
             long available = t.Cell.Available;
             bool idle = nowTicks - t.LastDemandTicks >= _options.IdleReturn.Ticks;
             bool direct = nowTicks < t.DirectUntilTicks;
-            if ((idle || direct) && available > 0 && nowTicks - t.LastDemandTicks >= 2 * _options.RefillInterval.Ticks)
+            bool quiet = nowTicks - t.LastDemandTicks >= 2 * _options.RefillInterval.Ticks;
+            if ((idle || direct) && available > 0 && quiet)
             {
                 // Idle, or near exhaustion: what this instance holds and does not use goes back, for the instance that needs it.
-                await ShrinkAsync(t, t.Cell.TakeLeased(), stop).ConfigureAwait(false);
+                await ShrinkAsync(t, t.Cell.TakeLeased(), CancellationToken.None).ConfigureAwait(false);
+            }
+            else if (available > 0 && quiet && nowTicks - t.FreeCheckTicks >= 4 * _options.RefillInterval.Ticks)
+            {
+                // Quiet, not idle yet: when the pool has less left than this instance holds unused, others are likely short of it
+                // (their top-ups fail): it goes back now rather than after the idle delay.
+                t.FreeCheckTicks = nowTicks;
+                if (await _pools.FreeAsync(t.Pool, CancellationToken.None).ConfigureAwait(false) < available)
+                {
+                    await ShrinkAsync(t, t.Cell.TakeLeased(), CancellationToken.None).ConfigureAwait(false);
+                }
             }
             else if (!idle && !direct && available < t.Slice / 2)
             {
-                if (await GrowAsync(t, t.Slice - available, exact: true, stop).ConfigureAwait(false) == 0)
+                if (await GrowAsync(t, t.Slice - available, exact: true, CancellationToken.None).ConfigureAwait(false) == 0)
                 {
                     t.DirectUntilTicks = nowTicks + TimeSpan.TicksPerSecond;
                 }
@@ -581,6 +608,9 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     [LoggerMessage(EventId = 152, Level = LogLevel.Information, Message = "Swept {Count} expired leases of instances that stopped reporting.")]
     private static partial void LogSwept(ILogger logger, int count);
 
+    [LoggerMessage(EventId = 154, Level = LogLevel.Warning, Message = "Ended {Count} leases this instance held without knowing it (a grow the shutdown cancelled), as a sweep would.")]
+    private static partial void LogUnknownLeasesEnded(ILogger logger, int count);
+
     [LoggerMessage(EventId = 153, Level = LogLevel.Warning, Message = "Returning the lease on {Pool} failed; it is swept after its TTL.")]
     private static partial void LogReturnFailed(ILogger logger, string pool, Exception exception);
 
@@ -639,6 +669,8 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         internal long LastDemandTicks { get; set; }
 
         internal long LastMissTicks { get; set; }
+
+        internal long FreeCheckTicks { get; set; }
 
         internal long ReportTicks { get; set; }
 

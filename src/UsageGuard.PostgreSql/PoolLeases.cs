@@ -236,6 +236,29 @@ internal sealed class PoolLeases
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long rest ? rest : 0;
     }
 
+    /// <summary>
+    /// Ends every lease an instance still has in the table (a grow whose answer a shutdown cancelled leaves one the instance does not
+    /// know of): each counts as used what it reported, as a sweep would, and the rest goes back. Returns how many there were.
+    /// </summary>
+    internal async Task<int> EndInstanceAsync(string instance, CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"""
+            WITH gone AS (DELETE FROM {_schema}.ug_leases WHERE instance = $1 RETURNING pool, amount, reported),
+                 sums AS (SELECT pool, sum(amount) AS amount, sum(LEAST(reported, amount)) AS reported, count(*) AS n FROM gone GROUP BY pool)
+            UPDATE {_schema}.ug_pools p SET leased = p.leased - sums.amount, used = p.used + sums.reported FROM sums WHERE p.pool = sums.pool
+            RETURNING sums.n;
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = instance });
+        int ended = 0;
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            ended += (int)reader.GetInt64(0);
+        }
+
+        return ended;
+    }
+
     /// <summary>Sets a pool's capacity (a budget's limit changed), never below what is used and leased from it.</summary>
     internal async Task SetCapacityAsync(string pool, long capacity, CancellationToken cancellationToken = default)
     {
@@ -258,6 +281,14 @@ internal sealed class PoolLeases
         {
             // Another instance took a lease on it between the check and the delete: the pool stays, and is dropped after that lease.
         }
+    }
+
+    /// <summary>Reads what a pool has that no lease holds and nothing used (0 for a pool that does not exist).</summary>
+    internal async Task<long> FreeAsync(string pool, CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"SELECT capacity - used - leased FROM {_schema}.ug_pools WHERE pool = $1;");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pool });
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long free ? free : 0;
     }
 
     /// <summary>Reads a pool's capacity, used and leased amounts.</summary>

@@ -66,6 +66,14 @@ internal sealed class InstanceProcess : IDisposable
         throw new InvalidOperationException($"The instance did not print '{prefix}' within {timeout}. stdout: {string.Join(" | ", _lines)}; stderr: {stderr}");
     }
 
+    /// <summary>Waits until the child exits by itself (after its shutdown returned its leases); returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cancel.Token);
+        return _process.ExitCode;
+    }
+
     /// <summary>Kills the child with SIGKILL: nothing of it runs again, its leases are not returned.</summary>
     public void Kill()
     {

@@ -20,6 +20,21 @@ public sealed class ManyProcessesTests
     private static async Task<long> LeasedAsync(string schema) =>
         Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT coalesce(sum(leased), 0) FROM {schema}.ug_pools;"), CultureInfo.InvariantCulture);
 
+    /// <summary>Describes every pool and lease, for a failure's message.</summary>
+    private static async Task<string> PoolsAsync(string schema)
+    {
+        await using var source = Npgsql.NpgsqlDataSource.Create(PostgresServer.ConnectionString);
+        await using var command = source.CreateCommand($"SELECT p.pool, p.capacity, p.used, p.leased, l.instance, l.amount, l.reported FROM {schema}.ug_pools p LEFT JOIN {schema}.ug_leases l ON l.pool = p.pool ORDER BY p.pool;");
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(string.Create(CultureInfo.InvariantCulture, $"{reader.GetString(0)} capacity={reader.GetInt64(1)} used={reader.GetInt64(2)} leased={reader.GetInt64(3)} lease={(reader.IsDBNull(4) ? "-" : $"{reader.GetString(4)}:{reader.GetInt64(5)}/{reader.GetInt64(6)}")}"));
+        }
+
+        return string.Join("; ", rows);
+    }
+
     [Test]
     public async Task FourProcesses_ManyThreads_DrainOneWalletAndOneTeamBudget_ExactlyToZero_AndReturnTheirLeases()
     {
@@ -45,13 +60,17 @@ public sealed class ManyProcessesTests
 
             spent.Should().Be(Granted, "4 processes × 4 threads spent every credit of the wallet exactly once: none oversold, none stranded");
             team.Should().Be(TeamBudget, "4 processes × 4 threads spent the team's budget exactly: nothing past it, nothing stranded");
+            foreach (InstanceProcess process in processes)
+            {
+                (await process.WaitForExitAsync(TimeSpan.FromMinutes(1))).Should().Be(0, "each process shuts down cleanly");
+            }
         }
         finally
         {
             processes.ForEach(p => p.Dispose());
         }
 
-        (await LeasedAsync(_schema)).Should().Be(0, "every process returned its lease when it stopped");
+        (await LeasedAsync(_schema)).Should().Be(0, "every process returned its lease when it stopped: " + await PoolsAsync(_schema));
         await using ServiceProvider after = ManyInstancesTests.Instance(_schema);
         after.GetRequiredService<ICreditLedger>().GetBalance("acme").Balance.ToDecimal().Should().Be(0m);
         after.GetRequiredService<ICreditLedger>().GetBalance("beta").Balance.ToDecimal().Should().Be(10_000m - TeamBudget);
