@@ -331,12 +331,7 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
                 continue;
             }
 
-            long quantity = limit.Measure switch
-            {
-                LimitMeasure.Credits => credits,
-                LimitMeasure.Tokens => Math.Max(1, request.Tokens?.TotalTokens ?? 1),
-                _ => 1,
-            };
+            long quantity = HeldBy(limit, request, credits);
             if (quantity == 0)
             {
                 // A request that holds no credits passes credit limits untouched; its settlement can still spend (an overrun), and counts then.
@@ -377,7 +372,7 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
                 {
                     // Many instances: the budget has room, this instance's lease on it does not. The caller tops the lease up and tries
                     // again; the breaker opens only when the shared pool cannot cover the request either (the caller's last attempt).
-                    t_shortfall = new LeaseShortfall(window, WindowPool(governance.CustomerId, limit, session, window), limit.CeilingUnits, quantity, limit.Measure != LimitMeasure.InFlight);
+                    t_shortfall = Shortfall(governance, limit, session, window, quantity);
                 }
 
                 denial = Denial(limit, request.SessionId, window);
@@ -414,6 +409,14 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
 
         return ReservationStatus.Admitted;
     }
+
+    /// <summary>Gets what a request holds in a limit: its credits, its tokens (at least one), or one request or lease.</summary>
+    private static long HeldBy(CompiledLimit limit, in ReservationRequest request, long credits) => limit.Measure switch
+    {
+        LimitMeasure.Credits => credits,
+        LimitMeasure.Tokens => Math.Max(1, request.Tokens?.TotalTokens ?? 1),
+        _ => 1,
+    };
 
     /// <summary>Gives back every budget hold of a reservation that was not admitted (or was released): nothing stays counted.</summary>
     private static void RollBackLimits(ReservationState state)

@@ -131,6 +131,10 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
         return shortfall;
     }
 
+    /// <summary>Describes a window whose lease here cannot hold <paramref name="quantity"/> while its limit has room.</summary>
+    private static LeaseShortfall Shortfall(CustomerGovernance governance, CompiledLimit limit, SessionState? session, MeterWindow window, long quantity) =>
+        new(window, WindowPool(governance.CustomerId, limit, session, window), limit.CeilingUnits, quantity, limit.Measure != LimitMeasure.InFlight);
+
     /// <summary>Gets the shared pool of one budget window: the customer, the session of a per-session limit, the limit, and the window's start.</summary>
     /// <remarks>Lengths prefix the free-form ids, so two different windows never share a name.</remarks>
     private static string WindowPool(string customerId, CompiledLimit limit, SessionState? session, MeterWindow window) =>
@@ -250,12 +254,7 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
                 continue;
             }
 
-            long quantity = limit.Measure switch
-            {
-                LimitMeasure.Credits => prepared.Units,
-                LimitMeasure.Tokens => Math.Max(1, request.Tokens?.TotalTokens ?? 1),
-                _ => 1,
-            };
+            long quantity = HeldBy(limit, request, prepared.Units);
             if (quantity == 0)
             {
                 continue;
@@ -265,7 +264,7 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
             MeterWindow window = counters.WindowAt(nowTicks, policy.Calendar, limit.Window);
             if (window.IsLeased && window.Available < quantity && quantity <= limit.CeilingUnits - window.Consumed)
             {
-                return new LeaseShortfall(window, WindowPool(governance.CustomerId, limit, session, window), limit.CeilingUnits, quantity, limit.Measure != LimitMeasure.InFlight);
+                return Shortfall(governance, limit, session, window, quantity);
             }
         }
 
