@@ -36,7 +36,78 @@ public sealed partial class PostgreSqlLedgerStore
     {
         var escrow = new LeaseEscrow(new PoolLeases(_dataSource, _schema), owner, time, logger, _options.Leases);
         _leaseInstance = escrow.Instance;
+        _sharedLogger = logger;
         return escrow;
+    }
+
+    /// <inheritdoc />
+    TimeSpan ISharedLedgerStore.KeyClaimLife => _options.Leases.LeaseTtl + _options.Leases.SweepGrace;
+
+    /// <inheritdoc />
+    async ValueTask<KeyClaim> ISharedLedgerStore.ClaimKeyAsync(string customerId, string key, string fingerprint, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        string owner = _leaseInstance ?? throw new InvalidOperationException("Keys are claimed once the instance's escrow exists.");
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
+        return await Run(
+            async () =>
+            {
+                await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+
+                // Claimed when the key is new, or unfinished and either this instance's or expired (its owner stopped).
+                await using (NpgsqlCommand claim = new($"""
+                    INSERT INTO {_schema}.ug_idempotency (customer_id, key, fingerprint, created_at, outcome, owner, claim_expires)
+                    VALUES ($1, $2, $3, $4, NULL, $5, $6)
+                    ON CONFLICT (customer_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, created_at = excluded.created_at, owner = excluded.owner, claim_expires = excluded.claim_expires
+                    WHERE {_schema}.ug_idempotency.outcome IS NULL AND {_schema}.ug_idempotency.fingerprint = excluded.fingerprint
+                      AND ({_schema}.ug_idempotency.owner = excluded.owner OR {_schema}.ug_idempotency.claim_expires < $4);
+                    """, connection))
+                {
+                    claim.Parameters.Add(new NpgsqlParameter<string> { TypedValue = customerId });
+                    claim.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+                    claim.Parameters.Add(new NpgsqlParameter<string> { TypedValue = fingerprint });
+                    claim.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now.UtcTicks });
+                    claim.Parameters.Add(new NpgsqlParameter<string> { TypedValue = owner });
+                    claim.Parameters.Add(new NpgsqlParameter<long> { TypedValue = expiresAt.UtcTicks });
+                    if (await claim.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1)
+                    {
+                        return KeyClaim.Won;
+                    }
+                }
+
+                // Another instance's: a new statement sees the row the claim ran into, finished or not.
+                await using NpgsqlCommand read = new($"SELECT fingerprint, outcome, claim_expires FROM {_schema}.ug_idempotency WHERE customer_id = $1 AND key = $2;", connection);
+                read.Parameters.Add(new NpgsqlParameter<string> { TypedValue = customerId });
+                read.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+                await using NpgsqlDataReader reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    // Released or pruned between the two statements: ask again.
+                    return new KeyClaim(false, null, null, null);
+                }
+
+                return new KeyClaim(
+                    false,
+                    reader.GetString(0),
+                    reader.IsDBNull(1) ? null : reader.GetString(1),
+                    reader.IsDBNull(2) ? null : new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero));
+            },
+            "claiming an idempotency key").ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    async ValueTask ISharedLedgerStore.ReleaseKeyAsync(string customerId, string key, CancellationToken cancellationToken)
+    {
+        await Run(
+            async () =>
+            {
+                await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                await using NpgsqlCommand release = new($"DELETE FROM {_schema}.ug_idempotency WHERE customer_id = $1 AND key = $2 AND owner = $3 AND outcome IS NULL;", connection);
+                release.Parameters.Add(new NpgsqlParameter<string> { TypedValue = customerId });
+                release.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+                release.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _leaseInstance! });
+                return await release.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            },
+            "releasing an idempotency key").ConfigureAwait(false);
     }
 
     /// <summary>The same, under a batch id: a batch id already committed (a commit whose outcome was lost, sent again) applies nothing and returns what it stored.</summary>
@@ -107,7 +178,12 @@ public sealed partial class PostgreSqlLedgerStore
                 }
 
                 await CopyEntriesAsync(connection, stored, cancellationToken).ConfigureAwait(false);
-                await UpsertRecordsAsync(connection, transaction, records, cancellationToken).ConfigureAwait(false);
+                int overtaken = await UpsertRecordsAsync(connection, transaction, records, cancellationToken).ConfigureAwait(false);
+                if (overtaken > 0 && _sharedLogger is { } logger)
+                {
+                    LogKeysOvertaken(logger, overtaken);
+                }
+
                 await ReportSettledAsync(connection, transaction, stored, cancellationToken).ConfigureAwait(false);
                 if (stored.Length > 0)
                 {
@@ -191,4 +267,7 @@ public sealed partial class PostgreSqlLedgerStore
     /// <summary>Serializes appends to this ledger across instances until the transaction ends.</summary>
     private Task LockAppendsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
         Execute(connection, transaction, $"SELECT pg_advisory_xact_lock(hashtext('usageguard.append.{_schema}'));", cancellationToken);
+
+    [LoggerMessage(EventId = 155, Level = LogLevel.Warning, Message = "{Count} idempotency keys of this batch were taken over by another instance after this instance's claim expired (it was paused past the claim's life): their operations ran twice; the first outcome is kept.")]
+    private static partial void LogKeysOvertaken(ILogger logger, int count);
 }

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -20,7 +21,7 @@ namespace UsageGuard.PostgreSql;
 public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerStore, IDisposable, IAsyncDisposable
 {
     /// <summary>The schema version this release creates and understands.</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     private const string EntryColumns =
         "seq, ts, ts_offset, kind, customer_id, credit_type, block_id, amount, scale, balance_before, balance_after, " +
@@ -34,6 +35,7 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private Task? _open;
     private string? _leaseInstance;
+    private ILogger? _sharedLogger;
     private bool _disposed;
 
     /// <summary>Initializes a new instance of the <see cref="PostgreSqlLedgerStore"/> class. The schema is created or migrated by <see cref="OpenAsync"/>, or by the first operation.</summary>
@@ -123,6 +125,11 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
                     {
                         await Execute(connection, transaction, SchemaV2(), cancellationToken).ConfigureAwait(false);
                     }
+
+                    if (version < 3)
+                    {
+                        await Execute(connection, transaction, SchemaV3(), cancellationToken).ConfigureAwait(false);
+                    }
                 }
 
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -209,26 +216,34 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
     }
 
     /// <summary>Stores idempotency records in the batch's transaction: a key commits with its effect, or not at all.</summary>
-    private async Task UpsertRecordsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<IdempotencyRecord> records, CancellationToken cancellationToken)
+    /// <remarks>
+    /// With many instances the key was claimed by this instance before its operation ran (<see cref="ISharedLedgerStore.ClaimKeyAsync"/>): the record
+    /// completes that claim. It never overwrites a key another instance took over after this one's claim expired (an instance paused
+    /// past the claim's life): the entries still commit (nothing acknowledged is dropped), the first outcome stays, and the store
+    /// returns how many records it could not complete.
+    /// </remarks>
+    private async Task<int> UpsertRecordsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<IdempotencyRecord> records, CancellationToken cancellationToken)
     {
         if (records.Count == 0)
         {
-            return;
+            return 0;
         }
 
+        string? owner = _options.ManyInstances ? _leaseInstance : null;
         await using var upserts = new NpgsqlBatch(connection, transaction);
         foreach (IdempotencyRecord record in records)
         {
-            var command = new NpgsqlBatchCommand($"INSERT INTO {_schema}.ug_idempotency (customer_id, key, fingerprint, created_at, outcome) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (customer_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, created_at = excluded.created_at, outcome = excluded.outcome;");
+            var command = new NpgsqlBatchCommand($"INSERT INTO {_schema}.ug_idempotency (customer_id, key, fingerprint, created_at, outcome, owner) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (customer_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, created_at = excluded.created_at, outcome = excluded.outcome, claim_expires = NULL WHERE {_schema}.ug_idempotency.owner IS NOT DISTINCT FROM excluded.owner;");
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = record.CustomerId });
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = record.Key });
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = record.Fingerprint });
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = record.CreatedAt.UtcTicks });
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = record.Outcome });
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)owner ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
             upserts.BatchCommands.Add(command);
         }
 
-        await upserts.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return records.Count - await upserts.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task CopyEntriesAsync(NpgsqlConnection connection, ReadOnlyMemory<LedgerEntry> entries, CancellationToken cancellationToken)
@@ -421,7 +436,7 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
             async () =>
             {
                 await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-                await using NpgsqlCommand command = new($"SELECT customer_id, key, fingerprint, created_at, outcome FROM {_schema}.ug_idempotency WHERE customer_id = $1 AND key = $2;", connection);
+                await using NpgsqlCommand command = new($"SELECT customer_id, key, fingerprint, created_at, outcome FROM {_schema}.ug_idempotency WHERE customer_id = $1 AND key = $2 AND outcome IS NOT NULL;", connection);
                 command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = customerId });
                 command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
                 await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -437,7 +452,7 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
         NpgsqlConnection connection = await Run(() => _dataSource.OpenConnectionAsync(cancellationToken).AsTask(), "reading idempotency keys").ConfigureAwait(false);
         try
         {
-            await using NpgsqlCommand command = new($"SELECT customer_id, key, fingerprint, created_at, outcome FROM {_schema}.ug_idempotency WHERE created_at >= $1 ORDER BY created_at;", connection);
+            await using NpgsqlCommand command = new($"SELECT customer_id, key, fingerprint, created_at, outcome FROM {_schema}.ug_idempotency WHERE created_at >= $1 AND outcome IS NOT NULL ORDER BY created_at;", connection);
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = createdSince.UtcTicks });
             NpgsqlDataReader reader = await Run(() => command.ExecuteReaderAsync(cancellationToken), "reading idempotency keys").ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
@@ -545,6 +560,15 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
             entry_count integer NOT NULL);
         {PoolLeases.Tables(_schema)}
         UPDATE {_schema}.ug_meta SET value = '2' WHERE name = 'schema_version';
+        """;
+
+    /// <summary>
+    /// Version 3: idempotency keys shared by many instances. A key is claimed (owner, claim expiry, no outcome yet) before its operation
+    /// runs on one instance, and its outcome commits with the operation's entries.
+    /// </summary>
+    private string SchemaV3() => $"""
+        ALTER TABLE {_schema}.ug_idempotency ALTER COLUMN outcome DROP NOT NULL, ADD COLUMN owner text, ADD COLUMN claim_expires bigint;
+        UPDATE {_schema}.ug_meta SET value = '3' WHERE name = 'schema_version';
         """;
 
     private LedgerEntry ReadEntry(NpgsqlDataReader r)

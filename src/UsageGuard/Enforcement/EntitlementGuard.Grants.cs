@@ -289,6 +289,11 @@ internal sealed partial class EntitlementGuard
             return ReplayAsync(existing, replay);
         }
 
+        if (_sharedStore is not null)
+        {
+            return KeyedSharedAsync(customerId, key, fingerprint, now, durability, slot, record => new ValueTask<T>(run(slot, record)), encode, replay, cancellationToken);
+        }
+
         T result;
         try
         {
@@ -301,6 +306,53 @@ internal sealed partial class EntitlementGuard
         }
 
         return CompleteAsync(result, slot, durability, cancellationToken);
+    }
+
+    /// <summary>A keyed mutation with many instances, whose operation may wait (for lease top-ups) before its outcome is final.</summary>
+    private ValueTask<T> KeyedShared<T>(string customerId, string key, string fingerprint, DateTimeOffset now, Durability durability, Func<Func<T, IdempotencyRecord>, ValueTask<T>> run, Func<T, IdempotencyOutcome> encode, Func<object, T> replay, CancellationToken cancellationToken)
+    {
+        IdempotencyTable.Slot? existing = _idempotency.TryClaim(customerId, key, fingerprint, now, out IdempotencyTable.Slot slot);
+        return existing is not null
+            ? ReplayAsync(existing, replay)
+            : KeyedSharedAsync(customerId, key, fingerprint, now, durability, slot, run, encode, replay, cancellationToken);
+    }
+
+    /// <summary>
+    /// With many instances, a key this instance claimed locally is claimed in the shared store too: a key another instance used replays
+    /// its outcome; otherwise the operation runs here, and records its final outcome (with its entries) under the key.
+    /// </summary>
+    private async ValueTask<T> KeyedSharedAsync<T>(string customerId, string key, string fingerprint, DateTimeOffset now, Durability durability, IdempotencyTable.Slot slot, Func<Func<T, IdempotencyRecord>, ValueTask<T>> run, Func<T, IdempotencyOutcome> encode, Func<object, T> replay, CancellationToken cancellationToken)
+    {
+        IdempotencyOutcome? stored;
+        try
+        {
+            stored = await ClaimSharedKeyAsync(customerId, key, fingerprint, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _idempotency.Abandon(customerId, key, slot, ex);
+            throw;
+        }
+
+        if (stored is not null)
+        {
+            slot.Complete(stored);
+            return replay(stored);
+        }
+
+        T result;
+        try
+        {
+            result = await run(r => Record(customerId, key, fingerprint, now, encode(r))).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _idempotency.Abandon(customerId, key, slot, ex);
+            _ = ReleaseSharedKeyAsync(customerId, key);
+            throw;
+        }
+
+        return await CompleteAsync(result, slot, durability, cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask<T> CompleteAsync<T>(T result, IdempotencyTable.Slot slot, Durability durability, CancellationToken cancellationToken)

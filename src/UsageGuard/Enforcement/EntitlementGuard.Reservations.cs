@@ -41,14 +41,39 @@ internal sealed partial class EntitlementGuard
         return ReserveKeyed(request, prepared, now, cancellationToken);
     }
 
+    /// <summary>
+    /// A keyed reservation with many instances: the key is claimed in the shared store first; then the leases are topped up as often
+    /// as an unkeyed reservation's would be, and only the final result is recorded under the key (a lease that was short is no outcome).
+    /// </summary>
     private async ValueTask<ReservationResult> ReserveKeyedLeasedAsync(ReservationRequest request, Prepared prepared, CancellationToken cancellationToken)
     {
-        if (!await TopUpBeforeKeyedAsync(request, prepared, cancellationToken).ConfigureAwait(false))
+        try
         {
+            return await KeyedShared(request.CustomerId, request.IdempotencyKey!, Fingerprint("reserve", request, prepared), _time.GetUtcNow(), Durability.WriteBehind,
+                async record =>
+                {
+                    ClearShortfall();
+                    ReservationResult result = ReserveCore(request, prepared, _time.GetUtcNow());
+                    LeaseShortfall? shortfall = TakeShortfall();
+                    if (shortfall is not null || result.Status == ReservationStatus.InsufficientCredits)
+                    {
+                        result = await WithTopUpsAsync(result, shortfall, r => r.Status, () => ReserveCore(request, prepared, _time.GetUtcNow()), prepared, request.Feature, cancellationToken).ConfigureAwait(false)
+                            ?? throw StoreUnreachable();
+                    }
+
+                    _writer.Write(default(EntryGroup), record(result));
+                    return result;
+                },
+                ReserveOutcome(prepared),
+                ReplayReservation,
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (LedgerUnavailableException ex)
+        {
+            // The key could not be claimed, or the leases topped up: nothing ran under it, and a retry under the same key is safe.
+            LogKeyClaimFailed(_logger, ex);
             return new ReservationResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false);
         }
-
-        return await ReserveKeyed(request, prepared, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
     }
 
     // Separate from ReserveAsync so that the lambdas' closure is allocated only on the keyed path.
@@ -62,18 +87,7 @@ internal sealed partial class EntitlementGuard
                 _writer.Write(default(EntryGroup), record(result));
                 return result;
             },
-            r => new IdempotencyOutcome
-            {
-                Operation = "reserve",
-                Status = (int)r.Status,
-                Scale = prepared.Wallet.Type.Scale,
-                ReservationId = r.Reservation.Id,
-                DeadlineTicks = r.IsAdmitted ? r.Reservation.ExpiresAt.UtcTicks : 0,
-                Held = r.IsAdmitted ? r.Reservation.Held.Units : 0,
-                Reason = r.Reason,
-                Scope = r.Scope,
-                RetryAfterTicks = r.RetryAfter?.Ticks,
-            },
+            ReserveOutcome(prepared),
             ReplayReservation,
             cancellationToken);
     }
@@ -114,14 +128,40 @@ internal sealed partial class EntitlementGuard
         return ConsumeKeyed(request, prepared, now, cancellationToken);
     }
 
+    /// <summary>The same for a keyed consumption: an admitted attempt records the key with its entries, a final refusal on its own.</summary>
     private async ValueTask<ConsumeResult> ConsumeKeyedLeasedAsync(ReservationRequest request, Prepared prepared, CancellationToken cancellationToken)
     {
-        if (!await TopUpBeforeKeyedAsync(request, prepared, cancellationToken).ConfigureAwait(false))
+        try
         {
+            return await KeyedShared(request.CustomerId, request.IdempotencyKey!, Fingerprint("consume", request, prepared), _time.GetUtcNow(), prepared.Durability,
+                async record =>
+                {
+                    Func<ConsumeResult, IdempotencyRecord?> admitted = r => r.IsAdmitted ? record(r) : null;
+                    ClearShortfall();
+                    ConsumeResult result = ConsumeCore(request, prepared, _time.GetUtcNow(), admitted);
+                    LeaseShortfall? shortfall = TakeShortfall();
+                    if (shortfall is not null || result.Status == ReservationStatus.InsufficientCredits)
+                    {
+                        result = await WithTopUpsAsync(result, shortfall, r => r.Status, () => ConsumeCore(request, prepared, _time.GetUtcNow(), admitted), prepared, request.Feature, cancellationToken).ConfigureAwait(false)
+                            ?? throw StoreUnreachable();
+                    }
+
+                    if (!result.IsAdmitted)
+                    {
+                        _writer.Write(default(EntryGroup), record(result));
+                    }
+
+                    return result;
+                },
+                ConsumeOutcome(prepared),
+                ReplayConsume,
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (LedgerUnavailableException ex)
+        {
+            LogKeyClaimFailed(_logger, ex);
             return new ConsumeResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false);
         }
-
-        return await ConsumeKeyed(request, prepared, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
     }
 
     // Separate from ConsumeAsync so that the lambdas' closure is allocated only on the keyed path.
@@ -129,26 +169,41 @@ internal sealed partial class EntitlementGuard
     {
         return Keyed(request.CustomerId, request.IdempotencyKey!, Fingerprint("consume", request, prepared), now, prepared.Durability,
             (slot, record) => ConsumeCore(request, prepared, now, record),
-            r => new IdempotencyOutcome
-            {
-                Operation = "consume",
-                Status = (int)r.Status,
-                Scale = prepared.Wallet.Type.Scale,
-                ReservationId = r.Settlement.ReservationId,
-                Held = r.Settlement.Held.Units,
-                Actual = r.Settlement.Actual.Units,
-                Charged = r.Settlement.Charged.Units,
-                Released = r.Settlement.Released.Units,
-                Overdrawn = r.Settlement.Overdrawn.Units,
-                Overage = r.Settlement.Overage.Units,
-                Waived = r.Settlement.Waived.Units,
-                Reason = r.Reason,
-                Scope = r.Scope,
-                RetryAfterTicks = r.RetryAfter?.Ticks,
-            },
+            ConsumeOutcome(prepared),
             ReplayConsume,
             cancellationToken);
     }
+
+    private static Func<ReservationResult, IdempotencyOutcome> ReserveOutcome(Prepared prepared) => r => new IdempotencyOutcome
+    {
+        Operation = "reserve",
+        Status = (int)r.Status,
+        Scale = prepared.Wallet.Type.Scale,
+        ReservationId = r.Reservation.Id,
+        DeadlineTicks = r.IsAdmitted ? r.Reservation.ExpiresAt.UtcTicks : 0,
+        Held = r.IsAdmitted ? r.Reservation.Held.Units : 0,
+        Reason = r.Reason,
+        Scope = r.Scope,
+        RetryAfterTicks = r.RetryAfter?.Ticks,
+    };
+
+    private static Func<ConsumeResult, IdempotencyOutcome> ConsumeOutcome(Prepared prepared) => r => new IdempotencyOutcome
+    {
+        Operation = "consume",
+        Status = (int)r.Status,
+        Scale = prepared.Wallet.Type.Scale,
+        ReservationId = r.Settlement.ReservationId,
+        Held = r.Settlement.Held.Units,
+        Actual = r.Settlement.Actual.Units,
+        Charged = r.Settlement.Charged.Units,
+        Released = r.Settlement.Released.Units,
+        Overdrawn = r.Settlement.Overdrawn.Units,
+        Overage = r.Settlement.Overage.Units,
+        Waived = r.Settlement.Waived.Units,
+        Reason = r.Reason,
+        Scope = r.Scope,
+        RetryAfterTicks = r.RetryAfter?.Ticks,
+    };
 
     private Prepared Prepare(in ReservationRequest request, DateTimeOffset now)
     {
@@ -402,7 +457,7 @@ internal sealed partial class EntitlementGuard
     }
 
     /// <summary>Reserves and settles at once; the settlement's entries and the idempotency record go to the writer as one command.</summary>
-    private ConsumeResult ConsumeCore(in ReservationRequest request, in Prepared prepared, DateTimeOffset now, Func<ConsumeResult, IdempotencyRecord>? record)
+    private ConsumeResult ConsumeCore(in ReservationRequest request, in Prepared prepared, DateTimeOffset now, Func<ConsumeResult, IdempotencyRecord?>? record)
     {
         ReservationResult reserved = ReserveCore(request, prepared, now, publish: false);
         ConsumeResult result;

@@ -23,6 +23,8 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
     private static bool t_lastAttempt;
 
     private IPoolEscrow? _escrow;
+    private ISharedLedgerStore? _sharedStore;
+    private readonly Lock _followGate = new();
     private bool _leasedLimits;
     private CancellationTokenSource? _followStop;
     private Task? _following;
@@ -75,6 +77,7 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
     private void StartShared(ISharedLedgerStore shared, long followedThrough)
     {
         _escrow = shared.CreateEscrow(this, _time, _logger);
+        _sharedStore = shared;
         foreach (CustomerAccount customer in _customers.Values)
         {
             foreach (Wallet wallet in customer.Wallets)
@@ -205,71 +208,9 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
         return result;
     }
 
-    /// <summary>
-    /// Before a keyed operation (which runs once, under its key): top up the leases of the budget windows and of the wallet that cannot
-    /// pay it now. Another request of this instance can still take what was topped up before the keyed one runs; it is then refused.
-    /// </summary>
-    private async ValueTask<bool> TopUpBeforeKeyedAsync(ReservationRequest request, Prepared prepared, CancellationToken cancellationToken)
-    {
-        if (prepared.Governance is { } governance)
-        {
-            for (int i = 0; i < TopUpAttempts && ShortWindow(request, governance, prepared) is { } shortfall; i++)
-            {
-                bool? toppedUp = await TopUpWindowAsync(shortfall, cancellationToken).ConfigureAwait(false);
-                if (toppedUp is null)
-                {
-                    return false;
-                }
-
-                if (toppedUp == false)
-                {
-                    break;
-                }
-            }
-        }
-
-        if (prepared.Wallet.SpendableUnits() >= prepared.Units)
-        {
-            return true;
-        }
-
-        return await TopUpAsync(prepared, request.Feature, cancellationToken).ConfigureAwait(false) is not null;
-    }
-
-    /// <summary>Finds a budget window the request would count in whose lease here cannot hold it while the limit has room; holds nothing.</summary>
-    private LeaseShortfall? ShortWindow(in ReservationRequest request, CustomerGovernance governance, in Prepared prepared)
-    {
-        GovernancePolicy policy = governance.Policy;
-        if (policy.IsEmpty)
-        {
-            return null;
-        }
-
-        long nowTicks = _time.GetUtcNow().UtcTicks;
-        SessionState? session = null;
-        foreach (CompiledLimit limit in policy.LimitsFor(request.Subject))
-        {
-            if (!limit.Matches(request, prepared.TypeIndex))
-            {
-                continue;
-            }
-
-            long quantity = HeldBy(limit, request, prepared.Units);
-            if (quantity == 0)
-            {
-                continue;
-            }
-
-            LimitState counters = limit.Shared ?? (session ??= governance.Session(request.SessionId!, nowTicks, _sessionIdleTicks)).StateFor(limit);
-            MeterWindow window = counters.WindowAt(nowTicks, policy.Calendar, limit.Window);
-            if (window.IsLeased && window.Available < quantity && quantity <= limit.CeilingUnits - window.Consumed)
-            {
-                return Shortfall(governance, limit, session, window, quantity);
-            }
-        }
-
-        return null;
-    }
+    /// <summary>The error that ends a keyed operation whose leases could not be topped up: nothing ran under its key.</summary>
+    private LedgerUnavailableException StoreUnreachable() =>
+        new($"The shared store cannot be reached to top up this instance's leases ({_writer.Health.LastError?.Message ?? "connection failed"}); nothing ran, and a retry under the same key is safe.");
 
     /// <summary>Tops up this instance's lease on a budget window; null when the store cannot be reached.</summary>
     private async ValueTask<bool?> TopUpWindowAsync(LeaseShortfall shortfall, CancellationToken cancellationToken)
@@ -299,6 +240,58 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
         }
     }
 
+    /// <summary>
+    /// Claims a key in the shared store before its operation runs here (invariant I3 across instances): null when this instance won it
+    /// and runs the operation; else the outcome the first operation stored, once it committed (after following the ledger through it,
+    /// so that what it changed is known here). While the first runs on another instance, this one waits for its outcome, or for its
+    /// claim to expire when that instance stopped.
+    /// </summary>
+    /// <exception cref="IdempotencyConflictException">The key holds another operation or payload.</exception>
+    /// <exception cref="LedgerUnavailableException">The store cannot be reached.</exception>
+    private async ValueTask<IdempotencyOutcome?> ClaimSharedKeyAsync(string customerId, string key, string fingerprint, CancellationToken cancellationToken)
+    {
+        TimeSpan wait = TimeSpan.FromMilliseconds(5);
+        while (true)
+        {
+            DateTimeOffset now = _time.GetUtcNow();
+            KeyClaim claim = await _sharedStore!.ClaimKeyAsync(customerId, key, fingerprint, now, now + _sharedStore.KeyClaimLife, cancellationToken).ConfigureAwait(false);
+            if (claim.Claimed)
+            {
+                return null;
+            }
+
+            if (claim.Fingerprint is { } first && !string.Equals(first, fingerprint, StringComparison.Ordinal))
+            {
+                throw IdempotencyTable.Conflict(customerId, key);
+            }
+
+            if (claim.Outcome is { } outcome)
+            {
+                FollowOnce(cancellationToken);
+                return IdempotencyOutcome.Decode(outcome);
+            }
+
+            if (claim.Fingerprint is not null)
+            {
+                await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+                wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, FollowInterval.Ticks));
+            }
+        }
+    }
+
+    /// <summary>Releases a claimed key whose operation threw here (bad input changes nothing); a failed release expires with the claim.</summary>
+    private async Task ReleaseSharedKeyAsync(string customerId, string key)
+    {
+        try
+        {
+            await _sharedStore!.ReleaseKeyAsync(customerId, key).ConfigureAwait(false);
+        }
+        catch (LedgerUnavailableException ex)
+        {
+            LogKeyReleaseFailed(_logger, ex);
+        }
+    }
+
     /// <summary>Reads, every <see cref="FollowInterval"/>, the entries other instances appended, and applies them here.</summary>
     private async Task FollowAsync(CancellationToken stop)
     {
@@ -321,27 +314,31 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
     /// <remarks>Reads synchronously under the writer's append gate: an entry of this instance's is never read before the writer knows its number.</remarks>
     internal int FollowOnce(CancellationToken cancellationToken = default)
     {
-        var remote = new List<LedgerEntry>();
-        long through = Interlocked.Read(ref _followedThrough);
-        lock (_writer.AppendGate)
+        // One reader at a time (the follower, or a replay catching up): two would both apply what they read after the same point.
+        lock (_followGate)
         {
-            foreach (LedgerEntry entry in _store.ReadAsync(through, cancellationToken).ToBlockingEnumerable(cancellationToken))
+            var remote = new List<LedgerEntry>();
+            long through = Interlocked.Read(ref _followedThrough);
+            lock (_writer.AppendGate)
             {
-                through = entry.Sequence;
-                if (!_writer.IsOwn(entry.Sequence))
+                foreach (LedgerEntry entry in _store.ReadAsync(through, cancellationToken).ToBlockingEnumerable(cancellationToken))
                 {
-                    remote.Add(entry);
+                    through = entry.Sequence;
+                    if (!_writer.IsOwn(entry.Sequence))
+                    {
+                        remote.Add(entry);
+                    }
                 }
             }
-        }
 
-        foreach (LedgerEntry entry in remote)
-        {
-            ApplyRemote(entry);
-        }
+            foreach (LedgerEntry entry in remote)
+            {
+                ApplyRemote(entry);
+            }
 
-        Interlocked.Exchange(ref _followedThrough, through);
-        return remote.Count;
+            Interlocked.Exchange(ref _followedThrough, through);
+            return remote.Count;
+        }
     }
 
     /// <summary>
@@ -408,4 +405,10 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
 
     [LoggerMessage(EventId = 142, Level = LogLevel.Error, Message = "Entry {Sequence} from another instance is in credit type '{CreditType}', which this instance does not configure; it is skipped here.")]
     private static partial void LogForeignCreditType(ILogger logger, long sequence, string creditType);
+
+    [LoggerMessage(EventId = 143, Level = LogLevel.Warning, Message = "Releasing the claim on an idempotency key whose operation failed did not reach the store; the key is free again when the claim expires.")]
+    private static partial void LogKeyReleaseFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 144, Level = LogLevel.Warning, Message = "Claiming an idempotency key failed: the shared store cannot be reached. Nothing ran; the request is refused and is safe to retry under the same key.")]
+    private static partial void LogKeyClaimFailed(ILogger logger, Exception exception);
 }

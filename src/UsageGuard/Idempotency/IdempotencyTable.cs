@@ -47,11 +47,15 @@ internal sealed class IdempotencyTable
 
         if (!string.Equals(existing.Fingerprint, fingerprint, StringComparison.Ordinal))
         {
-            throw new IdempotencyConflictException(key, $"The idempotency key '{key}' was already used by customer '{customerId}' for a different operation or payload. Use a new key for a new operation.");
+            throw Conflict(customerId, key);
         }
 
         return existing;
     }
+
+    /// <summary>The error of a key used again for a different operation or payload.</summary>
+    internal static IdempotencyConflictException Conflict(string customerId, string key) =>
+        new(key, $"The idempotency key '{key}' was already used by customer '{customerId}' for a different operation or payload. Use a new key for a new operation.");
 
     internal void Abandon(string customerId, string key, Slot slot, Exception error)
     {
