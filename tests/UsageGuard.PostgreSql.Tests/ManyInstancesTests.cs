@@ -16,7 +16,7 @@ public sealed class ManyInstancesTests
     [TearDown]
     public Task DropSchema() => PostgresServer.DropSchemaAsync(_schema);
 
-    internal static ServiceProvider Instance(string schema, Action<PoolLeaseOptions>? leases = null, Action<GovernanceOptions>? governance = null)
+    internal static ServiceProvider Instance(string schema, Action<PoolLeaseOptions>? leases = null, Action<GovernanceOptions>? governance = null, Action<CatalogOptions>? catalog = null)
     {
         var services = new ServiceCollection();
         IUsageGuardBuilder builder = services.AddUsageGuard(o => o.ReservationSweepInterval = TimeSpan.Zero)
@@ -32,6 +32,11 @@ public sealed class ManyInstancesTests
             builder.UseGovernance(governance);
         }
 
+        if (catalog is not null)
+        {
+            builder.UseCatalog(catalog);
+        }
+
         return services.BuildServiceProvider();
     }
 
@@ -42,6 +47,16 @@ public sealed class ManyInstancesTests
         Subjects = { new SubjectOptions { Id = "eng" }, new SubjectOptions { Id = "search", Parent = "eng" }, new SubjectOptions { Id = "agent", Parent = "search" } },
         Budgets = { new BudgetOptions { Id = "search-team", Subject = "search", Limits = { new BudgetLimitOptions { Amount = teamBudget, Window = "month" } } } },
     });
+
+    /// <summary>Acme on a plan whose metered feature "api.calls" allows <paramref name="limit"/> calls a month (hard).</summary>
+    internal static void PlanLimit(CatalogOptions c, long limit)
+    {
+        c.Features.Add(new FeatureOptions { Id = "api.calls", Kind = FeatureKind.Metered });
+        var plan = new PlanOptions { Id = "starter" };
+        plan.Entitlements.Add(new EntitlementOptions { Feature = "api.calls", Limit = limit, Window = UsageWindow.Month });
+        c.Plans.Add(plan);
+        c.Subscriptions.Add(new SubscriptionOptions { Customer = "acme", Plan = "starter", Start = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero) });
+    }
 
     internal static async Task WaitUntilAsync(Func<bool> condition, string what, int seconds = 10)
     {
@@ -278,5 +293,57 @@ public sealed class ManyInstancesTests
         leased.Should().Be(0, "every instance returned its leases on shutdown");
         long used = Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT coalesce(sum(used), 0) FROM {_schema}.ug_pools WHERE pool LIKE 'window:%';"), System.Globalization.CultureInfo.InvariantCulture);
         used.Should().Be((long)(Budget * 1_000_000), "the window's pool counts exactly what was spent (credits have 6 decimal places by default)");
+    }
+
+    [TestCase(1)]
+    [TestCase(2)]
+    public async Task ThreeInstances_ManyThreads_DrainOnePlanLimit_ExactlyToItsLimit(int seed)
+    {
+        const long Limit = 300;
+        ServiceProvider[] instances = [.. Enumerable.Range(0, 3).Select(_ => Instance(_schema, catalog: c => PlanLimit(c, Limit)))];
+        try
+        {
+            long used = await DrainAsync(instances, seed, async (guard, random, hold) =>
+            {
+                var request = new ReservationRequest { CustomerId = "acme", Feature = "api.calls", Quantity = (long)hold };
+                if (random.Next(3) == 0)
+                {
+                    ConsumeResult c = await guard.ConsumeAsync(request);
+                    c.Status.Should().BeOneOf([ReservationStatus.Admitted, ReservationStatus.LimitReached], c.Reason);
+                    return c.IsAdmitted ? (long)hold : null;
+                }
+
+                ReservationResult r = await guard.ReserveAsync(request);
+                if (!r.IsAdmitted)
+                {
+                    r.Status.Should().Be(ReservationStatus.LimitReached, r.Reason);
+                    return null;
+                }
+
+                // A metered reservation settles what it held (the quantity is the use).
+                await r.Reservation.SettleAsync(0m);
+                return (long)hold;
+            });
+
+            used.Should().Be(Limit, "the plan's monthly calls are admitted exactly once across the instances: none past the limit, none stranded");
+            foreach (ServiceProvider instance in instances)
+            {
+                var guard = instance.GetRequiredService<IEntitlementGuard>();
+                await WaitUntilAsync(() => guard.Check("acme", "api.calls").Used == Limit, "every instance reports every instance's calls");
+                guard.Check("acme", "api.calls", 1).Status.Should().Be(EntitlementStatus.LimitReached);
+            }
+        }
+        finally
+        {
+            foreach (ServiceProvider instance in instances)
+            {
+                await instance.DisposeAsync();
+            }
+        }
+
+        long leased = Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT coalesce(sum(leased), 0) FROM {_schema}.ug_pools;"), System.Globalization.CultureInfo.InvariantCulture);
+        leased.Should().Be(0, "every instance returned its leases on shutdown");
+        long pooled = Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT coalesce(sum(used), 0) FROM {_schema}.ug_pools WHERE pool LIKE 'meter:%';"), System.Globalization.CultureInfo.InvariantCulture);
+        pooled.Should().Be(Limit, "the window's pool counts exactly the calls admitted");
     }
 }

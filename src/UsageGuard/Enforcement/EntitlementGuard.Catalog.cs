@@ -77,7 +77,9 @@ internal sealed partial class EntitlementGuard
         FeatureMeter? meter = null;
         if (startWindow)
         {
-            window = Meter(customerId, feature.Scope).WindowAt(nowTicks, calendar, entitlement.Window);
+            // With many instances a window with a finite ceiling is shared through leases; an unbounded one has nothing to share.
+            bool leased = _leasedLimits && Ceiling(entitlement.LimitUnits, entitlement) != long.MaxValue;
+            window = Meter(customerId, feature.Scope).WindowAt(nowTicks, calendar, entitlement.Window, leased);
         }
         else if (_meters.TryGetValue(customerId, out ConcurrentDictionary<string, FeatureMeter>? meters) && meters.TryGetValue(feature.Scope, out meter))
         {
@@ -162,6 +164,11 @@ internal sealed partial class EntitlementGuard
         return Meter(customerId, rate.Meter).WindowAt(nowTicks, subscription?.Calendar ?? s_utcCalendar, subscription?.BillingPeriod ?? UsageWindow.Month);
     }
 
+    /// <summary>Gets the shared pool of one window of a customer's metered feature: the customer, the feature's scope, the window's kind and start.</summary>
+    /// <remarks>The customer's id is prefixed by its length and the scope is followed by numbers only, so two windows never share a name.</remarks>
+    private static string MeterPool(string customerId, string scope, MeterWindow window) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"meter:{customerId.Length}:{customerId}:{scope}:{(int)window.Kind}:{window.StartTicks}");
+
     /// <summary>Gets a customer's meter: a feature's (by its scope, <c>feature:</c> and its id) or a tiered rate's (<c>tokens:</c> and its model).</summary>
     private FeatureMeter Meter(string customerId, string meter)
     {
@@ -197,9 +204,15 @@ internal sealed partial class EntitlementGuard
 
         long limit = decision.Limit ?? long.MaxValue;
         long ceiling = Ceiling(decision.Limit, entitlement!);
-        if (!window.TryHold(prepared.Quantity, ceiling, limit, out overageUnits))
+        if (!window.TryHold(prepared.Quantity, ceiling, limit, out overageUnits, out bool leaseShort))
         {
-            // Another request took the room between the decision and the hold.
+            if (leaseShort && !t_lastAttempt)
+            {
+                // This instance's lease on the window is short while the ceiling has room: the caller tops it up and tries again.
+                t_shortfall = new LeaseShortfall(window, MeterPool(request.CustomerId, entitlement!.Feature.Scope, window), ceiling, prepared.Quantity, CountsUse: true);
+            }
+
+            // Another request took the room between the decision and the hold (or, with many instances, the shared pool has none).
             reason = LimitReason;
             scope = entitlement!.Feature.Scope;
             return ReservationStatus.LimitReached;

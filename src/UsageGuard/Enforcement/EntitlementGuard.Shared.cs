@@ -390,6 +390,12 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
             }
         }
 
+        if (entry.Kind == LedgerEntryKind.Usage && entry.Usage is { } usage)
+        {
+            // Its metered use counts here too (never in this instance's leases): plan limits, tiers and checks see every instance.
+            Meter(entry.CustomerId, usage.Meter).CountRemote(usage);
+        }
+
         if (entry.Budgeted is not null && _governance.TryGetValue(entry.CustomerId, out CustomerGovernance? governance))
         {
             // Its budget usage counts here too (never in this instance's leases): reports, alerts and the ceiling see every instance.
