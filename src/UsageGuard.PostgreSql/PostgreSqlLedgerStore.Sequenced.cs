@@ -41,6 +41,30 @@ public sealed partial class PostgreSqlLedgerStore
     }
 
     /// <inheritdoc />
+    long ISharedLedgerStore.PublishChange(string topic, string payload, DateTimeOffset now)
+    {
+        EnsureOpenAsync(CancellationToken.None).GetAwaiter().GetResult();
+        return RunSync(() => ChangeFeed.Publish(_dataSource, _schema, topic, payload, now), "publishing a change");
+    }
+
+    /// <inheritdoc />
+    IReadOnlyList<SharedChange> ISharedLedgerStore.ReadChanges(long after)
+    {
+        EnsureOpenAsync(CancellationToken.None).GetAwaiter().GetResult();
+        return RunSync(
+            () =>
+            {
+                using NpgsqlConnection connection = _dataSource.OpenConnection();
+                return ChangeFeed.Read(connection, _schema, after);
+            },
+            "reading the change feed");
+    }
+
+    /// <inheritdoc />
+    IAsyncDisposable ISharedLedgerStore.FollowChanges(long after, Action<SharedChange> apply, ILogger logger) =>
+        ChangeFeed.Follow(_dataSource, _schema, after, apply, logger);
+
+    /// <inheritdoc />
     TimeSpan ISharedLedgerStore.KeyClaimLife => _options.Leases.LeaseTtl + _options.Leases.SweepGrace;
 
     /// <inheritdoc />

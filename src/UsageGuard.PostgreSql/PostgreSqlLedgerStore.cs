@@ -21,7 +21,7 @@ namespace UsageGuard.PostgreSql;
 public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerStore, IDisposable, IAsyncDisposable
 {
     /// <summary>The schema version this release creates and understands.</summary>
-    public const int SchemaVersion = 3;
+    public const int SchemaVersion = 4;
 
     private const string EntryColumns =
         "seq, ts, ts_offset, kind, customer_id, credit_type, block_id, amount, scale, balance_before, balance_after, " +
@@ -129,6 +129,11 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
                     if (version < 3)
                     {
                         await Execute(connection, transaction, SchemaV3(), cancellationToken).ConfigureAwait(false);
+                    }
+
+                    if (version < 4)
+                    {
+                        await Execute(connection, transaction, SchemaV4(), cancellationToken).ConfigureAwait(false);
                     }
                 }
 
@@ -571,6 +576,12 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
         UPDATE {_schema}.ug_meta SET value = '3' WHERE name = 'schema_version';
         """;
 
+    /// <summary>Version 4: the change feed every instance follows (admin changes to governance), announced with <c>NOTIFY</c>.</summary>
+    private string SchemaV4() => $"""
+        {ChangeFeed.Table(_schema)}
+        UPDATE {_schema}.ug_meta SET value = '4' WHERE name = 'schema_version';
+        """;
+
     private LedgerEntry ReadEntry(NpgsqlDataReader r)
     {
         try
@@ -650,23 +661,40 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
     }
 
     /// <summary>Runs a store operation, turning a server that cannot be reached (or a dropped connection) into <see cref="LedgerUnavailableException"/>.</summary>
+    /// <summary>The same for the synchronous calls of admin changes.</summary>
+    private T RunSync<T>(Func<T> operation, string action)
+    {
+        try
+        {
+            return operation();
+        }
+        catch (NpgsqlException ex) when (Translate(ex, action) is { } translated)
+        {
+            throw translated;
+        }
+    }
+
     private async Task<T> Run<T>(Func<Task<T>> operation, string action)
     {
         try
         {
             return await operation().ConfigureAwait(false);
         }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+        catch (NpgsqlException ex) when (Translate(ex, action) is { } translated)
         {
-            throw new LedgerCorruptedException($"The PostgreSQL ledger store (schema '{_schema}') refused {action}: {ex.MessageText}. Another writer appends to this ledger; nothing of the batch was applied.", ex);
-        }
-        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.DiskFull or PostgresErrorCodes.ReadOnlySqlTransaction or PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.TooManyConnections)
-        {
-            throw new LedgerUnavailableException($"The PostgreSQL ledger store (schema '{_schema}') cannot take writes while {action}: {ex.MessageText}.", ex);
-        }
-        catch (NpgsqlException ex) when (ex is not PostgresException && (ex.IsTransient || ex.InnerException is SocketException or IOException or TimeoutException))
-        {
-            throw new LedgerUnavailableException($"The PostgreSQL ledger store (schema '{_schema}') cannot be reached while {action}: {ex.Message}.", ex);
+            throw translated;
         }
     }
+
+    /// <summary>The engine's exception for a PostgreSQL failure while <paramref name="action"/>, or null for one it does not translate.</summary>
+    private UsageGuardException? Translate(NpgsqlException ex, string action) => ex switch
+    {
+        PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } pg =>
+            new LedgerCorruptedException($"The PostgreSQL ledger store (schema '{_schema}') refused {action}: {pg.MessageText}. Another writer appends to this ledger; nothing of the batch was applied.", pg),
+        PostgresException { SqlState: PostgresErrorCodes.DiskFull or PostgresErrorCodes.ReadOnlySqlTransaction or PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.TooManyConnections } pg =>
+            new LedgerUnavailableException($"The PostgreSQL ledger store (schema '{_schema}') cannot take writes while {action}: {pg.MessageText}.", pg),
+        not PostgresException when ex.IsTransient || ex.InnerException is SocketException or IOException or TimeoutException =>
+            new LedgerUnavailableException($"The PostgreSQL ledger store (schema '{_schema}') cannot be reached while {action}: {ex.Message}.", ex),
+        _ => null,
+    };
 }

@@ -16,13 +16,13 @@ public sealed class ManyInstancesTests
     [TearDown]
     public Task DropSchema() => PostgresServer.DropSchemaAsync(_schema);
 
-    internal static ServiceProvider Instance(string schema, Action<PoolLeaseOptions>? leases = null, Action<GovernanceOptions>? governance = null, Action<CatalogOptions>? catalog = null)
+    internal static ServiceProvider Instance(string schema, Action<PoolLeaseOptions>? leases = null, Action<GovernanceOptions>? governance = null, Action<CatalogOptions>? catalog = null, string? connectionString = null)
     {
         var services = new ServiceCollection();
         IUsageGuardBuilder builder = services.AddUsageGuard(o => o.ReservationSweepInterval = TimeSpan.Zero)
             .UsePostgreSql(o =>
             {
-                o.ConnectionString = PostgresServer.ConnectionString;
+                o.ConnectionString = connectionString ?? PostgresServer.ConnectionString;
                 o.Schema = schema;
                 o.ManyInstances = true;
                 leases?.Invoke(o.Leases);

@@ -61,13 +61,41 @@ internal sealed class CustomerGovernance
             return session;
         }
 
-        session = Sessions.GetOrAdd(sessionId, static (id, a) => new SessionState(id, a.Now, a.Leased), (Now: nowTicks, Leased));
+        while (true)
+        {
+            long generation = SessionResets.IsEmpty ? 0 : SessionResets.GetValueOrDefault(sessionId);
+            session = Sessions.GetOrAdd(sessionId, static (id, a) => new SessionState(id, a.Now, a.Leased, a.Generation), (Now: nowTicks, Leased, Generation: generation));
+            if (session.Generation >= (SessionResets.IsEmpty ? 0 : SessionResets.GetValueOrDefault(sessionId)))
+            {
+                break;
+            }
+
+            // A reset elsewhere landed while this state was made: it belongs to the session before the reset.
+            Sessions.TryRemove(new KeyValuePair<string, SessionState>(sessionId, session));
+        }
+
         if ((Interlocked.Increment(ref _sessionsCreated) & 1023) == 0)
         {
             DropIdleSessions(nowTicks, idleTicks);
         }
 
         return session;
+    }
+
+    /// <summary>Gets the feed sequence of each session's last reset (many instances): a session's state made before it is dropped.</summary>
+    internal ConcurrentDictionary<string, long> SessionResets { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Forgets a session reset by the feed's change <paramref name="generation"/>; a reset already applied (or a later one) changes nothing.</summary>
+    /// <returns>Whether this instance knew the session.</returns>
+    internal bool ResetSession(string sessionId, long generation)
+    {
+        long seen = SessionResets.GetValueOrDefault(sessionId);
+        if (seen >= generation || !SessionResets.TryUpdate(sessionId, generation, seen) && !SessionResets.TryAdd(sessionId, generation))
+        {
+            return false;
+        }
+
+        return Sessions.TryRemove(sessionId, out _);
     }
 
     internal void DropIdleSessions(long nowTicks, long idleTicks)

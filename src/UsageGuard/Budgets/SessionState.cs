@@ -10,12 +10,16 @@ internal sealed class SessionState
     private TripRecord? _trip;
     private long _lastSeenTicks;
 
-    internal SessionState(string id, long nowTicks, bool leased = false)
+    internal SessionState(string id, long nowTicks, bool leased = false, long generation = 0)
     {
         Id = id;
         _lastSeenTicks = nowTicks;
         Leased = leased;
+        Generation = generation;
     }
+
+    /// <summary>Gets how many times the session was reset across instances, as the feed's sequence of its last reset (0: never): its windows' shared pools are new after a reset.</summary>
+    internal long Generation { get; }
 
     /// <summary>Gets whether the session's limits spend from leases on shared pools (many instances).</summary>
     internal bool Leased { get; }

@@ -80,7 +80,7 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
     {
         ValidateId(customerId, nameof(customerId));
         ArgumentNullException.ThrowIfNull(subjectId);
-        Change(customerId, g => g.AdminSubjects[subjectId] = new SubjectOptions { Id = subjectId, Parent = parentId });
+        Change(new GovernanceChange { CustomerId = customerId, SubjectId = subjectId, Subject = new SubjectOptions { Id = subjectId, Parent = parentId } });
     }
 
     public bool RemoveSubject(string customerId, string subjectId)
@@ -96,7 +96,7 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
             }
         }
 
-        Change(customerId, g => g.AdminSubjects[subjectId] = null);
+        Change(new GovernanceChange { CustomerId = customerId, SubjectId = subjectId });
         return true;
     }
 
@@ -105,7 +105,7 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
         ValidateId(customerId, nameof(customerId));
         ArgumentNullException.ThrowIfNull(budget);
         BudgetOptions copy = Copy(budget);
-        Change(customerId, g => g.AdminBudgets[copy.Id ?? ""] = copy);
+        Change(new GovernanceChange { CustomerId = customerId, BudgetId = copy.Id ?? "", Budget = copy });
     }
 
     public bool RemoveBudget(string customerId, string budgetId)
@@ -121,25 +121,31 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
             }
         }
 
-        Change(customerId, g => g.AdminBudgets[budgetId] = null);
+        Change(new GovernanceChange { CustomerId = customerId, BudgetId = budgetId });
         return true;
     }
 
     public void SetTimeZone(string customerId, string? timeZoneId)
     {
         ValidateId(customerId, nameof(customerId));
-        Change(customerId, g =>
-        {
-            g.AdminTimeZone = timeZoneId;
-            g.AdminTimeZoneSet = true;
-        });
+        Change(new GovernanceChange { CustomerId = customerId, TimeZoneSet = true, TimeZone = timeZoneId });
     }
 
     public bool ResetSession(string customerId, string sessionId)
     {
         ValidateId(customerId, nameof(customerId));
         ArgumentNullException.ThrowIfNull(sessionId);
-        return _governance.TryGetValue(customerId, out CustomerGovernance? governance) && governance.Sessions.TryRemove(sessionId, out _);
+        if (_sharedStore is { } shared)
+        {
+            // Every instance forgets the session, and its windows start new shared pools: the old ones keep what they counted.
+            CustomerGovernance governance = GovernanceOf(customerId);
+            bool known = governance.Sessions.ContainsKey(sessionId);
+            long sequence = shared.PublishChange(GovernanceChange.Topic, new GovernanceChange { CustomerId = customerId, ResetSessionId = sessionId }.Encode(), _time.GetUtcNow());
+            governance.ResetSession(sessionId, sequence);
+            return known;
+        }
+
+        return _governance.TryGetValue(customerId, out CustomerGovernance? local) && local.Sessions.TryRemove(sessionId, out _);
     }
 
     public IReadOnlyList<BudgetUsage> GetBudgetUsage(string customerId, string? subject = null, string? sessionId = null)
@@ -205,27 +211,92 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
             ? governance
             : _governance.GetOrAdd(customerId, static (id, leased) => new CustomerGovernance(id, leased), _leasedLimits);
 
-    /// <summary>Applies an admin change to a customer's layer and recompiles; an invalid result undoes the change and throws.</summary>
-    private void Change(string customerId, Action<CustomerGovernance> change)
+    /// <summary>
+    /// Applies an admin change to a customer's layer and recompiles; an invalid result undoes the change and throws. With many instances
+    /// the change is published on the store's feed too (every instance applies it, in the feed's order), or undone when it cannot be.
+    /// </summary>
+    /// <exception cref="GovernanceValidationException">The change leaves the customer's governance invalid.</exception>
+    /// <exception cref="LedgerUnavailableException">With many instances, the store cannot be reached: nothing changed.</exception>
+    private void Change(GovernanceChange change)
     {
-        CustomerGovernance governance = GovernanceOf(customerId);
+        CustomerGovernance governance = GovernanceOf(change.CustomerId);
         lock (governance.Gate)
         {
-            var subjects = new Dictionary<string, SubjectOptions?>(governance.AdminSubjects, StringComparer.Ordinal);
-            var budgets = new Dictionary<string, BudgetOptions?>(governance.AdminBudgets, StringComparer.Ordinal);
-            (string? zone, bool zoneSet) = (governance.AdminTimeZone, governance.AdminTimeZoneSet);
-            change(governance);
             var errors = new List<string>();
+            AdminLayer saved = AdminLayer.Of(governance);
+            change.ApplyTo(governance);
             if (!Recompile(governance, errors))
             {
-                Restore(governance.AdminSubjects, subjects);
-                Restore(governance.AdminBudgets, budgets);
-                (governance.AdminTimeZone, governance.AdminTimeZoneSet) = (zone, zoneSet);
+                saved.RestoreTo(governance);
                 throw new GovernanceValidationException(errors);
             }
+
+            if (_sharedStore is { } shared)
+            {
+                try
+                {
+                    // Under the customer's gate: this instance's own changes reach the feed in the order it applied them.
+                    shared.PublishChange(GovernanceChange.Topic, change.Encode(), _time.GetUtcNow());
+                }
+                catch (LedgerUnavailableException)
+                {
+                    saved.RestoreTo(governance);
+                    Recompile(governance, errors);
+                    throw;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Applies a governance change read from the store's feed (any instance's, this one's too, in the feed's order, so every instance
+    /// ends with the same layer). One that is invalid here (a configuration this instance lacks) is undone and logged.
+    /// </summary>
+    private void ApplyFeedChange(SharedChange shared)
+    {
+        if (shared.Topic != GovernanceChange.Topic)
+        {
+            return;
         }
 
-        static void Restore<T>(Dictionary<string, T> target, Dictionary<string, T> saved)
+        GovernanceChange change = GovernanceChange.Decode(shared.Payload);
+        CustomerGovernance governance = GovernanceOf(change.CustomerId);
+        if (change.ResetSessionId is { } sessionId)
+        {
+            governance.ResetSession(sessionId, shared.Sequence);
+            return;
+        }
+
+        lock (governance.Gate)
+        {
+            var errors = new List<string>();
+            AdminLayer saved = AdminLayer.Of(governance);
+            change.ApplyTo(governance);
+            if (!Recompile(governance, errors))
+            {
+                saved.RestoreTo(governance);
+                LogFeedChangeRejected(_logger, shared.Sequence, change.CustomerId, string.Join(Environment.NewLine, errors));
+            }
+        }
+    }
+
+    /// <summary>A copy of a customer's admin layer, to undo a change with. Taken and restored under the customer's gate.</summary>
+    private readonly record struct AdminLayer(Dictionary<string, SubjectOptions?> Subjects, Dictionary<string, BudgetOptions?> Budgets, string? Zone, bool ZoneSet)
+    {
+        internal static AdminLayer Of(CustomerGovernance governance) => new(
+            new Dictionary<string, SubjectOptions?>(governance.AdminSubjects, StringComparer.Ordinal),
+            new Dictionary<string, BudgetOptions?>(governance.AdminBudgets, StringComparer.Ordinal),
+            governance.AdminTimeZone,
+            governance.AdminTimeZoneSet);
+
+        internal void RestoreTo(CustomerGovernance governance)
+        {
+            Restore(governance.AdminSubjects, Subjects);
+            Restore(governance.AdminBudgets, Budgets);
+            (governance.AdminTimeZone, governance.AdminTimeZoneSet) = (Zone, ZoneSet);
+        }
+
+        private static void Restore<T>(Dictionary<string, T> target, Dictionary<string, T> saved)
         {
             target.Clear();
             foreach (KeyValuePair<string, T> pair in saved)
@@ -553,4 +624,7 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Error, Message = "A governance change from configuration was rejected ({Count} problems); each customer's policy in force is kept. {Errors}")]
     private static partial void LogGovernanceRejected(ILogger logger, int count, string errors);
+
+    [LoggerMessage(EventId = 303, Level = LogLevel.Error, Message = "Governance change {Sequence} from the shared feed leaves customer '{CustomerId}' invalid here; this instance keeps its policy in force. {Errors}")]
+    private static partial void LogFeedChangeRejected(ILogger logger, long sequence, string customerId, string errors);
 }

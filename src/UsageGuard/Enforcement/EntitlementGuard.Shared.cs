@@ -24,6 +24,7 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
 
     private IPoolEscrow? _escrow;
     private ISharedLedgerStore? _sharedStore;
+    private IAsyncDisposable? _changes;
     private readonly Lock _followGate = new();
     private bool _leasedLimits;
     private CancellationTokenSource? _followStop;
@@ -74,7 +75,7 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
     }
 
     /// <summary>Starts the many-instance mode: every restored block is spent from leases, and the follower reads the others' entries.</summary>
-    private void StartShared(ISharedLedgerStore shared, long followedThrough)
+    private void StartShared(ISharedLedgerStore shared, long followedThrough, long changesThrough)
     {
         _escrow = shared.CreateEscrow(this, _time, _logger);
         _sharedStore = shared;
@@ -95,10 +96,16 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
         _followedThrough = followedThrough;
         _followStop = new CancellationTokenSource();
         _following = Task.Run(() => FollowAsync(_followStop.Token));
+        _changes = shared.FollowChanges(changesThrough, ApplyFeedChange, _logger);
     }
 
     private async Task StopSharedAsync()
     {
+        if (_changes is not null)
+        {
+            await _changes.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_followStop is not null)
         {
             await _followStop.CancelAsync().ConfigureAwait(false);
@@ -138,12 +145,12 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
     private static LeaseShortfall Shortfall(CustomerGovernance governance, CompiledLimit limit, SessionState? session, MeterWindow window, long quantity) =>
         new(window, WindowPool(governance.CustomerId, limit, session, window), limit.CeilingUnits, quantity, limit.Measure != LimitMeasure.InFlight);
 
-    /// <summary>Gets the shared pool of one budget window: the customer, the session of a per-session limit, the limit, and the window's start.</summary>
+    /// <summary>Gets the shared pool of one budget window: the customer, the session of a per-session limit (and its resets), the limit, and the window's start.</summary>
     /// <remarks>Lengths prefix the free-form ids, so two different windows never share a name.</remarks>
     private static string WindowPool(string customerId, CompiledLimit limit, SessionState? session, MeterWindow window) =>
         string.Create(
             System.Globalization.CultureInfo.InvariantCulture,
-            $"window:{customerId.Length}:{customerId}:{(limit.PerSession ? session!.Id.Length + ":" + session.Id : "-")}:{limit.StateKey}:{window.StartTicks}");
+            $"window:{customerId.Length}:{customerId}:{(limit.PerSession ? session!.Id.Length + ":" + session.Id + ":" + session.Generation : "-")}:{limit.StateKey}:{window.StartTicks}");
 
     /// <summary>A reservation the leases could not pay (credits or a budget window): top them up (a slice, or exactly what is missing) and try again.</summary>
     private async ValueTask<ReservationResult> ReserveLeasedAsync(ReservationRequest request, Prepared prepared, ReservationResult denied, LeaseShortfall? shortfall, CancellationToken cancellationToken) =>

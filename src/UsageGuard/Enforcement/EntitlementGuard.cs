@@ -75,6 +75,17 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
             guard.ApplyConfiguration(governance, throwOnError: true);
         }
 
+        long changesThrough = 0;
+        if (shared is not null)
+        {
+            // Admin changes every instance applied, in order, before the ledger's counts are restored into the budgets they define.
+            foreach (SharedChange change in shared.ReadChanges(0))
+            {
+                guard.ApplyFeedChange(change);
+                changesThrough = change.Sequence;
+            }
+        }
+
         guard.ConfigureRecharge(recharge, rechargeHandler, logger);
         guard.ConfigureWalletAlerts(walletAlerts);
 
@@ -120,7 +131,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
         if (shared is not null)
         {
             // Not CloseOutLostHolds: another instance may still hold part of a closed block, and settle it.
-            guard.StartShared(shared, lastSequence);
+            guard.StartShared(shared, lastSequence, changesThrough);
         }
         else
         {

@@ -34,7 +34,29 @@ internal interface ISharedLedgerStore
 
     /// <summary>Releases this instance's claim on a key whose operation threw before applying anything.</summary>
     ValueTask ReleaseKeyAsync(string customerId, string key, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Appends a change every instance applies (an admin change to governance) to the store's feed, and announces it to every instance
+    /// following the feed. Synchronous, like the admin calls that publish. Returns the change's sequence number.
+    /// </summary>
+    /// <exception cref="LedgerUnavailableException">The store cannot be reached: nothing was published.</exception>
+    long PublishChange(string topic, string payload, DateTimeOffset now);
+
+    /// <summary>Reads the feed's changes after <paramref name="after"/>, in order; at start-up, before the instance serves.</summary>
+    IReadOnlyList<SharedChange> ReadChanges(long after);
+
+    /// <summary>
+    /// Follows the feed after <paramref name="after"/> until disposed: <paramref name="apply"/> gets every change once, in order (this
+    /// instance's own too), within a second of its commit while the store is reachable.
+    /// </summary>
+    IAsyncDisposable FollowChanges(long after, Action<SharedChange> apply, ILogger logger);
 }
+
+/// <summary>A change of the store's feed.</summary>
+/// <param name="Sequence">Its place in the feed: changes apply in this order on every instance.</param>
+/// <param name="Topic">What it changes (<c>governance</c>).</param>
+/// <param name="Payload">The change, as JSON.</param>
+internal sealed record SharedChange(long Sequence, string Topic, string Payload);
 
 /// <summary>The answer to a key claim (<see cref="ISharedLedgerStore.ClaimKeyAsync"/>).</summary>
 /// <param name="Claimed">Whether this instance now holds the key and runs its operation.</param>
