@@ -1,5 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using UsageGuard.PostgreSql;
 
@@ -44,6 +47,38 @@ public static class PostgreSqlUsageGuardBuilderExtensions
         configure(options);
         options.Validate();
         builder.Services.Replace(ServiceDescriptor.Singleton<ILedgerStore>(_ => new PostgreSqlLedgerStore(options)));
+        builder.Services.Replace(ServiceDescriptor.Singleton(options));
+        return builder;
+    }
+
+    /// <summary>
+    /// Takes the catalog from the PostgreSQL store configured with <c>UsePostgreSql</c>: every instance serves the newest catalog
+    /// published with <see cref="PostgreSqlCatalogSource.PublishAsync"/> (resolve <see cref="PostgreSqlCatalogSource"/> to publish),
+    /// within a second of its publication.
+    /// </summary>
+    /// <param name="builder">The builder returned by <see cref="UsageGuardServiceCollectionExtensions.AddUsageGuard"/>.</param>
+    /// <returns>The same builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> is <see langword="null"/>.</exception>
+    /// <remarks>
+    /// Until a catalog is published, the statically configured catalog (code or configuration) applies. A later call of another
+    /// catalog source replaces this one. Call <c>UsePostgreSql</c> first: the source uses the store's connection and schema.
+    /// </remarks>
+    public static IUsageGuardBuilder UsePostgreSqlCatalog(this IUsageGuardBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.RemoveAll<ICatalogSource>();
+        builder.Services.TryAddSingleton(services =>
+        {
+            PostgreSqlLedgerStoreOptions store = services.GetService<PostgreSqlLedgerStoreOptions>()
+                ?? throw new InvalidOperationException("UsePostgreSqlCatalog takes the catalog from the PostgreSQL store: call UsePostgreSql(...) on the builder too.");
+            UsageGuardOptions guard = services.GetRequiredService<IOptions<UsageGuardOptions>>().Value;
+            ILogger logger = (services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger("UsageGuard.Catalog");
+            var source = new PostgreSqlCatalogSource(store, EntitlementGuard.CreditTypeScales(guard), services.GetRequiredService<TimeProvider>(), logger);
+            source.Start();
+            return source;
+        });
+        builder.Services.AddSingleton<ICatalogSource>(services => services.GetRequiredService<PostgreSqlCatalogSource>());
+        CatalogSourceUsageGuardBuilderExtensions.AddOptionsPlumbing(builder.Services);
         return builder;
     }
 }

@@ -73,7 +73,7 @@ public static class CatalogSourceUsageGuardBuilderExtensions
         return source;
     }
 
-    private static void AddOptionsPlumbing(IServiceCollection services)
+    internal static void AddOptionsPlumbing(IServiceCollection services)
     {
         services.AddOptions<CatalogOptions>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<CatalogOptions>, CatalogSourcePostConfigure>());
