@@ -16,10 +16,14 @@ public sealed class ManyInstancesTests
     [TearDown]
     public Task DropSchema() => PostgresServer.DropSchemaAsync(_schema);
 
-    internal static ServiceProvider Instance(string schema, Action<PoolLeaseOptions>? leases = null, Action<GovernanceOptions>? governance = null, Action<CatalogOptions>? catalog = null, string? connectionString = null)
+    internal static ServiceProvider Instance(string schema, Action<PoolLeaseOptions>? leases = null, Action<GovernanceOptions>? governance = null, Action<CatalogOptions>? catalog = null, string? connectionString = null, Action<UsageGuardOptions>? guard = null)
     {
         var services = new ServiceCollection();
-        IUsageGuardBuilder builder = services.AddUsageGuard(o => o.ReservationSweepInterval = TimeSpan.Zero)
+        IUsageGuardBuilder builder = services.AddUsageGuard(o =>
+            {
+                o.ReservationSweepInterval = TimeSpan.Zero;
+                guard?.Invoke(o);
+            })
             .UsePostgreSql(o =>
             {
                 o.ConnectionString = connectionString ?? PostgresServer.ConnectionString;

@@ -211,6 +211,24 @@ public sealed class SharedIdempotencyTests
     }
 
     [Test]
+    public async Task KeysOlderThanTheRetention_ArePrunedFromTheSharedTable_AsEntriesAreWritten()
+    {
+        await using ServiceProvider a = ManyInstancesTests.Instance(_schema, guard: o => o.SnapshotInterval = 10);
+        await a.GetRequiredService<ICreditLedger>().GrantAsync(new CreditGrant { CustomerId = "acme", Amount = 100m });
+        await PostgresServer.ScalarAsync($"INSERT INTO {_schema}.ug_idempotency (customer_id, key, fingerprint, created_at, outcome) VALUES ('acme', 'ancient', 'f', {DateTimeOffset.UtcNow.AddDays(-400).UtcTicks}, '{{}}');");
+        var guard = a.GetRequiredService<IEntitlementGuard>();
+        for (int i = 0; i < 12; i++)
+        {
+            (await guard.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 1m, IdempotencyKey = $"k{i}" })).IsAdmitted.Should().BeTrue();
+        }
+
+        await ManyInstancesTests.WaitUntilAsync(
+            () => PostgresServer.ScalarAsync($"SELECT count(*) FROM {_schema}.ug_idempotency WHERE key = 'ancient';").GetAwaiter().GetResult() is 0L,
+            "the key past the retention is pruned");
+        (await PostgresServer.ScalarAsync($"SELECT count(*) FROM {_schema}.ug_idempotency;")).Should().Be(12L, "keys within the retention stay");
+    }
+
+    [Test]
     public async Task ABatchRecord_NeverOverwritesAKeyAnotherInstanceTookOver_ButItsEntriesCommit()
     {
         await using PostgreSqlLedgerStore store = await PostgreSqlLedgerStore.CreateAsync(new PostgreSqlLedgerStoreOptions { ConnectionString = PostgresServer.ConnectionString, Schema = _schema, ManyInstances = true });

@@ -389,19 +389,26 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
         }
     }
 
+    /// <remarks>
+    /// With many instances no snapshot is saved (this instance's projection holds only its own entries), but idempotency keys are
+    /// still pruned at the same pace: the shared key table would otherwise grow forever.
+    /// </remarks>
     private void SaveSnapshot()
     {
-        if (_sinceSnapshot == 0 || _shared is not null)
+        if (_sinceSnapshot == 0)
         {
             return;
         }
 
         try
         {
-            ValueTask save = _store.SaveSnapshotAsync(_projection.ToSnapshot(_lastSequence, _lastHash));
-            if (!save.IsCompletedSuccessfully)
+            if (_shared is null)
             {
-                save.AsTask().GetAwaiter().GetResult();
+                ValueTask save = _store.SaveSnapshotAsync(_projection.ToSnapshot(_lastSequence, _lastHash));
+                if (!save.IsCompletedSuccessfully)
+                {
+                    save.AsTask().GetAwaiter().GetResult();
+                }
             }
 
             _sinceSnapshot = 0;
