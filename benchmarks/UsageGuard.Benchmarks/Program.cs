@@ -30,6 +30,13 @@ public static class Program
             return;
         }
 
+        if (args is ["--lease-worker", string mode, string connection, string schema, string callers])
+        {
+            // Not a benchmark: one application process of ManyProcessLeaseBenchmarks, started by it.
+            LeaseWorker.Run(mode, connection, schema, int.Parse(callers, CultureInfo.InvariantCulture));
+            return;
+        }
+
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 }
