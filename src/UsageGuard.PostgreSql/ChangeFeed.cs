@@ -140,7 +140,9 @@ internal sealed partial class ChangeFeed : IAsyncDisposable
                     await connection.WaitAsync(PollInterval, stop).ConfigureAwait(false);
                 }
             }
-            catch (Exception ex) when (!stop.IsCancellationRequested && ex is NpgsqlException or IOException or TimeoutException or InvalidOperationException)
+#pragma warning disable CA1031 // A background reader: whatever failed, it reconnects and reads again from where it stopped.
+            catch (Exception ex) when (!stop.IsCancellationRequested)
+#pragma warning restore CA1031
             {
                 LogFeedFailed(_logger, ex);
                 await Task.Delay(TimeSpan.FromSeconds(1), stop).ConfigureAwait(false);

@@ -115,6 +115,32 @@ public sealed class ManyInstancesTests
         return spent;
     }
 
+    /// <summary>
+    /// A <see cref="DrainAsync"/> step: one request in three consumes (counting what it held), the others reserve and then settle
+    /// what <paramref name="settle"/> says (counting what it says counted); a refusal must be <paramref name="refusal"/>.
+    /// </summary>
+    internal static Func<IEntitlementGuard, Random, decimal, Task<long?>> MixedStep(Func<decimal, ReservationRequest> request, ReservationStatus refusal, Func<Random, decimal, (decimal Settle, long Counted)> settle) =>
+        async (guard, random, hold) =>
+        {
+            if (random.Next(3) == 0)
+            {
+                ConsumeResult c = await guard.ConsumeAsync(request(hold));
+                c.Status.Should().BeOneOf([ReservationStatus.Admitted, refusal], c.Reason);
+                return c.IsAdmitted ? (long)hold : null;
+            }
+
+            ReservationResult r = await guard.ReserveAsync(request(hold));
+            if (!r.IsAdmitted)
+            {
+                r.Status.Should().Be(refusal, r.Reason);
+                return null;
+            }
+
+            (decimal actual, long counted) = settle(random, hold);
+            await r.Reservation.SettleAsync(actual);
+            return counted;
+        };
+
     /// <summary>A customer's balance on one instance, or -1 while the instance has not heard of the customer yet.</summary>
     internal static decimal Balance(ICreditLedger ledger, string customer)
     {
@@ -234,28 +260,12 @@ public sealed class ManyInstancesTests
                 await WaitUntilAsync(() => Balance(ledger, "acme") == 100_000m, "every instance follows the grant");
             }
 
-            long spent = await DrainAsync(instances, seed, async (guard, random, hold) =>
+            // A third consume, the rest reserve and settle part of what they hold.
+            long spent = await DrainAsync(instances, seed, MixedStep(hold => new ReservationRequest { CustomerId = "acme", Subject = "agent", Amount = hold }, ReservationStatus.BudgetExceeded, (random, hold) =>
             {
-                var request = new ReservationRequest { CustomerId = "acme", Subject = "agent", Amount = hold };
-                if (random.Next(3) == 0)
-                {
-                    // Consumptions settle at once; the rest reserve and settle part of what they hold.
-                    ConsumeResult c = await guard.ConsumeAsync(request);
-                    c.Status.Should().BeOneOf([ReservationStatus.Admitted, ReservationStatus.BudgetExceeded], c.Reason);
-                    return c.IsAdmitted ? (long)hold : null;
-                }
-
-                ReservationResult r = await guard.ReserveAsync(request);
-                if (!r.IsAdmitted)
-                {
-                    r.Status.Should().Be(ReservationStatus.BudgetExceeded, r.Reason);
-                    return null;
-                }
-
                 decimal actual = random.Next(0, (int)hold + 1);
-                await r.Reservation.SettleAsync(actual);
-                return (long)actual;
-            });
+                return (actual, (long)actual);
+            }));
             if (spent != (long)Budget)
             {
                 foreach (ServiceProvider instance in instances)
@@ -307,27 +317,8 @@ public sealed class ManyInstancesTests
         ServiceProvider[] instances = [.. Enumerable.Range(0, 3).Select(_ => Instance(_schema, catalog: c => PlanLimit(c, Limit)))];
         try
         {
-            long used = await DrainAsync(instances, seed, async (guard, random, hold) =>
-            {
-                var request = new ReservationRequest { CustomerId = "acme", Feature = "api.calls", Quantity = (long)hold };
-                if (random.Next(3) == 0)
-                {
-                    ConsumeResult c = await guard.ConsumeAsync(request);
-                    c.Status.Should().BeOneOf([ReservationStatus.Admitted, ReservationStatus.LimitReached], c.Reason);
-                    return c.IsAdmitted ? (long)hold : null;
-                }
-
-                ReservationResult r = await guard.ReserveAsync(request);
-                if (!r.IsAdmitted)
-                {
-                    r.Status.Should().Be(ReservationStatus.LimitReached, r.Reason);
-                    return null;
-                }
-
-                // A metered reservation settles what it held (the quantity is the use).
-                await r.Reservation.SettleAsync(0m);
-                return (long)hold;
-            });
+            // A metered reservation settles what it held (the quantity is the use), whatever credits it settles.
+            long used = await DrainAsync(instances, seed, MixedStep(hold => new ReservationRequest { CustomerId = "acme", Feature = "api.calls", Quantity = (long)hold }, ReservationStatus.LimitReached, (_, hold) => (0m, (long)hold)));
 
             used.Should().Be(Limit, "the plan's monthly calls are admitted exactly once across the instances: none past the limit, none stranded");
             foreach (ServiceProvider instance in instances)

@@ -223,11 +223,8 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
         lock (governance.Gate)
         {
             var errors = new List<string>();
-            AdminLayer saved = AdminLayer.Of(governance);
-            change.ApplyTo(governance);
-            if (!Recompile(governance, errors))
+            if (!TryApplyLocked(governance, change, errors, out AdminLayer saved))
             {
-                saved.RestoreTo(governance);
                 throw new GovernanceValidationException(errors);
             }
 
@@ -270,14 +267,25 @@ internal sealed partial class EntitlementGuard : IUsageGovernance
         lock (governance.Gate)
         {
             var errors = new List<string>();
-            AdminLayer saved = AdminLayer.Of(governance);
-            change.ApplyTo(governance);
-            if (!Recompile(governance, errors))
+            if (!TryApplyLocked(governance, change, errors, out _))
             {
-                saved.RestoreTo(governance);
                 LogFeedChangeRejected(_logger, shared.Sequence, change.CustomerId, string.Join(Environment.NewLine, errors));
             }
         }
+    }
+
+    /// <summary>Applies a change to a customer's admin layer and recompiles; false, with the layer as it was, when the result is invalid. Caller holds the customer's gate.</summary>
+    private bool TryApplyLocked(CustomerGovernance governance, GovernanceChange change, List<string> errors, out AdminLayer saved)
+    {
+        saved = AdminLayer.Of(governance);
+        change.ApplyTo(governance);
+        if (Recompile(governance, errors))
+        {
+            return true;
+        }
+
+        saved.RestoreTo(governance);
+        return false;
     }
 
     /// <summary>A copy of a customer's admin layer, to undo a change with. Taken and restored under the customer's gate.</summary>
