@@ -48,25 +48,7 @@ internal sealed class LeasedPool : IAsyncDisposable
     internal ValueTask<bool> TryTakeAsync(long units, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(units);
-        return TryTakeLocal(units) ? ValueTask.FromResult(true) : new ValueTask<bool>(SlowAsync(units, cancellationToken));
-    }
-
-    /// <summary>Takes units from the local lease with a CAS, when it has them.</summary>
-    private bool TryTakeLocal(long units)
-    {
-        long seen = Volatile.Read(ref _remaining);
-        while (seen >= units)
-        {
-            long now = Interlocked.CompareExchange(ref _remaining, seen - units, seen);
-            if (now == seen)
-            {
-                return true;
-            }
-
-            seen = now;
-        }
-
-        return false;
+        return Counter.TryTake(ref _remaining, units) ? ValueTask.FromResult(true) : new ValueTask<bool>(SlowAsync(units, cancellationToken));
     }
 
     private async Task<bool> SlowAsync(long units, CancellationToken cancellationToken)
@@ -75,7 +57,7 @@ internal sealed class LeasedPool : IAsyncDisposable
         try
         {
             // Another thread may have refilled while this one waited.
-            if (TryTakeLocal(units))
+            if (Counter.TryTake(ref _remaining, units))
             {
                 return true;
             }

@@ -62,7 +62,7 @@ internal sealed class MeterWindow : ILeasedCell
     internal bool TryHold(long quantity, long ceiling, long limit, out long overage, out bool leaseShort)
     {
         leaseShort = false;
-        if (IsLeased && !TryTakeLease(quantity))
+        if (IsLeased && !Counter.TryTake(ref _leaseAvailable, quantity))
         {
             overage = 0;
             leaseShort = quantity <= ceiling - Consumed;
@@ -181,23 +181,6 @@ internal sealed class MeterWindow : ILeasedCell
         }
 
         return 0;
-    }
-
-    private bool TryTakeLease(long quantity)
-    {
-        long seen = Volatile.Read(ref _leaseAvailable);
-        while (seen >= quantity)
-        {
-            long now = Interlocked.CompareExchange(ref _leaseAvailable, seen - quantity, seen);
-            if (now == seen)
-            {
-                return true;
-            }
-
-            seen = now;
-        }
-
-        return false;
     }
 
     /// <summary>Gets the usage to record for a settlement in this window.</summary>
