@@ -236,7 +236,7 @@ public sealed class ManyInstancesTests
             }
         }
 
-        long leased = Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT coalesce(sum(leased), 0) FROM {_schema}.ug_pools;"), System.Globalization.CultureInfo.InvariantCulture);
+        long leased = await PostgresServer.PoolSumAsync(_schema, "leased");
         leased.Should().Be(0, "every instance returned its leases on shutdown");
         await using ServiceProvider after = Instance(_schema);
         after.GetRequiredService<ICreditLedger>().GetBalance("acme").Balance.ToDecimal().Should().Be(0m);
@@ -303,9 +303,9 @@ public sealed class ManyInstancesTests
             }
         }
 
-        long leased = Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT coalesce(sum(leased), 0) FROM {_schema}.ug_pools;"), System.Globalization.CultureInfo.InvariantCulture);
+        long leased = await PostgresServer.PoolSumAsync(_schema, "leased");
         leased.Should().Be(0, "every instance returned its leases on shutdown");
-        long used = Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT coalesce(sum(used), 0) FROM {_schema}.ug_pools WHERE pool LIKE 'window:%';"), System.Globalization.CultureInfo.InvariantCulture);
+        long used = await PostgresServer.PoolSumAsync(_schema, "used", "window:");
         used.Should().Be((long)(Budget * 1_000_000), "the window's pool counts exactly what was spent (credits have 6 decimal places by default)");
     }
 
@@ -336,9 +336,9 @@ public sealed class ManyInstancesTests
             }
         }
 
-        long leased = Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT coalesce(sum(leased), 0) FROM {_schema}.ug_pools;"), System.Globalization.CultureInfo.InvariantCulture);
+        long leased = await PostgresServer.PoolSumAsync(_schema, "leased");
         leased.Should().Be(0, "every instance returned its leases on shutdown");
-        long pooled = Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT coalesce(sum(used), 0) FROM {_schema}.ug_pools WHERE pool LIKE 'meter:%';"), System.Globalization.CultureInfo.InvariantCulture);
+        long pooled = await PostgresServer.PoolSumAsync(_schema, "used", "meter:");
         pooled.Should().Be(Limit, "the window's pool counts exactly the calls admitted");
     }
 }

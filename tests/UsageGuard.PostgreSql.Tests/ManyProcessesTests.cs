@@ -17,9 +17,6 @@ public sealed class ManyProcessesTests
     [TearDown]
     public Task DropSchema() => PostgresServer.DropSchemaAsync(_schema);
 
-    private static async Task<long> LeasedAsync(string schema) =>
-        Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT coalesce(sum(leased), 0) FROM {schema}.ug_pools;"), CultureInfo.InvariantCulture);
-
     /// <summary>Describes every pool and lease, for a failure's message.</summary>
     private static async Task<string> PoolsAsync(string schema)
     {
@@ -70,7 +67,7 @@ public sealed class ManyProcessesTests
             processes.ForEach(p => p.Dispose());
         }
 
-        (await LeasedAsync(_schema)).Should().Be(0, "every process returned its lease when it stopped: " + await PoolsAsync(_schema));
+        (await PostgresServer.PoolSumAsync(_schema, "leased")).Should().Be(0, "every process returned its lease when it stopped: " + await PoolsAsync(_schema));
         await using ServiceProvider after = ManyInstancesTests.Instance(_schema);
         after.GetRequiredService<ICreditLedger>().GetBalance("acme").Balance.ToDecimal().Should().Be(0m);
         after.GetRequiredService<ICreditLedger>().GetBalance("beta").Balance.ToDecimal().Should().Be(10_000m - TeamBudget);
@@ -95,7 +92,7 @@ public sealed class ManyProcessesTests
         using (InstanceProcess victim = InstanceProcess.Start("hold", PostgresServer.ConnectionString, _schema, "1", "2"))
         {
             spentByVictim = long.Parse(await victim.WaitForAsync("holding", TimeSpan.FromMinutes(1)), CultureInfo.InvariantCulture);
-            heldByVictim = await LeasedAsync(_schema);
+            heldByVictim = await PostgresServer.PoolSumAsync(_schema, "leased");
             victim.Kill();
         }
 

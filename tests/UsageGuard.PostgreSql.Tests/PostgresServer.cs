@@ -48,4 +48,8 @@ internal static class PostgresServer
         await using NpgsqlCommand command = dataSource.CreateCommand(sql);
         return await command.ExecuteScalarAsync();
     }
+
+    /// <summary>Sums a column of the schema's pools (<c>leased</c>, <c>used</c>), over the pools whose name starts with <paramref name="poolPrefix"/>.</summary>
+    internal static async Task<long> PoolSumAsync(string schema, string column, string poolPrefix = "") =>
+        Convert.ToInt64(await ScalarAsync($"SELECT coalesce(sum({column}), 0) FROM {schema}.ug_pools WHERE pool LIKE '{poolPrefix}%';"), System.Globalization.CultureInfo.InvariantCulture);
 }
