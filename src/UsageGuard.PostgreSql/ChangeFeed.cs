@@ -108,7 +108,7 @@ internal sealed partial class ChangeFeed : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
+        await _stop.CancelQuietlyAsync().ConfigureAwait(false);
         try
         {
             await _listening.ConfigureAwait(false);

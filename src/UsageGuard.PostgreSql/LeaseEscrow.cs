@@ -29,7 +29,11 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly PoolLeaseOptions _options;
+    private readonly TimeSpan _stall;
     private readonly string _instance = Guid.NewGuid().ToString("N");
+    private static readonly TimeSpan UnreachableBackoff = TimeSpan.FromSeconds(1);
+    private long _spendableUntilTicks;
+    private long _unreachableUntilTicks;
     private readonly ConcurrentDictionary<BlockAccount, Tracked> _tracked = new(ReferenceEqualityComparer.Instance);
     private readonly ConcurrentDictionary<string, Tracked> _windows = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
@@ -37,8 +41,9 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     private long _lastSweepTicks;
     private int _disposed;
 
-    internal LeaseEscrow(PoolLeases pools, IPoolEscrowOwner owner, TimeProvider time, ILogger logger, PoolLeaseOptions options)
+    internal LeaseEscrow(PoolLeases pools, IPoolEscrowOwner owner, TimeProvider time, ILogger logger, PoolLeaseOptions options, TimeSpan stallTimeout)
     {
+        _stall = stallTimeout;
         _pools = pools;
         _owner = owner;
         _time = time;
@@ -46,6 +51,30 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         _options = options;
         _loop = Task.Run(() => RefillLoopAsync(_stop.Token));
     }
+
+    /// <summary>
+    /// Runs one statement on the lease tables, abandoned (and cancelled) when it stalls past the store's stall time-out: a statement
+    /// stuck on a connection the network cut would otherwise hold the lease's gate, and every top-up of the pool waiting on it, for good.
+    /// </summary>
+    /// <exception cref="TimeoutException">The statement stalled; what it did is unknown, as after a dropped connection.</exception>
+    private async Task<T> Bounded<T>(Func<CancellationToken, Task<T>> statement, CancellationToken cancellationToken)
+    {
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task<T> call = statement(cancel.Token);
+        try
+        {
+            return await call.WaitAsync(_stall, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException) when (!call.IsCompleted)
+        {
+            _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            await cancel.CancelQuietlyAsync().ConfigureAwait(false);
+            throw new TimeoutException($"The shared store did not answer a lease statement within {_stall.TotalSeconds:0.#} s; it was abandoned.");
+        }
+    }
+
+    private async Task Bounded(Func<CancellationToken, Task> statement, CancellationToken cancellationToken) =>
+        await Bounded(async c => { await statement(c).ConfigureAwait(false); return true; }, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Gets this instance's id in the lease table.</summary>
     internal string Instance => _instance;
@@ -94,6 +123,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
             return true;
         }
 
+        ThrowIfUnreachable();
         try
         {
             foreach (BlockAccount block in blocks)
@@ -118,9 +148,9 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
                 await GiveBackFragmentsAsync(blocks, feature, cancellationToken).ConfigureAwait(false);
             }
         }
-        catch (NpgsqlException ex)
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {
-            throw new LedgerUnavailableException("The shared store cannot be reached to take a lease: " + ex.Message, ex);
+            throw Unreachable(ex);
         }
 
         return missing <= 0;
@@ -128,6 +158,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
 
     public async ValueTask<bool> TopUpWindowAsync(LeaseShortfall shortfall, CancellationToken cancellationToken)
     {
+        ThrowIfUnreachable();
         try
         {
             for (int attempt = 0; ; attempt++)
@@ -152,7 +183,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
                 if (t.Capacity != shortfall.Capacity && t.Ensured)
                 {
                     // The limit changed: the pool follows it (never below what is used and leased; a lower limit applies as leases end).
-                    await _pools.SetCapacityAsync(t.Pool, shortfall.Capacity, cancellationToken).ConfigureAwait(false);
+                    await Bounded(c => _pools.SetCapacityAsync(t.Pool, shortfall.Capacity, c), cancellationToken).ConfigureAwait(false);
                 }
 
                 t.Capacity = shortfall.Capacity;
@@ -177,9 +208,28 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
                 }
             }
         }
-        catch (NpgsqlException ex)
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {
-            throw new LedgerUnavailableException("The shared store cannot be reached to take a lease: " + ex.Message, ex);
+            throw Unreachable(ex);
+        }
+    }
+
+    /// <summary>
+    /// Notes that the store cannot be reached: for the next second every top-up fails at once instead of each waiting for its own
+    /// connection to time out (during an outage, requests are answered from the leases, or refused, without delay).
+    /// </summary>
+    private LedgerUnavailableException Unreachable(Exception ex)
+    {
+        Interlocked.Exchange(ref _unreachableUntilTicks, (_time.GetUtcNow() + UnreachableBackoff).UtcTicks);
+        return new LedgerUnavailableException("The shared store cannot be reached to take a lease: " + ex.Message, ex);
+    }
+
+    /// <summary>Fails a top-up at once while the store was found unreachable less than a second ago.</summary>
+    private void ThrowIfUnreachable()
+    {
+        if (_time.GetUtcNow().UtcTicks < Interlocked.Read(ref _unreachableUntilTicks))
+        {
+            throw new LedgerUnavailableException("The shared store could not be reached less than a second ago; the lease is not topped up now.");
         }
     }
 
@@ -231,7 +281,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
             return;
         }
 
-        await _stop.CancelAsync().ConfigureAwait(false);
+        await _stop.CancelQuietlyAsync().ConfigureAwait(false);
         try
         {
             await _loop.ConfigureAwait(false);
@@ -249,7 +299,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
                 {
                     // Holds still open are abandoned with the process: a block counts only what was used; a window counts them too.
                     long taken = t.Cell.TakeLeased();
-                    await _pools.EndAsync(t.LeaseId, t.Spent(taken), CancellationToken.None).ConfigureAwait(false);
+                    await Bounded(c => _pools.EndAsync(t.LeaseId, t.Spent(taken), c), CancellationToken.None).ConfigureAwait(false);
                     t.Amount = 0;
                 }
             }
@@ -267,7 +317,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         try
         {
             // A lease this instance does not know of (a grow whose answer the shutdown cancelled) ends too, as a sweep would end it.
-            int unknown = await _pools.EndInstanceAsync(_instance, CancellationToken.None).ConfigureAwait(false);
+            int unknown = await Bounded(c => _pools.EndInstanceAsync(_instance, c), CancellationToken.None).ConfigureAwait(false);
             if (unknown > 0)
             {
                 LogUnknownLeasesEnded(_logger, unknown);
@@ -329,7 +379,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     {
         if (!t.Ensured)
         {
-            await _pools.EnsurePoolAsync(t.Pool, t.Capacity, t.UsedAtTrack, cancellationToken).ConfigureAwait(false);
+            await Bounded(c => _pools.EnsurePoolAsync(t.Pool, t.Capacity, t.UsedAtTrack, c), cancellationToken).ConfigureAwait(false);
             t.Ensured = true;
         }
     }
@@ -337,7 +387,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     /// <summary>Grows the lease and adds what it granted to the local pool. Caller holds the tracked block's gate.</summary>
     private async Task<long> GrowAsync(Tracked t, long amount, bool exact, CancellationToken cancellationToken)
     {
-        (long granted, long total, bool created) = await _pools.GrowAsync(t.Pool, t.LeaseId, _instance, amount, exact, Expiry(), t.CountsWhole, cancellationToken).ConfigureAwait(false);
+        (long granted, long total, bool created) = await Bounded(c => _pools.GrowAsync(t.Pool, t.LeaseId, _instance, amount, exact, Expiry(), t.CountsWhole, c), cancellationToken).ConfigureAwait(false);
         if (granted == 0)
         {
             return 0;
@@ -349,6 +399,8 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
             LostLease(t);
         }
 
+        // The grow extended the lease's expiry as well.
+        t.ReportTicks = _time.GetUtcNow().UtcTicks;
         t.Amount = total;
         if (!t.Cell.AddLeased(granted))
         {
@@ -367,7 +419,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
             return;
         }
 
-        if (await _pools.ShrinkAsync(t.LeaseId, units, cancellationToken).ConfigureAwait(false))
+        if (await Bounded(c => _pools.ShrinkAsync(t.LeaseId, units, c), cancellationToken).ConfigureAwait(false))
         {
             t.Amount -= units;
         }
@@ -417,7 +469,29 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
             }
 
             await SweepIfDueAsync(stop).ConfigureAwait(false);
+            NoteSpendableUntil();
         }
+    }
+
+    /// <inheritdoc />
+    public DateTimeOffset SpendableUntil => new(Interlocked.Read(ref _spendableUntilTicks), TimeSpan.Zero);
+
+    /// <summary>
+    /// After each look at the leases: the earliest expiry the store granted a lease this instance holds. Renewals only move expiries
+    /// later, and a lease taken since expires later than this, so until the next look the value can only be earlier than the truth.
+    /// </summary>
+    private void NoteSpendableUntil()
+    {
+        long until = long.MaxValue;
+        foreach (Tracked t in AllTracked())
+        {
+            if (t.Amount > 0 && !t.Finished)
+            {
+                until = Math.Min(until, t.ReportTicks + _options.LeaseTtl.Ticks);
+            }
+        }
+
+        Interlocked.Exchange(ref _spendableUntilTicks, Math.Min(until, DateTimeOffset.MaxValue.UtcTicks));
     }
 
     /// <summary>One look at one lease: close, report, top up, or give back.</summary>
@@ -445,11 +519,11 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
                 // The window ended: its lease ends, and the pool goes when no instance holds a lease on it any more.
                 if (t.Amount > 0)
                 {
-                    await _pools.EndAsync(t.LeaseId, t.Spent(t.Cell.TakeLeased()), CancellationToken.None).ConfigureAwait(false);
+                    await Bounded(c => _pools.EndAsync(t.LeaseId, t.Spent(t.Cell.TakeLeased()), c), CancellationToken.None).ConfigureAwait(false);
                     t.Amount = 0;
                 }
 
-                await _pools.DropIfUnleasedAsync(t.Pool, CancellationToken.None).ConfigureAwait(false);
+                await Bounded(c => _pools.DropIfUnleasedAsync(t.Pool, c), CancellationToken.None).ConfigureAwait(false);
                 t.Finished = true;
                 _windows.TryRemove(t.Pool, out _);
                 return;
@@ -458,7 +532,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
             if (t.Block is { } block && (t.ClosedHere || block.IsClosed))
             {
                 // The local pool closed (its rest is recorded here): close the shared pool, record what no lease held, end the lease.
-                long rest = await _pools.CloseAsync(t.Pool, t.Capacity, t.UsedAtTrack, CancellationToken.None).ConfigureAwait(false);
+                long rest = await Bounded(c => _pools.CloseAsync(t.Pool, t.Capacity, t.UsedAtTrack, c), CancellationToken.None).ConfigureAwait(false);
                 if (rest > 0)
                 {
                     _owner.RecordClosedRest(t.Wallet!, block, rest);
@@ -466,7 +540,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
 
                 if (t.Amount > 0)
                 {
-                    await _pools.EndAsync(t.LeaseId, block.UsedSinceLeased + block.Held, CancellationToken.None).ConfigureAwait(false);
+                    await Bounded(c => _pools.EndAsync(t.LeaseId, block.UsedSinceLeased + block.Held, c), CancellationToken.None).ConfigureAwait(false);
                     t.Amount = 0;
                 }
 
@@ -491,7 +565,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
             if (nowTicks - t.ReportTicks >= _options.LeaseTtl.Ticks / 3)
             {
                 // Renewal only: what the lease used is reported by the store in each batch's transaction, with the entries themselves.
-                if (await _pools.ReportAsync(t.LeaseId, 0, Expiry(), CancellationToken.None).ConfigureAwait(false))
+                if (await Bounded(c => _pools.ReportAsync(t.LeaseId, 0, Expiry(), c), CancellationToken.None).ConfigureAwait(false))
                 {
                     t.ReportTicks = nowTicks;
                 }
@@ -516,7 +590,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
                 // Quiet, not idle yet: when the pool has less left than this instance holds unused, others are likely short of it
                 // (their top-ups fail): it goes back now rather than after the idle delay.
                 t.FreeCheckTicks = nowTicks;
-                if (await _pools.FreeAsync(t.Pool, CancellationToken.None).ConfigureAwait(false) < available)
+                if (await Bounded(c => _pools.FreeAsync(t.Pool, c), CancellationToken.None).ConfigureAwait(false) < available)
                 {
                     await ShrinkAsync(t, t.Cell.TakeLeased(), CancellationToken.None).ConfigureAwait(false);
                 }
@@ -543,7 +617,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         {
             if (t.Amount > 0)
             {
-                await _pools.EndAsync(t.LeaseId, t.Spent(t.Cell.TakeLeased()), cancellationToken).ConfigureAwait(false);
+                await Bounded(c => _pools.EndAsync(t.LeaseId, t.Spent(t.Cell.TakeLeased()), c), cancellationToken).ConfigureAwait(false);
                 t.Amount = 0;
             }
 
@@ -587,7 +661,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         _lastSweepTicks = nowTicks;
         try
         {
-            int swept = await _pools.SweepAsync(_time.GetUtcNow() - _options.SweepGrace, stop).ConfigureAwait(false);
+            int swept = await Bounded(c => _pools.SweepAsync(_time.GetUtcNow() - _options.SweepGrace, c), stop).ConfigureAwait(false);
             if (swept > 0)
             {
                 LogSwept(_logger, swept);

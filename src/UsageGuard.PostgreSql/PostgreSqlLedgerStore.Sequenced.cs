@@ -34,7 +34,7 @@ public sealed partial class PostgreSqlLedgerStore
     /// <inheritdoc />
     IPoolEscrow ISharedLedgerStore.CreateEscrow(IPoolEscrowOwner owner, TimeProvider time, ILogger logger)
     {
-        var escrow = new LeaseEscrow(new PoolLeases(_dataSource, _schema), owner, time, logger, _options.Leases);
+        var escrow = new LeaseEscrow(new PoolLeases(_dataSource, _schema), owner, time, logger, _options.Leases, _options.StallTimeout);
         _leaseInstance = escrow.Instance;
         _sharedLogger = logger;
         return escrow;
@@ -63,6 +63,12 @@ public sealed partial class PostgreSqlLedgerStore
     /// <inheritdoc />
     IAsyncDisposable ISharedLedgerStore.FollowChanges(long after, Action<SharedChange> apply, ILogger logger) =>
         ChangeFeed.Follow(_dataSource, _schema, after, apply, logger);
+
+    /// <inheritdoc />
+    TimeSpan ISharedLedgerStore.StallTimeout => _options.StallTimeout;
+
+    /// <inheritdoc />
+    string? ISharedLedgerStore.OutboxDirectory => _options.OutboxDirectory;
 
     /// <inheritdoc />
     TimeSpan ISharedLedgerStore.KeyClaimLife => _options.Leases.LeaseTtl + _options.Leases.SweepGrace;
@@ -288,9 +294,20 @@ public sealed partial class PostgreSqlLedgerStore
         return stored;
     }
 
-    /// <summary>Serializes appends to this ledger across instances until the transaction ends.</summary>
+    /// <summary>
+    /// Serializes appends to this ledger across instances until the transaction ends. The server ends the transaction, and frees the
+    /// lock, when its client goes silent for <see cref="PostgreSqlLedgerStoreOptions.StallTimeout"/> mid-append (a connection the
+    /// network cut): one stalled instance cannot stop every other instance's appends.
+    /// </summary>
     private Task LockAppendsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
-        Execute(connection, transaction, $"SELECT pg_advisory_xact_lock(hashtext('usageguard.append.{_schema}'));", cancellationToken);
+        Execute(
+            connection,
+            transaction,
+            $"""
+            SET LOCAL idle_in_transaction_session_timeout = {(long)_options.StallTimeout.TotalMilliseconds};
+            SELECT pg_advisory_xact_lock(hashtext('usageguard.append.{_schema}'));
+            """,
+            cancellationToken);
 
     [LoggerMessage(EventId = 155, Level = LogLevel.Warning, Message = "{Count} idempotency keys of this batch were taken over by another instance after this instance's claim expired (it was paused past the claim's life): their operations ran twice; the first outcome is kept.")]
     private static partial void LogKeysOvertaken(ILogger logger, int count);

@@ -29,12 +29,32 @@ public sealed class PostgreSqlLedgerStoreOptions
     /// <value>The default value is <see langword="false"/>.</value>
     public bool ManyInstances { get; set; }
 
+    /// <summary>
+    /// Gets or sets how long one ledger append or read may stall before it is abandoned (many instances). The instance then retries
+    /// it (an append under the same batch id, so nothing is applied twice), and the server ends an append transaction whose client
+    /// has gone silent this long, so a stalled instance never holds the ledger's append lock longer. A connection the network cut
+    /// without a reset otherwise waits for the operating system's TCP time-outs, minutes or hours.
+    /// </summary>
+    /// <value>The default value is 30 seconds. It must be at least one second.</value>
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets or sets a local directory where this instance keeps the ledger batches the store cannot take while it is unreachable
+    /// (many instances). A batch is written there, flushed to disk, before it is acknowledged; the batches are appended to the store,
+    /// in order, once it is back, and at the next start if the process stopped first (docs/scale-out.md, outages). Give every
+    /// instance its own directory on a local disk that survives a restart.
+    /// </summary>
+    /// <value>
+    /// The default value is <see langword="null"/>: batches wait in memory and are lost if the process stops before the store returns.
+    /// </value>
+    public string? OutboxDirectory { get; set; }
+
     /// <summary>Gets how leases are sized and kept when <see cref="ManyInstances"/> is true.</summary>
     public PoolLeaseOptions Leases { get; } = new();
 
     /// <summary>Validates the options.</summary>
     /// <exception cref="ArgumentException">Neither a connection string nor a data source is set, or the schema is not a plain identifier.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><see cref="SnapshotsToKeep"/> is not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="SnapshotsToKeep"/> is not positive, or <see cref="StallTimeout"/> is shorter than a second.</exception>
     internal void Validate()
     {
         if (DataSource is null && string.IsNullOrWhiteSpace(ConnectionString))
@@ -48,6 +68,10 @@ public sealed class PostgreSqlLedgerStoreOptions
         }
 
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(SnapshotsToKeep, nameof(SnapshotsToKeep));
+        if (StallTimeout < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(StallTimeout), StallTimeout, "PostgreSqlLedgerStoreOptions.StallTimeout must be at least one second.");
+        }
         Leases.Validate();
     }
 }

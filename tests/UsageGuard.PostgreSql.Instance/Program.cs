@@ -9,6 +9,8 @@ using UsageGuard.PostgreSql;
 //          month; beta's wallet is far larger); prints "ready", then "spent <acme credits>" and "team <beta credits>", and exits
 //          (returning its leases).
 //   hold:  spends a few credits, prints "holding <credits spent>", and waits to be killed (its lease is never returned).
+//   outbox: consumes one credit at a time, durably, keeping batches the store cannot take in the outbox directory given as a sixth
+//          argument; prints "acked <n>" after each acknowledged consume, and runs until it is killed.
 string mode = args[0];
 int threads = int.Parse(args[3], CultureInfo.InvariantCulture);
 var services = new ServiceCollection();
@@ -20,6 +22,8 @@ services.AddUsageGuard(o => o.ReservationSweepInterval = TimeSpan.Zero)
         o.ManyInstances = true;
         o.Leases.LeaseTtl = TimeSpan.FromSeconds(int.Parse(args[4], CultureInfo.InvariantCulture));
         o.Leases.SweepGrace = TimeSpan.FromSeconds(1);
+        o.StallTimeout = TimeSpan.FromSeconds(5);
+        o.OutboxDirectory = args.Length > 5 ? args[5] : null;
     })
     .UseGovernance(g => g.Customers.Add(new CustomerGovernanceOptions
     {
@@ -61,6 +65,24 @@ if (mode == "hold")
 
     Console.WriteLine($"holding {spent}");
     await Task.Delay(Timeout.Infinite);
+}
+
+if (mode == "outbox")
+{
+    long acked = 0;
+    while (true)
+    {
+        ConsumeResult r = await guard.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 1m, Durability = Durability.Durable });
+        if (r.IsAdmitted)
+        {
+            Console.WriteLine($"acked {++acked}");
+        }
+        else
+        {
+            Console.WriteLine($"refused {r.Status}");
+            await Task.Delay(20);
+        }
+    }
 }
 
 long team = 0;

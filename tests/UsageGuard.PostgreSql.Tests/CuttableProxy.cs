@@ -14,6 +14,9 @@ internal sealed class CuttableProxy : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
     private volatile bool _cut;
+    private long _accepted;
+    internal long Accepted => Interlocked.Read(ref _accepted); // TEMP
+    internal Task AcceptLoop => _accepting; // TEMP
 
     internal CuttableProxy(string targetHost, int targetPort)
     {
@@ -42,6 +45,9 @@ internal sealed class CuttableProxy : IAsyncDisposable
 
     internal void Restore() => _cut = false;
 
+    /// <summary>Gets whether the proxy is cut now.</summary>
+    internal bool IsCut => _cut;
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
@@ -63,6 +69,7 @@ internal sealed class CuttableProxy : IAsyncDisposable
         while (!_stop.IsCancellationRequested)
         {
             TcpClient inbound = await _listener.AcceptTcpClientAsync(_stop.Token);
+            Interlocked.Increment(ref _accepted);
             if (_cut)
             {
                 inbound.Dispose();

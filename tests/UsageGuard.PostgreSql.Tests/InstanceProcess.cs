@@ -66,6 +66,24 @@ internal sealed class InstanceProcess : IDisposable
         throw new InvalidOperationException($"The instance did not print '{prefix}' within {timeout}. stdout: {string.Join(" | ", _lines)}; stderr: {stderr}");
     }
 
+    /// <summary>Gets the last lines the child printed, for a failure's message.</summary>
+    public string Tail(int lines)
+    {
+        lock (_lines)
+        {
+            return string.Join(" | ", _lines.TakeLast(lines));
+        }
+    }
+
+    /// <summary>Gets the rest of the newest line starting with <paramref name="prefix"/>, or null when none came yet.</summary>
+    public string? Latest(string prefix)
+    {
+        lock (_lines)
+        {
+            return _lines.LastOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal))?[prefix.Length..].Trim();
+        }
+    }
+
     /// <summary>Waits until the child exits by itself (after its shutdown returned its leases); returns its exit code.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {

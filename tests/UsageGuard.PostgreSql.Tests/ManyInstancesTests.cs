@@ -16,9 +16,10 @@ public sealed class ManyInstancesTests
     [TearDown]
     public Task DropSchema() => PostgresServer.DropSchemaAsync(_schema);
 
-    internal static ServiceProvider Instance(string schema, Action<PoolLeaseOptions>? leases = null, Action<GovernanceOptions>? governance = null, Action<CatalogOptions>? catalog = null, string? connectionString = null, Action<UsageGuardOptions>? guard = null)
+    internal static ServiceProvider Instance(string schema, Action<PoolLeaseOptions>? leases = null, Action<GovernanceOptions>? governance = null, Action<CatalogOptions>? catalog = null, string? connectionString = null, Action<UsageGuardOptions>? guard = null, Action<PostgreSqlLedgerStoreOptions>? store = null)
     {
         var services = new ServiceCollection();
+        services.AddSingleton<Microsoft.Extensions.Logging.ILoggerFactory>(new FileLog()); // TEMP
         IUsageGuardBuilder builder = services.AddUsageGuard(o =>
             {
                 o.ReservationSweepInterval = TimeSpan.Zero;
@@ -30,6 +31,7 @@ public sealed class ManyInstancesTests
                 o.Schema = schema;
                 o.ManyInstances = true;
                 leases?.Invoke(o.Leases);
+                store?.Invoke(o);
             });
         if (governance is not null)
         {

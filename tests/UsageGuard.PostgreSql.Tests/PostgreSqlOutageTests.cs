@@ -1,3 +1,4 @@
+using System.Globalization;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -11,11 +12,69 @@ public sealed class PostgreSqlOutageTests
 {
     private string _schema = null!;
 
+    private string _outboxes = null!;
+
     [SetUp]
-    public void NewSchema() => _schema = PostgresServer.NewSchema();
+    public void NewSchema()
+    {
+        _schema = PostgresServer.NewSchema();
+        _outboxes = Path.Combine(Path.GetTempPath(), "usageguard-outbox-" + Guid.NewGuid().ToString("N"));
+    }
 
     [TearDown]
-    public Task DropSchema() => PostgresServer.DropSchemaAsync(_schema);
+    public async Task DropSchema()
+    {
+        await PostgresServer.DropSchemaAsync(_schema);
+        if (Directory.Exists(_outboxes))
+        {
+            Directory.Delete(_outboxes, recursive: true);
+        }
+    }
+
+    [Test]
+    public async Task ManyInstances_KilledDuringAnOutage_ItsOutboxIsAppendedAtTheNextStart_AndNothingAcknowledgedIsLost()
+    {
+        var direct = new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString);
+        await using var proxy = new CuttableProxy(direct.Host!, direct.Port);
+        var viaProxy = new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 2, CommandTimeout = 5 };
+        await using (ServiceProvider seed = ManyInstancesTests.Instance(_schema))
+        {
+            await seed.GetRequiredService<ICreditLedger>().GrantAsync(new CreditGrant { CustomerId = "acme", Amount = 1_000m });
+        }
+
+        long acked;
+        using (InstanceProcess victim = InstanceProcess.Start("outbox", viaProxy.ConnectionString, _schema, "1", "30", _outboxes))
+        {
+            // Cut once the instance's lease is sized to its rate (its first slice is small).
+            await victim.WaitForAsync("acked 100", TimeSpan.FromMinutes(1));
+            proxy.Cut();
+            long atCut = long.Parse(victim.Latest("acked")!, CultureInfo.InvariantCulture);
+
+            // Durable consumes go on being acknowledged from the lease: each is flushed to the outbox first.
+            try
+            {
+                await ManyInstancesTests.WaitUntilAsync(() => long.Parse(victim.Latest("acked")!, CultureInfo.InvariantCulture) > atCut + 1 && Directory.GetFiles(_outboxes, "*.batch").Length > 0, "the instance acknowledges durable consumes while the store is unreachable");
+            }
+            catch (AssertionException ex)
+            {
+                throw new AssertionException($"{ex.Message} Acknowledged at the cut: {atCut}. The instance printed: {victim.Tail(10)}", ex);
+            }
+            victim.Kill();
+            acked = long.Parse(victim.Latest("acked")!, CultureInfo.InvariantCulture);
+        }
+
+        Directory.GetFiles(_outboxes, "*.batch").Should().NotBeEmpty("the killed instance's acknowledged usage waits in its outbox");
+
+        // The instance comes back (the store is reachable again): its outbox is appended before it reads the ledger.
+        await using ServiceProvider restarted = ManyInstancesTests.Instance(_schema, store: o => o.OutboxDirectory = _outboxes);
+        var ledger = restarted.GetRequiredService<ICreditLedger>();
+        Directory.GetFiles(_outboxes, "*.batch").Should().BeEmpty();
+        long settled = Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT coalesce(-sum(amount), 0) / 1000000 FROM {_schema}.ug_entries WHERE kind = {(int)LedgerEntryKind.Settle};"), CultureInfo.InvariantCulture);
+        settled.Should().BeInRange(acked, acked + 1, "every acknowledged consume is in the ledger once (one more may have been spilled as the process was killed)");
+        ledger.GetBalance("acme").Balance.ToDecimal().Should().Be(1_000m - settled);
+        LedgerVerificationResult verified = await ledger.VerifyAsync();
+        verified.IsValid.Should().BeTrue(verified.Problem);
+    }
 
     private ServiceProvider Services(string connectionString)
     {
@@ -95,5 +154,169 @@ public sealed class PostgreSqlOutageTests
         settles.Should().Be(acknowledged);
         LedgerVerificationResult verified = await restarted.VerifyAsync();
         verified.IsValid.Should().BeTrue(verified.Problem);
+    }
+
+    [TestCase(1, false)]
+    [TestCase(1, true)]
+    [TestCase(30, false)]
+    [TestCase(30, true)]
+    public async Task ManyInstances_StoreUnreachableForSeconds_SpendOnlyWhatTheirLeasesHold_AndLoseNothing(int seconds, bool outbox)
+    {
+        const decimal Granted = 10_000m;
+        var leaseTtl = TimeSpan.FromSeconds(3);
+        var direct = new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString);
+        await using var proxy = new CuttableProxy(direct.Host!, direct.Port);
+        var viaProxy = new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 2, CommandTimeout = 5 };
+        ServiceProvider[] instances = [.. Enumerable.Range(0, 2).Select(_ => ManyInstancesTests.Instance(
+            _schema,
+            leases: l =>
+            {
+                l.LeaseTtl = leaseTtl;
+                l.SweepGrace = TimeSpan.FromSeconds(1);
+            },
+            connectionString: viaProxy.ConnectionString,
+            store: o =>
+            {
+                o.StallTimeout = TimeSpan.FromSeconds(5);
+                o.OutboxDirectory = outbox ? Path.Combine(_outboxes, Guid.NewGuid().ToString("N")) : null;
+            }))];
+        long admitted = 0;
+        long admittedWhileCut = 0;
+        long admittedWhileUnhealthy = 0;
+        long refusedWhileCut = 0;
+        long cutAtTicks = long.MaxValue;
+        long lastAdmittedWhileCutTicks = 0;
+        int spilledWhileCut = 0;
+        try
+        {
+            await instances[0].GetRequiredService<ICreditLedger>().GrantAsync(new CreditGrant { CustomerId = "acme", Amount = Granted });
+            var ledgerB = instances[1].GetRequiredService<ICreditLedger>();
+            await ManyInstancesTests.WaitUntilAsync(() => ManyInstancesTests.Balance(ledgerB, "acme") == Granted, "B follows the grant");
+            var cut = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Task[] workers = [.. Enumerable.Range(0, 12).Select(w => Task.Run(async () =>
+            {
+                var guard = instances[w % 2].GetRequiredService<IEntitlementGuard>();
+                int refusedInARow = 0;
+                while (refusedInARow < 20)
+                {
+                    // Written behind: acknowledged at once, committed when the store can take it (a durable one would wait for the store).
+                    ConsumeResult c = await guard.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 1m, Durability = Durability.WriteBehind });
+                    bool isCut = proxy.IsCut;
+                    if (c.IsAdmitted)
+                    {
+                        refusedInARow = 0;
+                        Interlocked.Increment(ref admitted);
+                        if (!guard.Health.IsHealthy)
+                        {
+                            Interlocked.Increment(ref admittedWhileUnhealthy);
+                        }
+
+                        if (isCut)
+                        {
+                            Interlocked.Increment(ref admittedWhileCut);
+                            InterlockedMax(ref lastAdmittedWhileCutTicks, DateTime.UtcNow.Ticks);
+                        }
+                    }
+                    else if (isCut)
+                    {
+                        c.Status.Should().Be(ReservationStatus.StoreUnavailable, c.Reason);
+                        Interlocked.Increment(ref refusedWhileCut);
+                    }
+                    else if (!cut.Task.IsCompleted || c.Status != ReservationStatus.StoreUnavailable)
+                    {
+                        // Refused with the store up: the wallet is empty (or, just after the cut, the store was still catching up).
+                        c.Status.Should().BeOneOf([ReservationStatus.InsufficientCredits, ReservationStatus.StoreUnavailable], c.Reason);
+                        refusedInARow += c.Status == ReservationStatus.InsufficientCredits ? 1 : 0;
+                    }
+
+                    // As DrainAsync: after a refusal, long enough for a quiet instance to give back what it holds unused.
+                    await Task.Delay(refusedInARow > 0 ? 25 : 10);
+                }
+            }))];
+
+            // Cut once both instances spend from leases (their first leases and connections take a moment on a busy machine).
+            await ManyInstancesTests.WaitUntilAsync(() => Interlocked.Read(ref admitted) >= 500, "the instances admit from their leases", seconds: 30);
+            Interlocked.Exchange(ref cutAtTicks, DateTime.UtcNow.Ticks);
+            proxy.Cut();
+            cut.SetResult();
+            await Task.Delay(TimeSpan.FromSeconds(seconds));
+            spilledWhileCut = Directory.Exists(_outboxes) ? Directory.GetFiles(_outboxes, "*.batch", SearchOption.AllDirectories).Length : 0;
+            proxy.Restore();
+            TestContext.Out.WriteLine($"TEMP restore {DateTime.UtcNow:HH:mm:ss.fff} admitted={Interlocked.Read(ref admitted)}");
+            try
+            {
+                await Task.WhenAll(workers).WaitAsync(TimeSpan.FromMinutes(2));
+            }
+            catch (TimeoutException)
+            {
+                TestContext.Out.WriteLine($"TEMP accepted={proxy.Accepted} accepting={proxy.AcceptLoop.Status} {proxy.AcceptLoop.Exception?.Message}");
+                try
+                {
+                    await using var probe = new NpgsqlConnection(viaProxy.ConnectionString);
+                    await probe.OpenAsync();
+                    TestContext.Out.WriteLine("TEMP probe ok");
+                }
+                catch (Exception ex)
+                {
+                    TestContext.Out.WriteLine("TEMP probe failed " + ex.Message);
+                }
+
+                foreach (ServiceProvider instance in instances)
+                {
+                    var g = instance.GetRequiredService<IEntitlementGuard>();
+                    TestContext.Out.WriteLine($"TEMP healthy={g.Health.IsHealthy} err={g.Health.LastError?.Message} queued={((EntitlementGuard)g).Writer.QueuedByAnyThread} committed={((EntitlementGuard)g).Writer.IsCommitted(((EntitlementGuard)g).Writer.QueuedByAnyThread)}");
+                }
+
+                throw;
+            }
+
+            TestContext.Out.WriteLine($"TEMP done {DateTime.UtcNow:HH:mm:ss.fff} admitted={Interlocked.Read(ref admitted)}");
+        }
+        finally
+        {
+            foreach (ServiceProvider instance in instances)
+            {
+                await instance.DisposeAsync();
+            }
+        }
+
+        admitted.Should().Be((long)Granted, "every credit is spent exactly once across the outage: none twice, none lost or stranded");
+        admittedWhileCut.Should().BeGreaterThan(0, "while the store is down each instance spends what its leases hold");
+        admittedWhileUnhealthy.Should().BeGreaterThan(50, "an instance whose writer knows the store is down still admits what its leases hold (fail closed would admit none)");
+        if (seconds > leaseTtl.TotalSeconds + 1)
+        {
+            refusedWhileCut.Should().BeGreaterThan(0, "once the leases may have expired, the instances fail closed");
+            TimeSpan.FromTicks(lastAdmittedWhileCutTicks - cutAtTicks).Should().BeLessThan(leaseTtl + TimeSpan.FromSeconds(1), "nothing is admitted past the leases' expiry");
+        }
+
+        if (outbox)
+        {
+            spilledWhileCut.Should().BeGreaterThan(0, "what the instances acknowledged while the store was unreachable waited in their outboxes");
+            Directory.GetFiles(_outboxes, "*.batch", SearchOption.AllDirectories).Should().BeEmpty("every spilled batch was appended once the store was back");
+        }
+
+        // Straight on the server: every admitted consumption is in the ledger, once, and the chain verifies.
+        await using ServiceProvider again = ManyInstancesTests.Instance(_schema);
+        var restarted = again.GetRequiredService<ICreditLedger>();
+        restarted.GetBalance("acme").Balance.ToDecimal().Should().Be(0m);
+        long settled = Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT -sum(amount) FROM {_schema}.ug_entries WHERE kind = {(int)LedgerEntryKind.Settle};"), System.Globalization.CultureInfo.InvariantCulture);
+        settled.Should().Be((long)(Granted * 1_000_000));
+        LedgerVerificationResult verified = await restarted.VerifyAsync();
+        verified.IsValid.Should().BeTrue(verified.Problem);
+    }
+
+    private static void InterlockedMax(ref long target, long value)
+    {
+        long seen = Interlocked.Read(ref target);
+        while (value > seen)
+        {
+            long now = Interlocked.CompareExchange(ref target, value, seen);
+            if (now == seen)
+            {
+                return;
+            }
+
+            seen = now;
+        }
     }
 }

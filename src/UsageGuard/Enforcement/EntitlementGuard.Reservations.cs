@@ -10,7 +10,7 @@ internal sealed partial class EntitlementGuard
         ThrowIfDisposed();
         DateTimeOffset now = _time.GetUtcNow();
         Prepared prepared = Prepare(request, now);
-        if (Refusing)
+        if (RefusingRequests)
         {
             return new ValueTask<ReservationResult>(new ReservationResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false));
         }
@@ -98,7 +98,7 @@ internal sealed partial class EntitlementGuard
         ThrowIfDisposed();
         DateTimeOffset now = _time.GetUtcNow();
         Prepared prepared = Prepare(request, now);
-        if (Refusing)
+        if (RefusingRequests)
         {
             return new ValueTask<ConsumeResult>(new ConsumeResult(ReservationStatus.StoreUnavailable, default, StoreDenialReason(), StoreScope, StoreRetryAfter, replayed: false));
         }

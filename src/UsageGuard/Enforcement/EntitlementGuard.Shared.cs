@@ -108,7 +108,7 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
 
         if (_followStop is not null)
         {
-            await _followStop.CancelAsync().ConfigureAwait(false);
+            await _followStop.CancelQuietlyAsync().ConfigureAwait(false);
             try
             {
                 await _following!.ConfigureAwait(false);
@@ -299,6 +299,29 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
         }
     }
 
+    /// <summary>
+    /// At start-up, appends the batches a previous run of this instance left in its outbox (the store was unreachable when it stopped),
+    /// in the order they were spilled. Each keeps its batch id, so one the store already took applies nothing again. While the store
+    /// cannot be reached the start fails, as it would reading the ledger, and the files stay.
+    /// </summary>
+    /// <exception cref="LedgerCorruptedException">A batch file is damaged; the start is refused and the file kept for reconciliation.</exception>
+    private static async Task AppendOutboxAsync(LedgerOutbox outbox, ISharedLedgerStore shared, ILogger logger, CancellationToken cancellationToken)
+    {
+        int appended = 0;
+        foreach (string path in outbox.PendingFiles())
+        {
+            OutboxBatch batch = outbox.Read(path);
+            await shared.AppendUnsequencedAsync(batch.BatchId, batch.Entries, batch.Records, cancellationToken).ConfigureAwait(false);
+            outbox.Remove(batch);
+            appended++;
+        }
+
+        if (appended > 0)
+        {
+            LogOutboxAppended(logger, appended, outbox.Directory);
+        }
+    }
+
     /// <summary>Reads, every <see cref="FollowInterval"/>, the entries other instances appended, and applies them here.</summary>
     private async Task FollowAsync(CancellationToken stop)
     {
@@ -318,7 +341,11 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
     }
 
     /// <summary>Reads and applies the entries appended since the last read; returns how many came from other instances.</summary>
-    /// <remarks>Reads synchronously under the writer's append gate: an entry of this instance's is never read before the writer knows its number.</remarks>
+    /// <remarks>
+    /// Reads first, bounded by the store's stall time-out, then sorts what it read under the writer's append gate. The writer holds the
+    /// gate from before an append until it knows the append's numbers, so every entry of this instance's that the read saw is known
+    /// by then: an own entry is never applied as another instance's.
+    /// </remarks>
     internal int FollowOnce(CancellationToken cancellationToken = default)
     {
         // One reader at a time (the follower, or a replay catching up): two would both apply what they read after the same point.
@@ -326,9 +353,12 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
         {
             var remote = new List<LedgerEntry>();
             long through = Interlocked.Read(ref _followedThrough);
+            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var read = new List<LedgerEntry>();
+            StoreCall.Bounded(ReadAfterAsync(through, read, cancel.Token), _sharedStore!.StallTimeout, _time, cancel, "reading other instances' entries", () => read.Count);
             lock (_writer.AppendGate)
             {
-                foreach (LedgerEntry entry in _store.ReadAsync(through, cancellationToken).ToBlockingEnumerable(cancellationToken))
+                foreach (LedgerEntry entry in read)
                 {
                     through = entry.Sequence;
                     if (!_writer.IsOwn(entry.Sequence))
@@ -346,6 +376,17 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
             Interlocked.Exchange(ref _followedThrough, through);
             return remote.Count;
         }
+    }
+
+    /// <summary>Reads the entries after <paramref name="after"/> into <paramref name="into"/>; its count is the read's progress.</summary>
+    private async Task<int> ReadAfterAsync(long after, List<LedgerEntry> into, CancellationToken cancellationToken)
+    {
+        await foreach (LedgerEntry entry in _store.ReadAsync(after, cancellationToken).ConfigureAwait(false))
+        {
+            into.Add(entry);
+        }
+
+        return into.Count;
     }
 
     /// <summary>
@@ -409,6 +450,9 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
             Restore(governance, governance.Policy, entry, now.UtcTicks);
         }
     }
+
+    [LoggerMessage(EventId = 145, Level = LogLevel.Information, Message = "Appended {Count} batches this instance had kept in its outbox '{Directory}' while the shared store was unreachable.")]
+    private static partial void LogOutboxAppended(ILogger logger, int count, string directory);
 
     [LoggerMessage(EventId = 140, Level = LogLevel.Warning, Message = "Reading the entries of other instances failed; retrying.")]
     private static partial void LogFollowFailed(ILogger logger, Exception exception);

@@ -63,9 +63,16 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
     internal static async ValueTask<EntitlementGuard> StartAsync(UsageGuardOptions options, ILedgerStore store, TimeProvider time, ILogger logger, CatalogProvider? catalog = null, GovernanceOptions? governance = null, IReadOnlyList<IUsageAlertHandler>? alertHandlers = null, RechargeOptions? recharge = null, IRechargeHandler? rechargeHandler = null, WalletAlertOptions? walletAlerts = null, CancellationToken cancellationToken = default)
     {
         var shared = store as ISharedLedgerStore is { ManyInstances: true } s ? s : null;
+        LedgerOutbox? outbox = null;
         if (shared is not null)
         {
             CheckSharedOptions(options, recharge, walletAlerts);
+            if (shared.OutboxDirectory is { } directory)
+            {
+                // Before anything is read: what this instance acknowledged before it stopped is in the ledger it reads.
+                outbox = new LedgerOutbox(directory);
+                await AppendOutboxAsync(outbox, shared, logger, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         var guard = new EntitlementGuard(options, store, time, logger) { _catalog = catalog, _leasedLimits = shared is not null };
@@ -127,7 +134,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
         }
 
         guard._alerts = new AlertDispatcher(guard, alertHandlers ?? [], logger);
-        guard._writer = new LedgerWriter(store, projection, lastSequence, lastHash, options.LedgerQueueCapacity, options.MaxBatchSize, options.SnapshotInterval, time, options.IdempotencyRetention, logger, shared);
+        guard._writer = new LedgerWriter(store, projection, lastSequence, lastHash, options.LedgerQueueCapacity, options.MaxBatchSize, options.SnapshotInterval, time, options.IdempotencyRetention, logger, shared, outbox);
         if (shared is not null)
         {
             // Not CloseOutLostHolds: another instance may still hold part of a closed block, and settle it.
@@ -184,6 +191,12 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
 
     /// <summary>Gets whether new work is refused because the store is failing and the policy is to fail closed.</summary>
     private bool Refusing => !_writer.Health.IsHealthy && _options.StoreFailurePolicy == StoreFailurePolicy.FailClosed;
+
+    /// <summary>
+    /// Gets whether new requests are refused: as <see cref="Refusing"/>, except that with many instances an instance keeps admitting
+    /// what its escrow leases hold until they may expire (docs/scale-out.md, outages): the store is needed again only to top them up.
+    /// </summary>
+    private bool RefusingRequests => Refusing && (_escrow is null || _time.GetUtcNow() >= _escrow.SpendableUntil);
 
     internal CreditType CreditTypeAt(int index) => _types[index];
 

@@ -19,6 +19,9 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
     private readonly ManualResetEventSlim _work = new(false);
     private readonly ILedgerStore _store;
     private readonly ISharedLedgerStore? _shared;
+    private readonly LedgerOutbox? _outbox;
+    private long _nextOutboxDrainTicks;
+    private int _failedAttempts;
     private readonly Queue<(long First, long Last)> _ownRanges = new();
     private readonly LedgerProjection _projection;
     private readonly LedgerEntryHasher _hasher = new();
@@ -54,10 +57,11 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
     [ThreadStatic]
     private static LedgerWriter? t_queuedTo;
 
-    internal LedgerWriter(ILedgerStore store, LedgerProjection projection, long lastSequence, LedgerHash lastHash, int queueCapacity, int maxBatchSize, long snapshotInterval, TimeProvider time, TimeSpan idempotencyRetention, ILogger logger, ISharedLedgerStore? shared = null)
+    internal LedgerWriter(ILedgerStore store, LedgerProjection projection, long lastSequence, LedgerHash lastHash, int queueCapacity, int maxBatchSize, long snapshotInterval, TimeProvider time, TimeSpan idempotencyRetention, ILogger logger, ISharedLedgerStore? shared = null, LedgerOutbox? outbox = null)
     {
         _store = store;
         _shared = shared;
+        _outbox = shared is null ? null : outbox;
         _time = time;
         _idempotencyRetention = idempotencyRetention;
         _projection = projection;
@@ -215,6 +219,8 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
                 int count = Drain(reader);
                 if (_channel.Dequeued == dequeuedBefore)
                 {
+                    // Quiet, with batches in the outbox: append them now, not only when the next batch comes.
+                    _ = _outbox is { Count: > 0 } && DrainOutbox();
                     if (reader.Completion.IsCompleted)
                     {
                         break;
@@ -236,6 +242,7 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
                 Commit(count);
             }
 
+            _ = _outbox is { Count: > 0 } && DrainOutbox();
             SaveSnapshot();
             _hasher.Dispose();
             _stopped.TrySetResult();
@@ -324,10 +331,31 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
     private void Commit(int count)
     {
         var batch = new LedgerBatch(new ReadOnlyMemory<LedgerEntry>(_batch, 0, count), _records);
-        int attempt = 0;
 
         // One id for every attempt: a retry after a commit whose outcome was lost applies nothing again.
         Guid batchId = _shared is null ? default : Guid.CreateVersion7();
+        if (_outbox is null || !CommitThroughOutbox(batchId, batch))
+        {
+            AppendUntilTaken(batchId, batch);
+        }
+
+        Array.Clear(_batch, 0, count);
+        _records.Clear();
+
+        // Everything taken from the queue so far was in this batch or an earlier one, and is now committed.
+        Volatile.Write(ref _committed, _channel.Dequeued);
+        Interlocked.Exchange(ref _nextCommit, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        _sinceSnapshot += count;
+        if (_snapshotInterval > 0 && _sinceSnapshot >= _snapshotInterval)
+        {
+            SaveSnapshot();
+        }
+    }
+
+    /// <summary>Appends the batch, retrying with back-off until the store takes it (or, while stopping, three times).</summary>
+    private void AppendUntilTaken(Guid batchId, LedgerBatch batch)
+    {
+        int attempt = 0;
         while (true)
         {
             try
@@ -351,36 +379,131 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
                 // Nothing acknowledged may be lost: keep the batch and retry, with back-off, until the store takes it. The store
                 // applies a batch whole or not at all, and recognises a batch it already committed, so a retry never doubles it.
                 attempt++;
-                _health = new UsageGuardHealth(ex, _health.FailingSince ?? _time.GetUtcNow(), attempt, writerStopped: false);
-                LogAppendFailed(_logger, attempt, ex);
+                NoteFailure(ex);
                 Thread.Sleep(TimeSpan.FromMilliseconds(Math.Min(MaxRetryDelay.TotalMilliseconds, 10 * (1 << Math.Min(attempt, 9)))));
             }
         }
 
-        if (!_health.IsHealthy)
+        NoteTaken();
+    }
+
+    /// <summary>
+    /// Many instances with a local outbox: appends the batch when nothing waits in the outbox and the store takes it; otherwise writes
+    /// it to the outbox (flushed to disk), where it waits, in order, behind the batches spilled before it. Either way it is
+    /// acknowledged. Returns false only when the outbox cannot be written either: the batch is then kept in memory and retried.
+    /// </summary>
+    /// <remarks>
+    /// A batch never overtakes one spilled before it: while the outbox holds batches, new ones go behind them. Each waiting batch keeps
+    /// the id it was spilled under, so one appended before a crash and appended again after it applies once.
+    /// </remarks>
+    private bool CommitThroughOutbox(Guid batchId, LedgerBatch batch)
+    {
+        if (DrainOutbox())
         {
-            LogStoreRecovered(_logger, attempt);
-            _health = UsageGuardHealth.Healthy;
+            try
+            {
+                AppendShared(batchId, batch);
+                NoteTaken();
+                return true;
+            }
+            catch (Exception ex)
+            {
+                NoteFailure(ex);
+                _nextOutboxDrainTicks = (_time.GetUtcNow() + MaxRetryDelay).UtcTicks;
+            }
         }
 
-        Array.Clear(_batch, 0, count);
-        _records.Clear();
-
-        // Everything taken from the queue so far was in this batch or an earlier one, and is now committed.
-        Volatile.Write(ref _committed, _channel.Dequeued);
-        Interlocked.Exchange(ref _nextCommit, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-        _sinceSnapshot += count;
-        if (_snapshotInterval > 0 && _sinceSnapshot >= _snapshotInterval)
+        try
         {
-            SaveSnapshot();
+            _outbox!.Spill(batchId, batch.Entries.Span, batch.IdempotencyRecords);
+            LogSpilled(_logger, batch.Entries.Length, _outbox.Count);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogSpillFailed(_logger, _outbox!.Directory, ex);
+            return false;
         }
     }
 
+    /// <summary>
+    /// Appends the outbox's batches in the order they were spilled, removing each once the store took it. Returns whether the outbox is
+    /// empty. While the store fails, tries at most once per second.
+    /// </summary>
+    private bool DrainOutbox()
+    {
+        if (_outbox!.Count == 0)
+        {
+            return true;
+        }
+
+        if (_time.GetUtcNow().UtcTicks < _nextOutboxDrainTicks)
+        {
+            return false;
+        }
+
+        foreach (string path in _outbox.PendingFiles())
+        {
+            OutboxBatch spilled;
+            try
+            {
+                spilled = _outbox.Read(path);
+            }
+            catch (LedgerCorruptedException ex)
+            {
+                // Damaged on disk after it was written whole: it cannot be appended, and keeping it would stop every later batch.
+                LogOutboxDamaged(_logger, path, ex);
+                _outbox.SetAside(path);
+                continue;
+            }
+
+            try
+            {
+                AppendShared(spilled.BatchId, new LedgerBatch(spilled.Entries, spilled.Records));
+            }
+            catch (Exception ex)
+            {
+                NoteFailure(ex);
+                _nextOutboxDrainTicks = (_time.GetUtcNow() + MaxRetryDelay).UtcTicks;
+                return false;
+            }
+
+            _outbox.Remove(spilled);
+        }
+
+        NoteTaken();
+        return _outbox.Count == 0;
+    }
+
+    private void NoteFailure(Exception ex)
+    {
+        _failedAttempts++;
+        _health = new UsageGuardHealth(ex, _health.FailingSince ?? _time.GetUtcNow(), _failedAttempts, writerStopped: false);
+        LogAppendFailed(_logger, _failedAttempts, ex);
+    }
+
+    private void NoteTaken()
+    {
+        if (!_health.IsHealthy)
+        {
+            LogStoreRecovered(_logger, _failedAttempts);
+            _health = UsageGuardHealth.Healthy;
+        }
+
+        _failedAttempts = 0;
+    }
+
+    /// <remarks>
+    /// Bounded by the store's stall time-out: an append stuck on a connection the network cut is abandoned and retried under the same
+    /// batch id (applied once), so the writer, and the follower waiting on <see cref="AppendGate"/>, never hang on it.
+    /// </remarks>
     private void AppendShared(Guid batchId, LedgerBatch batch)
     {
         lock (AppendGate)
         {
-            long first = _shared!.AppendUnsequencedAsync(batchId, batch.Entries, batch.IdempotencyRecords).AsTask().GetAwaiter().GetResult();
+            using var cancel = new CancellationTokenSource();
+            Task<long> append = _shared!.AppendUnsequencedAsync(batchId, batch.Entries, batch.IdempotencyRecords, cancel.Token).AsTask();
+            long first = StoreCall.Bounded(append, _shared.StallTimeout, _time, cancel, "appending a batch");
             if (batch.Entries.Length > 0)
             {
                 _ownRanges.Enqueue((first, first + batch.Entries.Length - 1));
@@ -439,6 +562,15 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
 
     [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "The ledger store takes writes again after {Attempts} failed attempts.")]
     private static partial void LogStoreRecovered(ILogger logger, int attempts);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "The shared store cannot take the batch now; its {Count} entries are kept in the local outbox ({Waiting} batches wait there) and appended when the store returns.")]
+    private static partial void LogSpilled(ILogger logger, int count, int waiting);
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Error, Message = "The local outbox '{Directory}' cannot be written; the batch is kept in memory and retried (it is lost if the process stops before the store returns).")]
+    private static partial void LogSpillFailed(ILogger logger, string directory, Exception ex);
+
+    [LoggerMessage(EventId = 107, Level = LogLevel.Critical, Message = "The outbox file '{Path}' is damaged and cannot be appended; it is set aside (renamed '.damaged') so later batches go on. Its usage is not in the ledger: restore the file from a backup, or reconcile it by hand.")]
+    private static partial void LogOutboxDamaged(ILogger logger, string path, Exception ex);
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Critical, Message = "The ledger writer stopped.")]
     private static partial void LogWriterStopped(ILogger logger, Exception exception);

@@ -23,6 +23,13 @@ internal interface IPoolEscrow : IAsyncDisposable
     /// its first top-up): a slice where the pool has one, else exactly what is missing. Returns false when the pool cannot cover it.
     /// </summary>
     ValueTask<bool> TopUpWindowAsync(LeaseShortfall shortfall, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Gets until when every lease this instance holds is its own for sure: the earliest expiry the store last granted it. While the
+    /// store cannot be reached, the instance keeps admitting from its leases until then (a lease is swept only after its expiry plus
+    /// a grace), and refuses after.
+    /// </summary>
+    DateTimeOffset SpendableUntil { get; }
 }
 
 /// <summary>A budget window whose lease here could not hold a request while the limit itself had room.</summary>

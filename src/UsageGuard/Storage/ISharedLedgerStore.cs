@@ -22,6 +22,15 @@ internal interface ISharedLedgerStore
     /// <summary>Creates this instance's escrow on the shared pools.</summary>
     IPoolEscrow CreateEscrow(IPoolEscrowOwner owner, TimeProvider time, ILogger logger);
 
+    /// <summary>
+    /// Gets how long one append or read may stall before the instance abandons it and retries (an append under the same batch id,
+    /// which the store applies once): a call stuck on a connection the network cut never holds the writer or the follower for good.
+    /// </summary>
+    TimeSpan StallTimeout { get; }
+
+    /// <summary>Gets the local directory where batches the store cannot take wait (flushed to disk), or null to keep them in memory.</summary>
+    string? OutboxDirectory { get; }
+
     /// <summary>Gets how long a claimed key waits for its outcome before another instance may take it over (its owner stopped).</summary>
     TimeSpan KeyClaimLife { get; }
 

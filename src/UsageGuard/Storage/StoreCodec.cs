@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -14,6 +16,9 @@ namespace UsageGuard;
 /// </remarks>
 internal static class StoreCodec
 {
+    private const string OutboxMagic = "ugoutbox";
+    private const int OutboxFormatVersion = 1;
+
     internal static string EncodeBlock(CreditBlock block) =>
         JsonSerializer.Serialize(BlockDto.From(block), StoreJson.Default.BlockDto);
 
@@ -88,10 +93,149 @@ internal static class StoreCodec
         };
     }
 
+    /// <summary>Encodes a batch of ledger entries and idempotency records for the <see cref="LedgerOutbox"/>.</summary>
+    /// <remarks>
+    /// The bytes are one ASCII header line, <c>ugoutbox 1 &lt;SHA-256 of the payload, 64 lowercase hex digits&gt;\n</c>, then the
+    /// payload: the batch as UTF-8 JSON. Amounts are units and scale, never floating point; instants keep their ticks and offset.
+    /// </remarks>
+    /// <param name="batchId">The batch id that makes re-appending the batch safe.</param>
+    /// <param name="entries">The entries, in ledger order.</param>
+    /// <param name="records">The idempotency records committed with the entries.</param>
+    /// <returns>The encoded batch.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="records"/> or one of its items is <see langword="null"/>.</exception>
+    internal static byte[] EncodeOutboxBatch(Guid batchId, ReadOnlySpan<LedgerEntry> entries, IReadOnlyList<IdempotencyRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var dto = new OutboxBatchDto
+        {
+            BatchId = batchId,
+            Entries = new List<EntryDto>(entries.Length),
+            Records = new List<RecordDto>(records.Count),
+        };
+        foreach (ref readonly LedgerEntry entry in entries)
+        {
+            dto.Entries.Add(EntryDto.From(entry));
+        }
+
+        for (int i = 0; i < records.Count; i++)
+        {
+            dto.Records.Add(RecordDto.From(records[i] ?? throw new ArgumentNullException(nameof(records), $"Idempotency record {i} of the batch is null.")));
+        }
+
+        byte[] payload = JsonSerializer.SerializeToUtf8Bytes(dto, StoreJson.Default.OutboxBatchDto);
+        string header = string.Create(
+            CultureInfo.InvariantCulture, $"{OutboxMagic} {OutboxFormatVersion} {Convert.ToHexStringLower(Checksum(payload))}\n");
+        byte[] bytes = new byte[header.Length + payload.Length];
+        int written = Encoding.ASCII.GetBytes(header, bytes);
+        payload.CopyTo(bytes.AsSpan(written));
+        return bytes;
+    }
+
+    /// <summary>Decodes and verifies a batch written by <see cref="EncodeOutboxBatch"/>.</summary>
+    /// <param name="bytes">The encoded batch.</param>
+    /// <returns>The batch id, the entries in ledger order and the idempotency records.</returns>
+    /// <exception cref="LedgerCorruptedException">
+    /// The bytes are damaged: no or a malformed header, an unknown format version, a checksum that does not match the payload
+    /// (altered or truncated), invalid JSON, or values that no ledger entry can hold.
+    /// </exception>
+    internal static (Guid BatchId, LedgerEntry[] Entries, IdempotencyRecord[] Records) DecodeOutboxBatch(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IsEmpty)
+        {
+            throw DamagedBatch("it is empty");
+        }
+
+        int newline = bytes.IndexOf((byte)'\n');
+        if (newline < 0)
+        {
+            throw DamagedBatch("its header line is truncated (no end of line)");
+        }
+
+        ReadOnlySpan<byte> header = bytes[..newline];
+        ReadOnlySpan<byte> payload = bytes[(newline + 1)..];
+        ReadOnlySpan<byte> magic = "ugoutbox "u8;
+        if (!header.StartsWith(magic))
+        {
+            throw DamagedBatch("it does not start with the 'ugoutbox' header");
+        }
+
+        ReadOnlySpan<byte> rest = header[magic.Length..];
+        int space = rest.IndexOf((byte)' ');
+        if (space < 0 || !int.TryParse(rest[..space], NumberStyles.None, CultureInfo.InvariantCulture, out int version))
+        {
+            throw DamagedBatch("its header has no format version and checksum");
+        }
+
+        if (version != OutboxFormatVersion)
+        {
+            throw DamagedBatch(string.Create(
+                CultureInfo.InvariantCulture,
+                $"it is in format version {version}, which this version of UsageGuard does not read (it reads version {OutboxFormatVersion}); append it with the version that wrote it"));
+        }
+
+        ReadOnlySpan<byte> hex = rest[(space + 1)..];
+        byte[] expected;
+        try
+        {
+            expected = hex.Length == 64 ? Convert.FromHexString(Encoding.ASCII.GetString(hex)) : throw new FormatException();
+        }
+        catch (FormatException e)
+        {
+            throw DamagedBatch("the checksum in its header is not 64 hexadecimal digits", e);
+        }
+
+        if (!CryptographicOperations.FixedTimeEquals(expected, Checksum(payload)))
+        {
+            throw DamagedBatch("its SHA-256 checksum does not match its contents (the file was altered or truncated)");
+        }
+
+        OutboxBatchDto? dto;
+        try
+        {
+            dto = JsonSerializer.Deserialize(payload, StoreJson.Default.OutboxBatchDto);
+        }
+        catch (JsonException e)
+        {
+            throw DamagedBatch($"its JSON is invalid ({e.Message})", e);
+        }
+
+        if (dto?.Entries is null || dto.Records is null)
+        {
+            throw DamagedBatch("it has no entry list or no record list");
+        }
+
+        try
+        {
+            var entries = new LedgerEntry[dto.Entries.Count];
+            for (int i = 0; i < entries.Length; i++)
+            {
+                entries[i] = (dto.Entries[i] ?? throw new FormatException($"entry {i} is null")).ToEntry();
+            }
+
+            var records = new IdempotencyRecord[dto.Records.Count];
+            for (int i = 0; i < records.Length; i++)
+            {
+                records[i] = (dto.Records[i] ?? throw new FormatException($"idempotency record {i} is null")).ToRecord();
+            }
+
+            return (dto.BatchId, entries, records);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+        {
+            throw DamagedBatch($"it holds values no ledger entry can have ({e.Message})", e);
+        }
+    }
+
     internal static byte[] Checksum(ReadOnlySpan<byte> bytes) => SHA256.HashData(bytes);
 
     private static UsageGuardException Damaged(string what) =>
         new($"The ledger store is damaged: {what}. Refusing to load it; restore the store from a backup.");
+
+    private static LedgerCorruptedException DamagedBatch(string what, Exception? inner = null)
+    {
+        string message = $"The ledger outbox batch is damaged: {what}.";
+        return inner is null ? new(message) : new(message, inner);
+    }
 
     internal sealed class BlockDto
     {
@@ -229,10 +373,166 @@ internal static class StoreCodec
 
         public List<CustomerUsageDto>? Usage { get; set; }
     }
+    internal sealed class EntryDto
+    {
+        public long Sequence { get; set; }
+
+        public DateTimeOffset Timestamp { get; set; }
+
+        public LedgerEntryKind Kind { get; set; }
+
+        public string CustomerId { get; set; } = string.Empty;
+
+        public string CreditType { get; set; } = string.Empty;
+
+        public Guid? BlockId { get; set; }
+
+        public long AmountUnits { get; set; }
+
+        public int AmountScale { get; set; }
+
+        public long BalanceBeforeUnits { get; set; }
+
+        public int BalanceBeforeScale { get; set; }
+
+        public long BalanceAfterUnits { get; set; }
+
+        public int BalanceAfterScale { get; set; }
+
+        public string? Subject { get; set; }
+
+        public string? Feature { get; set; }
+
+        public string? Model { get; set; }
+
+        public string? SessionId { get; set; }
+
+        public string? RequestId { get; set; }
+
+        public string? IdempotencyKey { get; set; }
+
+        public long? ReservationId { get; set; }
+
+        public string? Reason { get; set; }
+
+        public BlockDto? Block { get; set; }
+
+        public UsageDto? Usage { get; set; }
+
+        public BudgetedDto? Budgeted { get; set; }
+
+        public string? CatalogVersion { get; set; }
+
+        public string PreviousHash { get; set; } = string.Empty;
+
+        public string Hash { get; set; } = string.Empty;
+
+        internal static EntryDto From(in LedgerEntry e) => new()
+        {
+            Sequence = e.Sequence,
+            Timestamp = e.Timestamp,
+            Kind = e.Kind,
+            CustomerId = e.CustomerId,
+            CreditType = e.CreditType,
+            BlockId = e.BlockId,
+            AmountUnits = e.Amount.Units,
+            AmountScale = e.Amount.Scale,
+            BalanceBeforeUnits = e.BalanceBefore.Units,
+            BalanceBeforeScale = e.BalanceBefore.Scale,
+            BalanceAfterUnits = e.BalanceAfter.Units,
+            BalanceAfterScale = e.BalanceAfter.Scale,
+            Subject = e.Subject,
+            Feature = e.Feature,
+            Model = e.Model,
+            SessionId = e.SessionId,
+            RequestId = e.RequestId,
+            IdempotencyKey = e.IdempotencyKey,
+            ReservationId = e.ReservationId,
+            Reason = e.Reason,
+            Block = e.Block is { } block ? BlockDto.From(block) : null,
+            Usage = e.Usage is { } usage ? UsageDto.From(usage) : null,
+            Budgeted = e.Budgeted is { } budgeted ? BudgetedDto.From(budgeted) : null,
+            CatalogVersion = e.CatalogVersion,
+            PreviousHash = e.PreviousHash.ToString(),
+            Hash = e.Hash.ToString(),
+        };
+
+        /// <exception cref="ArgumentException">A value breaks the rules of its type (a scale out of range, a usage window that ends before it starts, a missing hash).</exception>
+        /// <exception cref="FormatException">A hash is not 64 hexadecimal digits.</exception>
+        internal LedgerEntry ToEntry() => new()
+        {
+            Sequence = Sequence,
+            Timestamp = Timestamp,
+            Kind = Kind,
+            CustomerId = CustomerId,
+            CreditType = CreditType,
+            BlockId = BlockId,
+            Amount = CreditAmount.FromUnits(AmountUnits, AmountScale),
+            BalanceBefore = CreditAmount.FromUnits(BalanceBeforeUnits, BalanceBeforeScale),
+            BalanceAfter = CreditAmount.FromUnits(BalanceAfterUnits, BalanceAfterScale),
+            Subject = Subject,
+            Feature = Feature,
+            Model = Model,
+            SessionId = SessionId,
+            RequestId = RequestId,
+            IdempotencyKey = IdempotencyKey,
+            ReservationId = ReservationId,
+            Reason = Reason,
+            Block = Block?.ToBlock(),
+            Usage = Usage?.ToUsage(),
+            Budgeted = Budgeted?.ToBudgeted(),
+            CatalogVersion = CatalogVersion,
+            PreviousHash = LedgerHash.Parse(PreviousHash),
+            Hash = LedgerHash.Parse(Hash),
+        };
+    }
+
+    internal sealed class RecordDto
+    {
+        public string CustomerId { get; set; } = string.Empty;
+
+        public string Key { get; set; } = string.Empty;
+
+        public string Fingerprint { get; set; } = string.Empty;
+
+        public DateTimeOffset CreatedAt { get; set; }
+
+        public string Outcome { get; set; } = string.Empty;
+
+        internal static RecordDto From(IdempotencyRecord r) => new()
+        {
+            CustomerId = r.CustomerId,
+            Key = r.Key,
+            Fingerprint = r.Fingerprint,
+            CreatedAt = r.CreatedAt,
+            Outcome = r.Outcome,
+        };
+
+        internal IdempotencyRecord ToRecord() => new()
+        {
+            CustomerId = CustomerId,
+            Key = Key,
+            Fingerprint = Fingerprint,
+            CreatedAt = CreatedAt,
+            Outcome = Outcome,
+        };
+    }
+
+    internal sealed class OutboxBatchDto
+    {
+        public Guid BatchId { get; set; }
+
+        public List<EntryDto> Entries { get; set; } = [];
+
+        public List<RecordDto> Records { get; set; } = [];
+    }
 }
 
 [JsonSerializable(typeof(StoreCodec.BlockDto))]
 [JsonSerializable(typeof(StoreCodec.SnapshotDto))]
 [JsonSerializable(typeof(StoreCodec.UsageDto))]
 [JsonSerializable(typeof(StoreCodec.BudgetedDto))]
+[JsonSerializable(typeof(StoreCodec.EntryDto))]
+[JsonSerializable(typeof(StoreCodec.RecordDto))]
+[JsonSerializable(typeof(StoreCodec.OutboxBatchDto))]
 internal sealed partial class StoreJson : JsonSerializerContext;
