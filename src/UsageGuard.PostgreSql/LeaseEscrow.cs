@@ -30,6 +30,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     private readonly ILogger _logger;
     private readonly PoolLeaseOptions _options;
     private readonly TimeSpan _stall;
+    private readonly LogThrottle _keepWarnings = new(LogThrottle.StoreWarnings);
     private readonly string _instance = Guid.NewGuid().ToString("N");
     private static readonly TimeSpan UnreachableBackoff = TimeSpan.FromSeconds(1);
     private long _spendableUntilTicks;
@@ -464,7 +465,10 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
                 }
                 catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
                 {
-                    LogKeepFailed(_logger, t.Pool, ex);
+                    if (_keepWarnings.Allow(_time, out int heldBack))
+                    {
+                        LogKeepFailed(_logger, t.Pool, heldBack, ex);
+                    }
                 }
             }
 
@@ -669,12 +673,15 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {
-            LogKeepFailed(_logger, "(sweep)", ex);
+            if (_keepWarnings.Allow(_time, out int heldBack))
+            {
+                LogKeepFailed(_logger, "(sweep)", heldBack, ex);
+            }
         }
     }
 
-    [LoggerMessage(EventId = 150, Level = LogLevel.Warning, Message = "Keeping the lease on {Pool} failed; retrying at the next refill.")]
-    private static partial void LogKeepFailed(ILogger logger, string pool, Exception exception);
+    [LoggerMessage(EventId = 150, Level = LogLevel.Warning, Message = "Keeping the lease on {Pool} failed; retrying at the next refill ({HeldBack} more lease failures since the last warning).")]
+    private static partial void LogKeepFailed(ILogger logger, string pool, int heldBack, Exception exception);
 
     [LoggerMessage(EventId = 151, Level = LogLevel.Warning, Message = "The lease on {Pool} was swept while this instance held it; {Units} units it held locally are no longer spent here.")]
     private static partial void LogLeaseLost(ILogger logger, string pool, long units);

@@ -14,9 +14,6 @@ internal sealed class CuttableProxy : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
     private volatile bool _cut;
-    private long _accepted;
-    internal long Accepted => Interlocked.Read(ref _accepted); // TEMP
-    internal Task AcceptLoop => _accepting; // TEMP
 
     internal CuttableProxy(string targetHost, int targetPort)
     {
@@ -69,7 +66,6 @@ internal sealed class CuttableProxy : IAsyncDisposable
         while (!_stop.IsCancellationRequested)
         {
             TcpClient inbound = await _listener.AcceptTcpClientAsync(_stop.Token);
-            Interlocked.Increment(ref _accepted);
             if (_cut)
             {
                 inbound.Dispose();

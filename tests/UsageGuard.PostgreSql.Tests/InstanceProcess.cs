@@ -97,6 +97,9 @@ internal sealed class InstanceProcess : IDisposable
     {
         _process.Kill(entireProcessTree: true);
         _process.WaitForExit();
+
+        // What it printed before it died is still in the pipe: read it all, so the last line read is the last line printed.
+        _stdout.Wait(TimeSpan.FromSeconds(10));
     }
 
     public void Dispose()

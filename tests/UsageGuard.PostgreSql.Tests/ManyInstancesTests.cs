@@ -19,7 +19,6 @@ public sealed class ManyInstancesTests
     internal static ServiceProvider Instance(string schema, Action<PoolLeaseOptions>? leases = null, Action<GovernanceOptions>? governance = null, Action<CatalogOptions>? catalog = null, string? connectionString = null, Action<UsageGuardOptions>? guard = null, Action<PostgreSqlLedgerStoreOptions>? store = null)
     {
         var services = new ServiceCollection();
-        services.AddSingleton<Microsoft.Extensions.Logging.ILoggerFactory>(new FileLog()); // TEMP
         IUsageGuardBuilder builder = services.AddUsageGuard(o =>
             {
                 o.ReservationSweepInterval = TimeSpan.Zero;

@@ -26,6 +26,14 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
     private ISharedLedgerStore? _sharedStore;
     private IAsyncDisposable? _changes;
     private readonly Lock _followGate = new();
+
+    /// <summary>The whole ledger (every instance's entries) through <see cref="_followedThrough"/>, kept by the follower under <see cref="_followGate"/>.</summary>
+    private LedgerProjection? _followedLedger;
+    private LedgerHash _followedHash;
+    private long _followedSinceSnapshot;
+    private LedgerSnapshot? _snapshotDue;
+    private readonly LogThrottle _topUpWarnings = new(LogThrottle.StoreWarnings);
+    private readonly LogThrottle _followWarnings = new(LogThrottle.StoreWarnings);
     private bool _leasedLimits;
     private CancellationTokenSource? _followStop;
     private Task? _following;
@@ -75,8 +83,15 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
     }
 
     /// <summary>Starts the many-instance mode: every restored block is spent from leases, and the follower reads the others' entries.</summary>
-    private void StartShared(ISharedLedgerStore shared, long followedThrough, long changesThrough)
+    /// <param name="shared">The store.</param>
+    /// <param name="followedThrough">The last entry the start-up read.</param>
+    /// <param name="changesThrough">The last change of the feed the start-up applied.</param>
+    /// <param name="projection">The whole ledger through <paramref name="followedThrough"/>: the follower keeps it current and saves it as snapshots.</param>
+    /// <param name="lastHash">The hash of the entry <paramref name="followedThrough"/>.</param>
+    private void StartShared(ISharedLedgerStore shared, long followedThrough, long changesThrough, LedgerProjection projection, LedgerHash lastHash)
     {
+        _followedLedger = projection;
+        _followedHash = lastHash;
         _escrow = shared.CreateEscrow(this, _time, _logger);
         _sharedStore = shared;
         foreach (CustomerAccount customer in _customers.Values)
@@ -228,7 +243,10 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
         }
         catch (LedgerUnavailableException ex)
         {
-            LogTopUpFailed(_logger, ex);
+            if (_topUpWarnings.Allow(_time, out int heldBack))
+            {
+                LogTopUpFailed(_logger, heldBack, ex);
+            }
             return null;
         }
     }
@@ -242,7 +260,10 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
         }
         catch (LedgerUnavailableException ex)
         {
-            LogTopUpFailed(_logger, ex);
+            if (_topUpWarnings.Allow(_time, out int heldBack))
+            {
+                LogTopUpFailed(_logger, heldBack, ex);
+            }
             return null;
         }
     }
@@ -333,8 +354,13 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                LogFollowFailed(_logger, ex);
+                if (_followWarnings.Allow(_time, out int heldBack))
+                {
+                    LogFollowFailed(_logger, heldBack, ex);
+                }
             }
+
+            await SaveFollowedSnapshotAsync(stop).ConfigureAwait(false);
 
             await Task.Delay(FollowInterval, _time, stop).ConfigureAwait(false);
         }
@@ -368,6 +394,8 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
                 }
             }
 
+            FollowLedger(read);
+
             foreach (LedgerEntry entry in remote)
             {
                 ApplyRemote(entry);
@@ -375,6 +403,55 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
 
             Interlocked.Exchange(ref _followedThrough, through);
             return remote.Count;
+        }
+    }
+
+    /// <summary>
+    /// Applies every entry read, this instance's and the others', to the followed ledger, and notes a snapshot when
+    /// <see cref="UsageGuardOptions.SnapshotInterval"/> entries were followed since the last one: with many instances the snapshots
+    /// come from here (the writer sees only its own entries), so a start-up replays only the entries after the newest one.
+    /// </summary>
+    private void FollowLedger(List<LedgerEntry> read)
+    {
+        if (_followedLedger is not { } ledger || read.Count == 0)
+        {
+            return;
+        }
+
+        foreach (LedgerEntry entry in read)
+        {
+            if (ledger.Apply(entry, out _, out _) is { } problem)
+            {
+                // The start-up replay refuses such a ledger; here the entry stays the truth and the problem is reported.
+                LogFollowedProblem(_logger, entry.Sequence, problem);
+            }
+
+            _followedHash = entry.Hash;
+        }
+
+        _followedSinceSnapshot += read.Count;
+        if (_options.SnapshotInterval > 0 && _followedSinceSnapshot >= _options.SnapshotInterval)
+        {
+            Volatile.Write(ref _snapshotDue, ledger.ToSnapshot(read[^1].Sequence, _followedHash));
+            _followedSinceSnapshot = 0;
+        }
+    }
+
+    /// <summary>Saves the snapshot the follower noted, if any. A failure is logged: a snapshot only shortens start-up.</summary>
+    private async Task SaveFollowedSnapshotAsync(CancellationToken stop)
+    {
+        if (Interlocked.Exchange(ref _snapshotDue, null) is not { } snapshot)
+        {
+            return;
+        }
+
+        try
+        {
+            await _store.SaveSnapshotAsync(snapshot, stop).AsTask().WaitAsync(_sharedStore!.StallTimeout, _time, stop).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogFollowedSnapshotFailed(_logger, snapshot.Sequence, ex);
         }
     }
 
@@ -451,14 +528,20 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
         }
     }
 
+    [LoggerMessage(EventId = 146, Level = LogLevel.Warning, Message = "Saving the snapshot through entry {Sequence} failed; start-up replays more entries until the next one is saved.")]
+    private static partial void LogFollowedSnapshotFailed(ILogger logger, long sequence, Exception exception);
+
+    [LoggerMessage(EventId = 147, Level = LogLevel.Error, Message = "Entry {Sequence} does not fit the followed ledger: {Problem} A start-up replaying it would refuse the ledger.")]
+    private static partial void LogFollowedProblem(ILogger logger, long sequence, string problem);
+
     [LoggerMessage(EventId = 145, Level = LogLevel.Information, Message = "Appended {Count} batches this instance had kept in its outbox '{Directory}' while the shared store was unreachable.")]
     private static partial void LogOutboxAppended(ILogger logger, int count, string directory);
 
-    [LoggerMessage(EventId = 140, Level = LogLevel.Warning, Message = "Reading the entries of other instances failed; retrying.")]
-    private static partial void LogFollowFailed(ILogger logger, Exception exception);
+    [LoggerMessage(EventId = 140, Level = LogLevel.Warning, Message = "Reading the entries of other instances failed; retrying ({HeldBack} more such failures since the last warning).")]
+    private static partial void LogFollowFailed(ILogger logger, int heldBack, Exception exception);
 
-    [LoggerMessage(EventId = 141, Level = LogLevel.Warning, Message = "Taking a lease failed: the shared store cannot be reached.")]
-    private static partial void LogTopUpFailed(ILogger logger, Exception exception);
+    [LoggerMessage(EventId = 141, Level = LogLevel.Warning, Message = "Taking a lease failed: the shared store cannot be reached ({HeldBack} more such failures since the last warning).")]
+    private static partial void LogTopUpFailed(ILogger logger, int heldBack, Exception exception);
 
     [LoggerMessage(EventId = 142, Level = LogLevel.Error, Message = "Entry {Sequence} from another instance is in credit type '{CreditType}', which this instance does not configure; it is skipped here.")]
     private static partial void LogForeignCreditType(ILogger logger, long sequence, string creditType);

@@ -138,7 +138,7 @@ internal sealed partial class EntitlementGuard : IEntitlementGuard, ICreditLedge
         if (shared is not null)
         {
             // Not CloseOutLostHolds: another instance may still hold part of a closed block, and settle it.
-            guard.StartShared(shared, lastSequence, changesThrough);
+            guard.StartShared(shared, lastSequence, changesThrough, projection, lastHash);
         }
         else
         {
