@@ -40,6 +40,9 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private long _lastSweepTicks;
+
+    /// <summary>When a statement on the lease tables last failed (0: never): sweeps wait until the store was reachable for TTL + grace.</summary>
+    private long _lastFailureTicks;
     private int _disposed;
 
     internal LeaseEscrow(PoolLeases pools, IPoolEscrowOwner owner, TimeProvider time, ILogger logger, PoolLeaseOptions options, TimeSpan stallTimeout)
@@ -66,8 +69,14 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         {
             return await call.WaitAsync(_stall, _time, cancellationToken).ConfigureAwait(false);
         }
+        catch (NpgsqlException)
+        {
+            Interlocked.Exchange(ref _lastFailureTicks, _time.GetUtcNow().UtcTicks);
+            throw;
+        }
         catch (TimeoutException) when (!call.IsCompleted)
         {
+            Interlocked.Exchange(ref _lastFailureTicks, _time.GetUtcNow().UtcTicks);
             _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             await cancel.CancelQuietlyAsync().ConfigureAwait(false);
             throw new TimeoutException($"The shared store did not answer a lease statement within {_stall.TotalSeconds:0.#} s; it was abandoned.");
@@ -654,10 +663,17 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         }
     }
 
+    /// <remarks>
+    /// No sweep until this instance has reached the store without a failure for TTL + grace. After an outage every instance was
+    /// cut off, not only the ones whose leases look expired: they get that long to renew their leases and append what they
+    /// settled meanwhile, which the store reports against those leases. Sweeping at once would hand out, as unused, capacity
+    /// they spent during the outage.
+    /// </remarks>
     private async Task SweepIfDueAsync(CancellationToken stop)
     {
         long nowTicks = _time.GetUtcNow().UtcTicks;
-        if (nowTicks - _lastSweepTicks < _options.LeaseTtl.Ticks / 2)
+        if (nowTicks - _lastSweepTicks < _options.LeaseTtl.Ticks / 2
+            || nowTicks - Interlocked.Read(ref _lastFailureTicks) < (_options.LeaseTtl + _options.SweepGrace).Ticks)
         {
             return;
         }

@@ -70,6 +70,31 @@ public sealed partial class PostgreSqlLedgerStore
     /// <inheritdoc />
     string? ISharedLedgerStore.OutboxDirectory => _options.OutboxDirectory;
 
+    /// <summary>For tests: the next this many sequenced appends commit, then fail as if the answer to their COMMIT was lost.</summary>
+    internal int LoseCommitOutcomes;
+
+    /// <inheritdoc />
+    async ValueTask<IReadOnlyList<(long First, int Count)>> ISharedLedgerStore.FindBatchesAsync(IReadOnlyList<Guid> batchIds, CancellationToken cancellationToken)
+    {
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
+        return await Run(
+            async () =>
+            {
+                await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                await using NpgsqlCommand find = new($"SELECT first_seq, entry_count FROM {_schema}.ug_batches WHERE batch_id = ANY($1);", connection);
+                find.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. batchIds] });
+                var found = new List<(long First, int Count)>();
+                await using NpgsqlDataReader reader = await find.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    found.Add((reader.GetInt64(0), reader.GetInt32(1)));
+                }
+
+                return (IReadOnlyList<(long First, int Count)>)found;
+            },
+            "finding batches").ConfigureAwait(false);
+    }
+
     /// <inheritdoc />
     TimeSpan ISharedLedgerStore.KeyClaimLife => _options.Leases.LeaseTtl + _options.Leases.SweepGrace;
 
@@ -225,6 +250,11 @@ public sealed partial class PostgreSqlLedgerStore
                 }
 
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                if (LoseCommitOutcomes > 0 && Interlocked.Decrement(ref LoseCommitOutcomes) >= 0)
+                {
+                    throw new NpgsqlException("The answer to COMMIT was lost (simulated by a test).", new IOException("simulated"));
+                }
+
                 return (IReadOnlyList<LedgerEntry>)stored;
             },
             "appending a sequenced batch").ConfigureAwait(false);

@@ -32,6 +32,31 @@ public sealed class PostgreSqlOutageTests
     }
 
     [Test]
+    public async Task ManyInstances_ABatchWhoseCommitAnswerWasLost_IsCountedOnceByTheInstanceThatWroteIt()
+    {
+        await using ServiceProvider a = ManyInstancesTests.Instance(_schema, store: o => o.OutboxDirectory = _outboxes);
+        var ledger = a.GetRequiredService<ICreditLedger>();
+        var guard = a.GetRequiredService<IEntitlementGuard>();
+        await ledger.GrantAsync(new CreditGrant { CustomerId = "acme", Amount = 100m });
+
+        // The store commits the next batch but its answer is lost: the writer keeps the batch in its outbox and appends it again
+        // about a second later (applied once: same batch id). Meanwhile this instance's follower reads the committed entries.
+        ((PostgreSqlLedgerStore)a.GetRequiredService<ILedgerStore>()).LoseCommitOutcomes = 1;
+        for (int i = 0; i < 10; i++)
+        {
+            (await guard.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 1m })).IsAdmitted.Should().BeTrue();
+        }
+
+        await ManyInstancesTests.WaitUntilAsync(() => guard.Health.IsHealthy && !Directory.EnumerateFiles(_outboxes, "*.batch").Any(), "the outbox is appended");
+        await Task.Delay(600);
+
+        ManyInstancesTests.Balance(ledger, "acme").Should().Be(90m, "the entries of the batch in doubt are this instance's, not another's to apply again");
+        Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT count(*) FROM {_schema}.ug_entries WHERE kind = {(int)LedgerEntryKind.Settle};"), CultureInfo.InvariantCulture).Should().Be(10);
+        await using ServiceProvider restarted = ManyInstancesTests.Instance(_schema);
+        ManyInstancesTests.Balance(restarted.GetRequiredService<ICreditLedger>(), "acme").Should().Be(90m);
+    }
+
+    [Test]
     public async Task ManyInstances_KilledDuringAnOutage_ItsOutboxIsAppendedAtTheNextStart_AndNothingAcknowledgedIsLost()
     {
         var direct = new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString);

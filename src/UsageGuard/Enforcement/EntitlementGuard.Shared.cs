@@ -384,10 +384,11 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
             StoreCall.Bounded(ReadAfterAsync(through, read, cancel.Token), _sharedStore!.StallTimeout, _time, cancel, "reading other instances' entries", () => read.Count);
             lock (_writer.AppendGate)
             {
+                IReadOnlyList<(long First, int Count)> doubtful = DoubtfulRanges(read);
                 foreach (LedgerEntry entry in read)
                 {
                     through = entry.Sequence;
-                    if (!_writer.IsOwn(entry.Sequence))
+                    if (!_writer.IsOwn(entry.Sequence) && !doubtful.Any(r => entry.Sequence >= r.First && entry.Sequence < r.First + r.Count))
                     {
                         remote.Add(entry);
                     }
@@ -404,6 +405,21 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
             Interlocked.Exchange(ref _followedThrough, through);
             return remote.Count;
         }
+    }
+
+    /// <summary>
+    /// Where the writer's batches in doubt (an append failed without a known outcome) were stored, if they were: their entries are
+    /// this instance's, already applied here, and must not be applied again as another instance's. Called under the append gate.
+    /// </summary>
+    private IReadOnlyList<(long First, int Count)> DoubtfulRanges(List<LedgerEntry> read)
+    {
+        if (_writer.InDoubt.Count == 0 || read.Count == 0)
+        {
+            return [];
+        }
+
+        using var cancel = new CancellationTokenSource();
+        return StoreCall.Bounded(_sharedStore!.FindBatchesAsync([.. _writer.InDoubt], cancel.Token).AsTask(), _sharedStore.StallTimeout, _time, cancel, "finding batches in doubt");
     }
 
     /// <summary>

@@ -23,6 +23,7 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
     private long _nextOutboxDrainTicks;
     private int _failedAttempts;
     private readonly Queue<(long First, long Last)> _ownRanges = new();
+    private readonly List<Guid> _inDoubt = [];
     private readonly LedgerProjection _projection;
     private readonly LedgerEntryHasher _hasher = new();
     private readonly ILogger _logger;
@@ -81,6 +82,12 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
 
     /// <summary>Gets whether the store takes the writer's batches: healthy, failing (the batch is kept and retried), or stopped.</summary>
     internal UsageGuardHealth Health => _health;
+
+    /// <summary>
+    /// Gets the batches whose append failed without a known outcome and that were not appended since (many instances). The store may
+    /// have committed them: their entries, if the follower reads them, are this instance's. Read and changed under <see cref="AppendGate"/>.
+    /// </summary>
+    internal IReadOnlyList<Guid> InDoubt => _inDoubt;
 
     /// <summary>Held while a batch is appended and its sequence numbers recorded, and while the follower reads: it never sees this instance's entries before <see cref="IsOwn"/> knows them.</summary>
     internal object AppendGate { get; } = new();
@@ -503,7 +510,23 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
         {
             using var cancel = new CancellationTokenSource();
             Task<long> append = _shared!.AppendUnsequencedAsync(batchId, batch.Entries, batch.IdempotencyRecords, cancel.Token).AsTask();
-            long first = StoreCall.Bounded(append, _shared.StallTimeout, _time, cancel, "appending a batch");
+            long first;
+            try
+            {
+                first = StoreCall.Bounded(append, _shared.StallTimeout, _time, cancel, "appending a batch");
+            }
+            catch when (batch.Entries.Length > 0)
+            {
+                // Its outcome is unknown until it is appended again: the store may have committed it.
+                if (!_inDoubt.Contains(batchId))
+                {
+                    _inDoubt.Add(batchId);
+                }
+
+                throw;
+            }
+
+            _inDoubt.Remove(batchId);
             if (batch.Entries.Length > 0)
             {
                 _ownRanges.Enqueue((first, first + batch.Entries.Length - 1));

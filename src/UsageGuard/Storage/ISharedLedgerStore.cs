@@ -28,6 +28,13 @@ internal interface ISharedLedgerStore
     /// </summary>
     TimeSpan StallTimeout { get; }
 
+    /// <summary>
+    /// Finds where batches were stored: for each of <paramref name="batchIds"/> the store committed, its first sequence number and
+    /// entry count. Used for batches whose append failed without a known outcome (a commit whose answer was lost): the follower must
+    /// not take their entries for another instance's.
+    /// </summary>
+    ValueTask<IReadOnlyList<(long First, int Count)>> FindBatchesAsync(IReadOnlyList<Guid> batchIds, CancellationToken cancellationToken = default);
+
     /// <summary>Gets the local directory where batches the store cannot take wait (flushed to disk), or null to keep them in memory.</summary>
     string? OutboxDirectory { get; }
 
