@@ -21,6 +21,8 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
     private readonly ISharedLedgerStore? _shared;
     private readonly LedgerOutbox? _outbox;
     private long _nextOutboxDrainTicks;
+    private TimeSpan _drainBackoff = MaxRetryDelay;
+    private static readonly TimeSpan MaxDrainBackoff = TimeSpan.FromSeconds(5);
     private int _failedAttempts;
     private readonly Queue<(long First, long Last)> _ownRanges = new();
     private readonly List<Guid> _inDoubt = [];
@@ -367,6 +369,12 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
         {
             try
             {
+                if (_outbox is { Count: > 0 } && !DrainOutbox())
+                {
+                    // The outbox could not take this batch; the ones waiting there still go first.
+                    throw new LedgerUnavailableException("The batches waiting in the local outbox are appended first, and the store does not take them yet.");
+                }
+
                 if (_shared is not null)
                 {
                     AppendShared(batchId, batch);
@@ -416,7 +424,7 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
             catch (Exception ex)
             {
                 NoteFailure(ex);
-                _nextOutboxDrainTicks = (_time.GetUtcNow() + MaxRetryDelay).UtcTicks;
+                PostponeDrain();
             }
         }
 
@@ -471,7 +479,7 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
             catch (Exception ex)
             {
                 NoteFailure(ex);
-                _nextOutboxDrainTicks = (_time.GetUtcNow() + MaxRetryDelay).UtcTicks;
+                PostponeDrain();
                 return false;
             }
 
@@ -480,6 +488,17 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
 
         NoteTaken();
         return _outbox.Count == 0;
+    }
+
+    /// <summary>
+    /// After a failed attempt, the next one waits 1 s, then twice as long each time, up to 5 s: where the network hangs rather than
+    /// refuses, an attempt holds the writer (and new batches wait to be spilled) until it times out; 5 s keeps the catch-up after
+    /// the store returns short.
+    /// </summary>
+    private void PostponeDrain()
+    {
+        _nextOutboxDrainTicks = (_time.GetUtcNow() + _drainBackoff).UtcTicks;
+        _drainBackoff = TimeSpan.FromTicks(Math.Min(_drainBackoff.Ticks * 2, MaxDrainBackoff.Ticks));
     }
 
     private void NoteFailure(Exception ex)
@@ -491,6 +510,7 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
 
     private void NoteTaken()
     {
+        _drainBackoff = MaxRetryDelay;
         if (!_health.IsHealthy)
         {
             LogStoreRecovered(_logger, _failedAttempts);
