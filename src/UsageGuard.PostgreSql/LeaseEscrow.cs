@@ -397,6 +397,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     /// <summary>Grows the lease and adds what it granted to the local pool. Caller holds the tracked block's gate.</summary>
     private async Task<long> GrowAsync(Tracked t, long amount, bool exact, CancellationToken cancellationToken)
     {
+        long askedTicks = _time.GetUtcNow().UtcTicks;
         (long granted, long total, bool created) = await Bounded(c => _pools.GrowAsync(t.Pool, t.LeaseId, _instance, amount, exact, Expiry(), t.CountsWhole, c), cancellationToken).ConfigureAwait(false);
         if (granted == 0)
         {
@@ -409,9 +410,12 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
             LostLease(t);
         }
 
-        // The grow extended the lease's expiry as well.
-        t.ReportTicks = _time.GetUtcNow().UtcTicks;
+        // The grow extended the lease's expiry as well: to TTL after the time it was asked (never later than what the store set).
+        t.ReportTicks = askedTicks;
         t.Amount = total;
+
+        // At once, not at the next look: an outage right after a first lease must find the lease spendable.
+        NoteSpendableUntil();
         if (!t.Cell.AddLeased(granted))
         {
             // Closed meanwhile: the units go back at once.
