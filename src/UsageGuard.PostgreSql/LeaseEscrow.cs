@@ -63,23 +63,14 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     /// <exception cref="TimeoutException">The statement stalled; what it did is unknown, as after a dropped connection.</exception>
     private async Task<T> Bounded<T>(Func<CancellationToken, Task<T>> statement, CancellationToken cancellationToken)
     {
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task<T> call = statement(cancel.Token);
         try
         {
-            return await call.WaitAsync(_stall, _time, cancellationToken).ConfigureAwait(false);
+            return await StoreCall.BoundedAsync(statement, _stall, _time, "running a lease statement", cancellationToken).ConfigureAwait(false);
         }
-        catch (NpgsqlException)
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {
             Interlocked.Exchange(ref _lastFailureTicks, _time.GetUtcNow().UtcTicks);
             throw;
-        }
-        catch (TimeoutException) when (!call.IsCompleted)
-        {
-            Interlocked.Exchange(ref _lastFailureTicks, _time.GetUtcNow().UtcTicks);
-            _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            await cancel.CancelQuietlyAsync().ConfigureAwait(false);
-            throw new TimeoutException($"The shared store did not answer a lease statement within {_stall.TotalSeconds:0.#} s; it was abandoned.");
         }
     }
 

@@ -463,7 +463,7 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
 
         try
         {
-            await _store.SaveSnapshotAsync(snapshot, stop).AsTask().WaitAsync(_sharedStore!.StallTimeout, _time, stop).ConfigureAwait(false);
+            await StoreCall.BoundedAsync(async c => { await _store.SaveSnapshotAsync(snapshot, c).ConfigureAwait(false); return true; }, _sharedStore!.StallTimeout, _time, "saving a snapshot", stop).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

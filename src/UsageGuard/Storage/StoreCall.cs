@@ -37,10 +37,37 @@ internal static class StoreCall
             }
         }
 
-        _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        Abandon(call);
         cancel.CancelQuietly();
-        throw new TimeoutException($"The shared store did not answer within {stall.TotalSeconds:0.#} s while {what}; the call was abandoned and is retried.");
+        throw Stalled(stall, what);
     }
+
+    /// <summary>
+    /// The same for asynchronous callers: starts <paramref name="call"/> with a token linked to <paramref name="cancellationToken"/>,
+    /// and when it does not finish within <paramref name="stall"/>, cancels and abandons it and throws a <see cref="TimeoutException"/>.
+    /// </summary>
+    internal static async Task<T> BoundedAsync<T>(Func<CancellationToken, Task<T>> call, TimeSpan stall, TimeProvider time, string what, CancellationToken cancellationToken)
+    {
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task<T> running = call(cancel.Token);
+        try
+        {
+            return await running.WaitAsync(stall, time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException) when (!running.IsCompleted)
+        {
+            Abandon(running);
+            await cancel.CancelQuietlyAsync().ConfigureAwait(false);
+            throw Stalled(stall, what);
+        }
+    }
+
+    /// <summary>Observes the late failure of a call no one waits for any more, so it never reaches the finalizer as unobserved.</summary>
+    private static void Abandon(Task call) =>
+        _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+    private static TimeoutException Stalled(TimeSpan stall, string what) =>
+        new($"The shared store did not answer within {stall.TotalSeconds:0.#} s while {what}; the call was abandoned and is retried.");
 
     /// <summary>
     /// Cancels <paramref name="source"/>. A driver's own cancellation callback can find the connection it cancels already disposed
