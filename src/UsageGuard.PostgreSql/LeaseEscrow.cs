@@ -45,6 +45,10 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     private long _lastFailureTicks;
     private int _disposed;
 
+    /// <summary>1 when the last statement reached the store (the start reached it): the next failure begins a new outage.</summary>
+    private int _reached = 1;
+    private long _outage;
+
     internal LeaseEscrow(PoolLeases pools, IPoolEscrowOwner owner, TimeProvider time, ILogger logger, PoolLeaseOptions options, TimeSpan stallTimeout)
     {
         _stall = stallTimeout;
@@ -65,11 +69,18 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     {
         try
         {
-            return await StoreCall.BoundedAsync(statement, _stall, _time, "running a lease statement", cancellationToken).ConfigureAwait(false);
+            T result = await StoreCall.BoundedAsync(statement, _stall, _time, "running a lease statement", cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _reached, 1);
+            return result;
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {
             Interlocked.Exchange(ref _lastFailureTicks, _time.GetUtcNow().UtcTicks);
+            if (Interlocked.Exchange(ref _reached, 0) == 1)
+            {
+                Interlocked.Increment(ref _outage);
+            }
+
             throw;
         }
     }
@@ -480,6 +491,9 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
             NoteSpendableUntil();
         }
     }
+
+    /// <inheritdoc />
+    public long Outage => Interlocked.Read(ref _outage);
 
     /// <inheritdoc />
     public DateTimeOffset SpendableUntil => new(Interlocked.Read(ref _spendableUntilTicks), TimeSpan.Zero);

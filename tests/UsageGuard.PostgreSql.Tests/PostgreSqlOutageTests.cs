@@ -319,6 +319,165 @@ public sealed class PostgreSqlOutageTests
         verified.IsValid.Should().BeTrue(verified.Problem);
     }
 
+    [Test]
+    public async Task ManyInstances_WithAnOfflineAllowance_AdmitBeyondTheirLeasesUpToIt_OncePerOutage_AsDebtEveryInstanceSees()
+    {
+        const long Allowance = 5;
+        const decimal Granted = 200m;
+        var direct = new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString);
+        await using var proxy = new CuttableProxy(direct.Host!, direct.Port);
+        var viaProxy = new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 2, CommandTimeout = 5 };
+        ServiceProvider[] instances = [.. Enumerable.Range(0, 2).Select(_ => ManyInstancesTests.Instance(
+            _schema,
+            catalog: c =>
+            {
+                c.Features.Add(new FeatureOptions { Id = "chat", CreditType = "credits", OfflineAllowance = Allowance });
+                c.Features.Add(new FeatureOptions { Id = "plain" });
+                var plan = new PlanOptions { Id = "pro" };
+                plan.Entitlements.Add(new EntitlementOptions { Feature = "chat" });
+                plan.Entitlements.Add(new EntitlementOptions { Feature = "plain" });
+                c.Plans.Add(plan);
+                c.Subscriptions.Add(new SubscriptionOptions { Customer = "acme", Plan = "pro", Start = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero) });
+            },
+            connectionString: viaProxy.ConnectionString,
+
+            // Whole credits: leases hold whole credits, so a request of one is paid by a lease or by the allowance, never split.
+            guard: WholeCredits,
+            store: o => o.StallTimeout = TimeSpan.FromSeconds(5)))];
+        static ReservationRequest Request(string feature, decimal amount) =>
+            new() { CustomerId = "acme", Feature = feature, Amount = amount, Durability = Durability.WriteBehind };
+        try
+        {
+            IEntitlementGuard a = instances[0].GetRequiredService<IEntitlementGuard>();
+            IEntitlementGuard b = instances[1].GetRequiredService<IEntitlementGuard>();
+            var ledgerA = instances[0].GetRequiredService<ICreditLedger>();
+            var ledgerB = instances[1].GetRequiredService<ICreditLedger>();
+            await ledgerA.GrantAsync(new CreditGrant { CustomerId = "acme", Amount = Granted });
+            await ManyInstancesTests.WaitUntilAsync(() => ManyInstancesTests.Balance(ledgerB, "acme") == Granted, "B follows the grant");
+            for (int i = 0; i < 10; i++)
+            {
+                (await a.ConsumeAsync(Request("chat", 1m))).IsAdmitted.Should().BeTrue();
+                (await b.ConsumeAsync(Request("chat", 1m))).IsAdmitted.Should().BeTrue();
+            }
+
+            proxy.Cut();
+
+            // B: a feature without an allowance spends the lease and then fails closed; the one with an allowance admits that much more.
+            long fromLease = 0;
+            while (true)
+            {
+                ConsumeResult c = await b.ConsumeAsync(Request("plain", 1m));
+                if (!c.IsAdmitted)
+                {
+                    c.Status.Should().Be(ReservationStatus.StoreUnavailable, c.Reason);
+                    break;
+                }
+
+                c.Settlement.Overdrawn.ToDecimal().Should().Be(0m, "paid from the lease");
+                (++fromLease).Should().BeLessThan((long)Granted);
+            }
+
+            (await ConsumeOfflineUntilRefusedAsync(b, Request("chat", 1m))).Should().Be(Allowance, "B admits its allowance beyond its lease, no more");
+
+            // A: reservations hold the allowance too, all or nothing, and give back what they do not use.
+            ConsumeResult first;
+            do
+            {
+                first = await a.ConsumeAsync(Request("chat", 1m));
+                first.IsAdmitted.Should().BeTrue(first.Reason);
+            }
+            while (first.Settlement.Overdrawn.ToDecimal() == 0m);
+
+            ReservationResult held = await a.ReserveAsync(Request("chat", Allowance - 1));
+            held.IsAdmitted.Should().BeTrue(held.Reason);
+            (await a.ReserveAsync(Request("chat", 1m))).Status.Should().Be(ReservationStatus.StoreUnavailable, "the rest of the allowance is held");
+            (await a.ReserveAsync(Request("chat", Allowance))).Status.Should().Be(ReservationStatus.StoreUnavailable, "all or nothing");
+            await held.Reservation.ReleaseAsync();
+            held = await a.ReserveAsync(Request("chat", Allowance - 1));
+            held.IsAdmitted.Should().BeTrue("a released hold gives its allowance back");
+            SettlementResult settled = await held.Reservation.SettleAsync(1m);
+            settled.Overdrawn.ToDecimal().Should().Be(1m);
+            settled.Released.ToDecimal().Should().Be(Allowance - 2);
+            (await ConsumeOfflineUntilRefusedAsync(a, Request("chat", 1m))).Should().Be(Allowance - 2, "what the settlement did not use went back to the allowance");
+
+            // The store returns: the rest of the wallet is spent from leases, and every instance sees both instances' debt.
+            proxy.Restore();
+            await ManyInstancesTests.WaitUntilAsync(() => a.Health.IsHealthy && b.Health.IsHealthy, "the writers reach the store again", seconds: 60);
+            await SpendTheRestAsync(a, b, Request("chat", 1m));
+            await ManyInstancesTests.WaitUntilAsync(
+                () => ManyInstancesTests.Balance(ledgerA, "acme") == -2 * Allowance && ManyInstancesTests.Balance(ledgerB, "acme") == -2 * Allowance,
+                "both instances show the wallet owing both allowances",
+                seconds: 30);
+
+            // A second outage, with credits granted on B that A holds no lease on: A's allowance is whole again.
+            await ledgerB.GrantAsync(new CreditGrant { CustomerId = "acme", Amount = Granted });
+            await ManyInstancesTests.WaitUntilAsync(() => ManyInstancesTests.Balance(ledgerA, "acme") == Granted - (2 * Allowance), "A follows the grant", seconds: 30);
+            proxy.Cut();
+            (await ConsumeOfflineUntilRefusedAsync(a, Request("chat", 1m))).Should().Be(Allowance);
+            proxy.Restore();
+            await ManyInstancesTests.WaitUntilAsync(() => a.Health.IsHealthy && b.Health.IsHealthy, "the writers reach the store again", seconds: 60);
+            await SpendTheRestAsync(a, b, Request("chat", 1m));
+        }
+        finally
+        {
+            proxy.Restore();
+            foreach (ServiceProvider instance in instances)
+            {
+                await instance.DisposeAsync();
+            }
+        }
+
+        long settledUnits = Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT -sum(amount) FROM {_schema}.ug_entries WHERE kind = {(int)LedgerEntryKind.Settle};"), CultureInfo.InvariantCulture);
+        long debtUnits = Convert.ToInt64(await PostgresServer.ScalarAsync($"SELECT -sum(amount) FROM {_schema}.ug_entries WHERE kind = {(int)LedgerEntryKind.Overdraft};"), CultureInfo.InvariantCulture);
+        settledUnits.Should().Be(2 * (long)Granted, "the blocks paid exactly what was granted: none oversold");
+        debtUnits.Should().Be(3 * Allowance, "beyond that, exactly one allowance per instance and outage, recorded as debt");
+        await using ServiceProvider again = ManyInstancesTests.Instance(_schema, guard: WholeCredits);
+        var restarted = again.GetRequiredService<ICreditLedger>();
+        ManyInstancesTests.Balance(restarted, "acme").Should().Be(-3 * Allowance);
+        LedgerVerificationResult verified = await restarted.VerifyAsync();
+        verified.IsValid.Should().BeTrue(verified.Problem);
+    }
+
+    private static void WholeCredits(UsageGuardOptions options) => options.CreditTypes.Add(new CreditTypeOptions { Code = "credits", Scale = 0 });
+
+    /// <summary>Consumes while admitted (each as debt: the leases are dry); returns how many were admitted before a refusal for the store.</summary>
+    private static async Task<long> ConsumeOfflineUntilRefusedAsync(IEntitlementGuard guard, ReservationRequest request)
+    {
+        for (long admitted = 0; ; admitted++)
+        {
+            ConsumeResult c = await guard.ConsumeAsync(request);
+            if (!c.IsAdmitted)
+            {
+                c.Status.Should().Be(ReservationStatus.StoreUnavailable, c.Reason);
+                return admitted;
+            }
+
+            c.Settlement.Overdrawn.Should().Be(c.Settlement.Actual, "admitted beyond the leases: all of it is debt");
+            admitted.Should().BeLessThan(1_000, "the allowance bounds what is admitted");
+        }
+    }
+
+    /// <summary>With the store up, consumes on both instances until the wallet refuses for want of credits.</summary>
+    private static async Task SpendTheRestAsync(IEntitlementGuard a, IEntitlementGuard b, ReservationRequest request)
+    {
+        int refusedInARow = 0;
+        for (int i = 0; refusedInARow < 40; i++)
+        {
+            ConsumeResult c = await (i % 2 == 0 ? a : b).ConsumeAsync(request);
+            if (c.IsAdmitted)
+            {
+                c.Settlement.Overdrawn.ToDecimal().Should().Be(0m, "the store is up: no allowance");
+                refusedInARow = 0;
+            }
+            else
+            {
+                c.Status.Should().BeOneOf([ReservationStatus.InsufficientCredits, ReservationStatus.StoreUnavailable], c.Reason);
+                refusedInARow += c.Status == ReservationStatus.InsufficientCredits ? 1 : 0;
+                await Task.Delay(25);
+            }
+        }
+    }
+
     private static void InterlockedMax(ref long target, long value)
     {
         long seen = Interlocked.Read(ref target);

@@ -107,6 +107,20 @@ internal static class CatalogCompiler
                 scale = s;
             }
 
+            long offline = 0;
+            if (f.OfflineAllowance is decimal allowance)
+            {
+                if (f.CreditType is null)
+                {
+                    errors.Add($"{at}: OfflineAllowance needs a CreditType");
+                }
+                else if (scales.TryGetValue(f.CreditType, out int s) && Units(errors, at, nameof(FeatureOptions.OfflineAllowance), allowance, s) is long units)
+                {
+                    // An unknown credit type is reported above.
+                    offline = units;
+                }
+            }
+
             if (!string.IsNullOrWhiteSpace(f.Id) && !features.TryAdd(f.Id, null))
             {
                 errors.Add($"{at}: the id is used by another feature");
@@ -115,7 +129,7 @@ internal static class CatalogCompiler
 
             if (errors.Count == before)
             {
-                features[f.Id] = new CatalogFeature(f, price, scale);
+                features[f.Id] = new CatalogFeature(f, price, scale, offline);
             }
         }
 

@@ -5,8 +5,9 @@ namespace UsageGuard;
 /// <summary>A validated feature of a <see cref="CatalogSnapshot"/>.</summary>
 internal sealed class CatalogFeature
 {
-    internal CatalogFeature(FeatureOptions options, long? pricePerUnitUnits, int scale)
+    internal CatalogFeature(FeatureOptions options, long? pricePerUnitUnits, int scale, long offlineAllowanceUnits = 0)
     {
+        OfflineAllowanceUnits = offlineAllowanceUnits;
         Id = options.Id;
         Kind = options.Kind;
         ValueType = options.ValueType;
@@ -35,6 +36,9 @@ internal sealed class CatalogFeature
 
     /// <summary>Gets the price of one unit in units of <see cref="CreditType"/>, or null when not priced.</summary>
     internal long? PricePerUnitUnits { get; }
+
+    /// <summary>Gets what one instance may admit beyond its leases per wallet and outage, in units of <see cref="CreditType"/> (0: none).</summary>
+    internal long OfflineAllowanceUnits { get; }
 
     /// <summary>Gets the scale of <see cref="CreditType"/> (0 when the feature is not priced).</summary>
     internal int Scale { get; }

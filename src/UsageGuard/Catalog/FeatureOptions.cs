@@ -29,4 +29,12 @@ public sealed class FeatureOptions
     /// <summary>Gets or sets the credits one unit of a metered feature costs.</summary>
     /// <value>The default value is <see langword="null"/>: not priced in credits (model usage is priced by the rate card).</value>
     public decimal? PricePerUnit { get; set; }
+
+    /// <summary>
+    /// Gets or sets the credits of <see cref="CreditType"/> one instance may admit for this feature, per wallet and outage, beyond what
+    /// its leases hold while the shared store cannot be reached (many instances, docs/scale-out.md). What it admits so is recorded as
+    /// the wallet's debt (<see cref="LedgerEntryKind.Overdraft"/> entries). Requires <see cref="CreditType"/>; at least 0.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: no allowance, the feature fails closed once the leases cannot pay.</value>
+    public decimal? OfflineAllowance { get; set; }
 }

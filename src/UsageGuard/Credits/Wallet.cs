@@ -18,6 +18,12 @@ internal sealed class Wallet
     private long _nextEventTicks = long.MaxValue;
     private long _owed;
 
+    // The offline allowance (many instances, the store unreachable): what holds keep of it, and what settled into debt in the outage
+    // _offlineOutage. Under Gate.
+    private long _offlineHeld;
+    private long _offlineTaken;
+    private long _offlineOutage;
+
     internal Wallet(EntitlementGuard guard, string customerId, CreditType type)
     {
         _guard = guard;
@@ -133,7 +139,15 @@ internal sealed class Wallet
     }
 
     /// <summary>Holds across blocks in burn order, all or nothing. Caller holds <see cref="Gate"/>.</summary>
-    internal bool HoldAcross(long amount, string? feature, ReservationState state)
+    internal bool HoldAcross(long amount, string? feature, ReservationState state) => HoldAcross(amount, feature, state, offline: null);
+
+    /// <summary>
+    /// Holds across blocks in burn order, and what they lack against the offline allowance (many instances, the store unreachable: the
+    /// allowance left to this wallet in this outage), all or nothing. Caller holds <see cref="Gate"/>.
+    /// </summary>
+    internal bool HoldAcrossOffline(long amount, string? feature, ReservationState state, in OfflineAllowance offline) => HoldAcross(amount, feature, state, offline);
+
+    private bool HoldAcross(long amount, string? feature, ReservationState state, OfflineAllowance? offline)
     {
         long remaining = amount;
         foreach (BlockAccount block in _spendable)
@@ -153,6 +167,12 @@ internal sealed class Wallet
                     return true;
                 }
             }
+        }
+
+        if (offline is { } allowance && TryHoldOffline(remaining, allowance))
+        {
+            state.AddOfflineHold(remaining);
+            return true;
         }
 
         for (int i = 0; i < state.HoldCount; i++)
@@ -194,6 +214,53 @@ internal sealed class Wallet
         return amount - remaining;
     }
 
+    /// <summary>Takes <paramref name="units"/> of the offline allowance, when this outage's allowance has room for them. Caller holds <see cref="Gate"/>.</summary>
+    private bool TryHoldOffline(long units, in OfflineAllowance allowance)
+    {
+        if (_offlineOutage != allowance.Outage)
+        {
+            // A new outage: the allowance is whole again (holds of an earlier one still count until they settle).
+            _offlineOutage = allowance.Outage;
+            _offlineTaken = 0;
+        }
+
+        if (units > allowance.Units - _offlineTaken - _offlineHeld)
+        {
+            return false;
+        }
+
+        _offlineHeld += units;
+        return true;
+    }
+
+    /// <summary>
+    /// Settles an offline hold of <paramref name="held"/> units that used <paramref name="used"/> of them: what it used becomes debt, the
+    /// rest goes back to the allowance. Returns the debt taken. Caller holds <see cref="Gate"/>.
+    /// </summary>
+    internal long SettleOffline(long held, long used)
+    {
+        long debt = Math.Clamp(used, 0, held);
+        _offlineHeld -= held;
+        _offlineTaken += debt;
+        Volatile.Write(ref _owed, _owed + debt);
+        return debt;
+    }
+
+    /// <summary>Gets what offline holds keep of the allowance now (tests).</summary>
+    internal long OfflineHeld
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return _offlineHeld;
+            }
+        }
+    }
+
+    /// <summary>Adds debt another instance took (its <see cref="LedgerEntryKind.Overdraft"/> entry, followed). Caller holds <see cref="Gate"/>.</summary>
+    internal void AddRemoteDebt(long units) => Volatile.Write(ref _owed, _owed + units);
+
     /// <summary>Takes on debt. Caller holds <see cref="Gate"/>.</summary>
     internal long Overdraw(long amount)
     {
@@ -221,7 +288,7 @@ internal sealed class Wallet
     {
         int index = _all.BinarySearch(block, BlockOrder.For(Type.BurnOrder));
         _all.Insert(index < 0 ? ~index : index, block);
-        if (block.Terms.EffectiveAt > now || block.Terms.ExpiresAt <= now || !_activated.Add(block.Terms.Id) || _owed == 0)
+        if (block.Terms.EffectiveAt > now || block.Terms.ExpiresAt <= now || !_activated.Add(block.Terms.Id) || _owed == 0 || _guard.IsShared)
         {
             return 0;
         }
@@ -383,7 +450,7 @@ internal sealed class Wallet
 
     private void PayDebt(BlockAccount block, DateTimeOffset now)
     {
-        if (_owed == 0)
+        if (_owed == 0 || _guard.IsShared)
         {
             return;
         }

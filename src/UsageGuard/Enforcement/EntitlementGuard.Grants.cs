@@ -149,7 +149,8 @@ internal sealed partial class EntitlementGuard
         {
             wallet.EnsureRoomFor(terms.Amount.Units);
             var entries = default(EntryGroup);
-            if (writeOff is not null && wallet.Owed > 0)
+            // With many instances, debt (taken offline) is neither written off nor paid by grants: two instances could settle the same debt.
+            if (writeOff is not null && wallet.Owed > 0 && !IsShared)
             {
                 // In the grant's group: a restart never sees the write-off without the grant whose block id makes the reset happen once.
                 entries.Add(Entry(LedgerEntryKind.OverdraftWriteOff, wallet, null, wallet.WriteOffDebt(), terms.CreatedAt, null, idempotencyKey, writeOff) with { CatalogVersion = catalogVersion });

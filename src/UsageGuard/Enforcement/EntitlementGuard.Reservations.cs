@@ -435,7 +435,7 @@ internal sealed partial class EntitlementGuard
         lock (wallet.Gate)
         {
             wallet.Sweep(now);
-            if (wallet.HoldAcross(units, feature, state))
+            if (HoldAcross(wallet, units, feature, state))
             {
                 return true;
             }
@@ -445,7 +445,7 @@ internal sealed partial class EntitlementGuard
         bool reclaimed = _reservations.ReclaimExpired(now.UtcTicks) > 0;
         lock (wallet.Gate)
         {
-            if (reclaimed && wallet.HoldAcross(units, feature, state))
+            if (reclaimed && HoldAcross(wallet, units, feature, state))
             {
                 return true;
             }
@@ -455,6 +455,10 @@ internal sealed partial class EntitlementGuard
 
         return false;
     }
+
+    /// <summary>Holds across the wallet's blocks, and against the offline allowance in an offline attempt (<see cref="t_offline"/>). Caller holds the wallet's gate.</summary>
+    private static bool HoldAcross(Wallet wallet, long units, string? feature, ReservationState state) =>
+        t_offline is { } offline ? wallet.HoldAcrossOffline(units, feature, state, offline) : wallet.HoldAcross(units, feature, state);
 
     /// <summary>Reserves and settles at once; the settlement's entries and the idempotency record go to the writer as one command.</summary>
     private ConsumeResult ConsumeCore(in ReservationRequest request, in Prepared prepared, DateTimeOffset now, Func<ConsumeResult, IdempotencyRecord?>? record)

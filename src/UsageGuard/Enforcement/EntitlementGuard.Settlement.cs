@@ -85,6 +85,14 @@ internal sealed partial class EntitlementGuard
         state.Meter?.Release(state.MeterHeld);
         ReleaseLimits(state);
         Wallet wallet = state.Wallet;
+        if (state.OfflineUnits > 0)
+        {
+            lock (wallet.Gate)
+            {
+                wallet.SettleOffline(state.OfflineUnits, 0);
+            }
+        }
+
         for (int i = 0; i < state.HoldCount; i++)
         {
             ref readonly ReservationState.Hold hold = ref state.HoldAt(i);
@@ -177,6 +185,22 @@ internal sealed partial class EntitlementGuard
         }
 
         long overdrawn = 0;
+        if (state.OfflineUnits > 0)
+        {
+            // Admitted beyond the leases while the store could not be reached: what it used is debt, the rest goes back to the allowance.
+            lock (wallet.Gate)
+            {
+                overdrawn = wallet.SettleOffline(state.OfflineUnits, remaining);
+            }
+
+            remaining -= overdrawn;
+            released += state.OfflineUnits - overdrawn;
+            if (overdrawn > 0)
+            {
+                entries.Add(Entry(LedgerEntryKind.Overdraft, wallet, null, -overdrawn, now, state));
+            }
+        }
+
         long overage = 0;
         long waived = 0;
         if (remaining > 0)
@@ -196,10 +220,12 @@ internal sealed partial class EntitlementGuard
                     long taken = wallet.ConsumeUpTo(remaining, state.Feature, used);
                     charged += taken;
                     remaining -= taken;
+                    long debt = 0;
                     if (state.Policy == SettlementPolicy.Overdraft)
                     {
-                        overdrawn = wallet.Overdraw(remaining);
-                        overage = remaining - overdrawn;
+                        debt = wallet.Overdraw(remaining);
+                        overdrawn += debt;
+                        overage = remaining - debt;
                     }
                     else
                     {
@@ -211,9 +237,9 @@ internal sealed partial class EntitlementGuard
                         entries.Add(Entry(LedgerEntryKind.Settle, wallet, use.Block, -use.Units, now, state));
                     }
 
-                    if (overdrawn > 0)
+                    if (debt > 0)
                     {
-                        entries.Add(Entry(LedgerEntryKind.Overdraft, wallet, null, -overdrawn, now, state));
+                        entries.Add(Entry(LedgerEntryKind.Overdraft, wallet, null, -debt, now, state));
                     }
 
                     if (overage > 0)

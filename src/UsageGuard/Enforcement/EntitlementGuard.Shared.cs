@@ -22,6 +22,10 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
     [ThreadStatic]
     private static bool t_lastAttempt;
 
+    // Set around an offline attempt (the store unreachable, the feature has an offline allowance): what the leases lack is held against it.
+    [ThreadStatic]
+    private static OfflineAllowance? t_offline;
+
     private IPoolEscrow? _escrow;
     private ISharedLedgerStore? _sharedStore;
     private IAsyncDisposable? _changes;
@@ -199,7 +203,7 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
                 : await TopUpAsync(prepared, feature, cancellationToken).ConfigureAwait(false);
             if (toppedUp is null)
             {
-                return null;
+                return shortfall is null ? AttemptOffline(attempt, status, prepared, feature) : null;
             }
 
             if (toppedUp == false)
@@ -228,6 +232,37 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The store cannot be reached and the wallet's leases cannot pay: one attempt that holds what they lack against the feature's
+    /// offline allowance (<see cref="FeatureOptions.OfflineAllowance"/>); null (refused as the store being unavailable) when the feature
+    /// has none, when what is left of it cannot pay either (the pools may well have credits: the refusal is the store's), or when a
+    /// budget window's lease is what is short.
+    /// </summary>
+    private T? AttemptOffline<T>(Func<T> attempt, Func<T, ReservationStatus> status, Prepared prepared, string? feature)
+        where T : struct
+    {
+        if (feature is null
+            || prepared.Catalog?.Features.GetValueOrDefault(feature) is not { OfflineAllowanceUnits: > 0 } offline
+            || offline.CreditType != prepared.Wallet.Type.Code)
+        {
+            return null;
+        }
+
+        t_offline = new OfflineAllowance(offline.OfflineAllowanceUnits, _escrow!.Outage);
+        T result;
+        try
+        {
+            ClearShortfall();
+            result = attempt();
+        }
+        finally
+        {
+            t_offline = null;
+        }
+
+        return TakeShortfall() is null && status(result) != ReservationStatus.InsufficientCredits ? result : null;
     }
 
     /// <summary>The error that ends a keyed operation whose leases could not be topped up: nothing ran under its key.</summary>
@@ -511,6 +546,10 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
                 case LedgerEntryKind.Settle or LedgerEntryKind.Adjust or LedgerEntryKind.OverdraftSettle when block is not null:
                     block.AddRemoteUse(-amount);
                     wallet.Publish(now);
+                    break;
+                case LedgerEntryKind.Overdraft:
+                    // Debt another instance took (its offline allowance): it counts in this wallet's balance here too.
+                    wallet.AddRemoteDebt(-amount);
                     break;
                 case LedgerEntryKind.Expire or LedgerEntryKind.Void when block is not null:
                     block.AddRemoteRemoved(-amount);

@@ -130,6 +130,7 @@ internal sealed class ReservationState
         DeadlineTicks = deadlineTicks;
         HeldUnits = 0;
         HoldCount = 0;
+        OfflineUnits = 0;
         Meter = null;
         MeterKey = null;
         MeterHeld = 0;
@@ -175,11 +176,21 @@ internal sealed class ReservationState
         HeldUnits += units;
     }
 
+    /// <summary>Gets what the reservation holds against the offline allowance (many instances, the store unreachable): debt when used.</summary>
+    internal long OfflineUnits { get; private set; }
+
+    internal void AddOfflineHold(long units)
+    {
+        OfflineUnits = units;
+        HeldUnits += units;
+    }
+
     internal void ClearHolds()
     {
         Array.Clear(_holds, 0, HoldCount);
         HoldCount = 0;
         HeldUnits = 0;
+        OfflineUnits = 0;
     }
 
     /// <summary>Publishes the reservation; every field above is written before this.</summary>

@@ -30,6 +30,12 @@ internal interface IPoolEscrow : IAsyncDisposable
     /// a grace), and refuses after.
     /// </summary>
     DateTimeOffset SpendableUntil { get; }
+
+    /// <summary>
+    /// Gets the number of the current (or last) outage: it grows when a statement fails after the store was reached. An offline
+    /// allowance is whole again in each outage.
+    /// </summary>
+    long Outage { get; }
 }
 
 /// <summary>A budget window whose lease here could not hold a request while the limit itself had room.</summary>

@@ -31,6 +31,21 @@ public sealed class CatalogCompilerTests
     }
 
     [Test]
+    public void Compile_AnOfflineAllowance_IsKeptInUnitsOfTheFeaturesCreditType_AndChangesTheContentHash()
+    {
+        var options = new CatalogOptions();
+        options.Features.Add(new FeatureOptions { Id = "chat", Kind = FeatureKind.Metered, CreditType = "usd", OfflineAllowance = 2.5m });
+        options.Features.Add(new FeatureOptions { Id = "plain", Kind = FeatureKind.Metered });
+        CatalogSnapshot snapshot = CatalogCompiler.Compile(options, Scales, version: 1);
+
+        snapshot.Features["chat"].OfflineAllowanceUnits.Should().Be(250, "2.5 usd at scale 2");
+        snapshot.Features["plain"].OfflineAllowanceUnits.Should().Be(0, "no allowance: the feature fails closed");
+        string hash = snapshot.ContentHash;
+        options.Features[0].OfflineAllowance = 3m;
+        CatalogCompiler.Compile(options, Scales, version: 2).ContentHash.Should().NotBe(hash, "a changed allowance is a changed catalog");
+    }
+
+    [Test]
     public void Compile_TheSameCatalogBoundFromConfigurationOrJson_HasTheSameContentHash()
     {
         CatalogOptions fromConfiguration = DocumentedCatalog.FromConfiguration();
@@ -172,6 +187,9 @@ public sealed class CatalogCompilerTests
         yield return Bad("negative price", o => o.Features.Add(new FeatureOptions { Id = "img", Kind = FeatureKind.Metered, CreditType = "credits", PricePerUnit = -1m }), "features[img]: PricePerUnit is negative (-1)");
         yield return Bad("price finer than the scale", o => o.Features.Add(new FeatureOptions { Id = "fine", Kind = FeatureKind.Metered, CreditType = "usd", PricePerUnit = 0.001m }), "features[fine]: PricePerUnit 0.001 does not fit the credit type's scale 2 (more decimal places, or too large)");
         yield return Bad("price without credit type", o => o.Features.Add(new FeatureOptions { Id = "nocur", Kind = FeatureKind.Metered, PricePerUnit = 1m }), "features[nocur]: PricePerUnit needs a CreditType");
+        yield return Bad("offline allowance without credit type", o => o.Features.Add(new FeatureOptions { Id = "offnocur", OfflineAllowance = 5m }), "features[offnocur]: OfflineAllowance needs a CreditType");
+        yield return Bad("negative offline allowance", o => o.Features.Add(new FeatureOptions { Id = "offneg", CreditType = "credits", OfflineAllowance = -5m }), "features[offneg]: OfflineAllowance is negative (-5)");
+        yield return Bad("offline allowance finer than the scale", o => o.Features.Add(new FeatureOptions { Id = "offfine", CreditType = "usd", OfflineAllowance = 0.001m }), "features[offfine]: OfflineAllowance 0.001 does not fit the credit type's scale 2 (more decimal places, or too large)");
         yield return Bad("unknown credit type", o => o.Features.Add(new FeatureOptions { Id = "gpu", Kind = FeatureKind.Metered, CreditType = "gpu-seconds" }), "features[gpu]: CreditType 'gpu-seconds' is not a configured credit type (credits, usd)");
         yield return Bad("plan and add-on share an id", o => o.AddOns.Add(new AddOnOptions { Id = "basic" }), "addOns[basic]: the id is used by another plan or add-on");
         yield return Bad("unknown include", o => o.Plans[0].Includes.Add("gold"), "plans[basic]: includes 'gold', which is not a plan of the catalog");
