@@ -356,9 +356,11 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
             }
 
             long nowTicks = _time.GetUtcNow().UtcTicks;
-            if (nowTicks - t.LastMissTicks < _options.RefillInterval.Ticks)
+            bool direct = nowTicks < t.DirectUntilTicks;
+            if (!direct && nowTicks - t.LastMissTicks < _options.RefillInterval.Ticks)
             {
                 // Missed again before the refill could measure the rate (a burst, or many threads sharing a young lease): slices double.
+                // Not while going direct: there every request misses, and the slice would double past anything the pool could grant.
                 t.Slice = Math.Min(long.MaxValue / 4, Math.Max(t.Slice * 2, missing));
             }
 
@@ -366,7 +368,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
             t.LastDemandTicks = nowTicks;
             await EnsurePoolAsync(t, cancellationToken).ConfigureAwait(false);
             long slice = Math.Max(t.Slice, missing);
-            if (nowTicks >= t.DirectUntilTicks)
+            if (!direct)
             {
                 long granted = await GrowAsync(t, slice, exact: true, cancellationToken).ConfigureAwait(false);
                 if (granted > 0)
@@ -374,8 +376,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
                     return granted;
                 }
 
-                // Not even a slice is left: go direct, and try slices again a second later.
-                t.DirectUntilTicks = nowTicks + TimeSpan.TicksPerSecond;
+                NoSliceFits(t, nowTicks);
             }
 
             Interlocked.Increment(ref _directTopUps);
@@ -385,6 +386,16 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         {
             t.Gate.Release();
         }
+    }
+
+    /// <summary>
+    /// Not even a slice is left in the pool: requests go direct, and a smaller slice is tried a second later (so a slice grown for a
+    /// burst does not keep an instance direct while the pool has room for a smaller one). Caller holds the tracked pool's gate.
+    /// </summary>
+    private static void NoSliceFits(Tracked t, long nowTicks)
+    {
+        t.DirectUntilTicks = nowTicks + TimeSpan.TicksPerSecond;
+        t.Slice = Math.Max(1, t.Slice / 2);
     }
 
     private async Task EnsurePoolAsync(Tracked t, CancellationToken cancellationToken)
@@ -621,7 +632,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
             {
                 if (await GrowAsync(t, t.Slice - available, exact: true, CancellationToken.None).ConfigureAwait(false) == 0)
                 {
-                    t.DirectUntilTicks = nowTicks + TimeSpan.TicksPerSecond;
+                    NoSliceFits(t, nowTicks);
                 }
             }
         }

@@ -156,6 +156,54 @@ public sealed class ManyInstancesTests
     }
 
     [Test]
+    public async Task AnInstanceThatWentDirectWhileAnotherHeldThePool_ReturnsToLeases_OnceThePoolHasRoomAgain()
+    {
+        // Seen after a long outage: a burst of misses while going direct doubled the slice on every miss, past anything the pool
+        // could grant, and the instance kept taking one round trip per request although the pool had room for thousands.
+        await using ServiceProvider a = Instance(_schema);
+        var guard = (EntitlementGuard)a.GetRequiredService<IEntitlementGuard>();
+        GrantResult grant = await a.GetRequiredService<ICreditLedger>().GrantAsync(new CreditGrant { CustomerId = "acme", Amount = 10_000m });
+        (await guard.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 1m })).IsAdmitted.Should().BeTrue();
+        var escrow = (LeaseEscrow)guard.Escrow!;
+
+        // Another instance leases all but 5 credits of what is free.
+        await using var source = Npgsql.NpgsqlDataSource.Create(PostgresServer.ConnectionString);
+        var pools = new PoolLeases(source, _schema);
+        string pool = LeaseEscrow.PoolOf(grant.Block.Id);
+        long free = await pools.FreeAsync(pool);
+        Guid other = Guid.NewGuid();
+        (long granted, _, _) = await pools.GrowAsync(pool, other, "other", free - 5_000_000, exact: true, DateTimeOffset.UtcNow.AddMinutes(5));
+        granted.Should().Be(free - 5_000_000);
+
+        // A burst on this instance: its lease runs dry, no slice fits, it goes direct for the last 5 credits, then is refused.
+        static ReservationRequest One() => new() { CustomerId = "acme", Amount = 1m };
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            var until = DateTime.UtcNow.AddSeconds(2);
+            while (DateTime.UtcNow < until)
+            {
+                ConsumeResult c = await guard.ConsumeAsync(One());
+                c.Status.Should().BeOneOf([ReservationStatus.Admitted, ReservationStatus.InsufficientCredits], c.Reason);
+            }
+        })));
+        escrow.DirectTopUps.Should().BeGreaterThan(0, "the pool had no slice left: requests went direct");
+
+        // The other instance gives its lease back: the pool has room for slices again.
+        (await pools.ShrinkAsync(other, granted)).Should().BeTrue();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        long directBefore = escrow.DirectTopUps;
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            for (int i = 0; i < 250; i++)
+            {
+                (await guard.ConsumeAsync(One())).IsAdmitted.Should().BeTrue();
+            }
+        })));
+
+        (escrow.DirectTopUps - directBefore).Should().BeLessThan(50, "with room in the pool again, requests are paid from a lease, not one round trip each");
+    }
+
+    [Test]
     public async Task AGrantOnOneInstance_IsSpendableOnTheOther_AndOneChainVerifies()
     {
         await using ServiceProvider a = Instance(_schema);

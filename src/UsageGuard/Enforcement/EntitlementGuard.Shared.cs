@@ -43,6 +43,9 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
     private Task? _following;
     private long _followedThrough;
 
+    /// <summary>Gets this instance's leases on the shared pools, or null with one instance (tests).</summary>
+    internal IPoolEscrow? Escrow => _escrow;
+
     /// <summary>Gets whether this guard is one of many instances on a shared store.</summary>
     internal bool IsShared => _escrow is not null;
 
