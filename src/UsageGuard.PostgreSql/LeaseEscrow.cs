@@ -88,6 +88,9 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     private async Task Bounded(Func<CancellationToken, Task> statement, CancellationToken cancellationToken) =>
         await Bounded(async c => { await statement(c).ConfigureAwait(false); return true; }, cancellationToken).ConfigureAwait(false);
 
+    /// <summary>Gets the lease tables this escrow works on (tests).</summary>
+    internal PoolLeases Pools => _pools;
+
     /// <summary>Gets this instance's id in the lease table.</summary>
     internal string Instance => _instance;
 
@@ -313,6 +316,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
                     long taken = t.Cell.TakeLeased();
                     await Bounded(c => _pools.EndAsync(t.LeaseId, t.Spent(taken), c), CancellationToken.None).ConfigureAwait(false);
                     t.Amount = 0;
+                    t.ShrinkingTo = null;
                 }
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
@@ -410,8 +414,23 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     /// <summary>Grows the lease and adds what it granted to the local pool. Caller holds the tracked block's gate.</summary>
     private async Task<long> GrowAsync(Tracked t, long amount, bool exact, CancellationToken cancellationToken)
     {
+        // What a failed statement left in doubt is settled first: the grow's answer is then the lease's amount after it.
+        await SettleDoubtAsync(t, cancellationToken).ConfigureAwait(false);
         long askedTicks = _time.GetUtcNow().UtcTicks;
-        (long granted, long total, bool created) = await Bounded(c => _pools.GrowAsync(t.Pool, t.LeaseId, _instance, amount, exact, Expiry(), t.CountsWhole, c), cancellationToken).ConfigureAwait(false);
+        long granted;
+        long total;
+        bool created;
+        try
+        {
+            (granted, total, created) = await Bounded(c => _pools.GrowAsync(t.Pool, t.LeaseId, _instance, amount, exact, Expiry(), t.CountsWhole, c), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OperationCanceledException)
+        {
+            // The store may have granted it: the next statement on the lease finds out first (SettleDoubtAsync).
+            t.GrowInDoubt = true;
+            throw;
+        }
+
         if (granted == 0)
         {
             return 0;
@@ -439,6 +458,12 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         return granted;
     }
 
+    /// <summary>Gives back <paramref name="units"/> taken out of the cell. Caller holds the tracked pool's gate.</summary>
+    /// <remarks>
+    /// The units are out of the cell before the statement runs, so when it fails they must still leave the lease: the shrink stays
+    /// pending, and the next statement on the lease completes it first (a shrink is idempotent: to an amount, not by one). Before,
+    /// a shrink that failed during an outage left its units leased and unspendable until the lease ended.
+    /// </remarks>
     private async Task ShrinkAsync(Tracked t, long units, CancellationToken cancellationToken)
     {
         if (units <= 0)
@@ -446,14 +471,65 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
             return;
         }
 
-        if (await Bounded(c => _pools.ShrinkAsync(t.LeaseId, units, c), cancellationToken).ConfigureAwait(false))
+        if (!await SettleDoubtAsync(t, cancellationToken).ConfigureAwait(false))
         {
-            t.Amount -= units;
+            return;
+        }
+
+        t.ShrinkingTo = t.Amount - units;
+        await SettleDoubtAsync(t, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Settles what a failed statement left in doubt on the lease: completes a pending shrink, and after a grow whose answer was lost
+    /// (the store may have granted it), adds to the cell what the lease holds at the store beyond what this instance knew of, so that
+    /// it is spent rather than stranded until the lease ends. False when the lease was swept meanwhile. Caller holds the gate.
+    /// </summary>
+    private async Task<bool> SettleDoubtAsync(Tracked t, CancellationToken cancellationToken)
+    {
+        if (t.GrowInDoubt && t.ShrinkingTo is null)
+        {
+            long? atStore = await Bounded(c => _pools.LeaseAmountAsync(t.LeaseId, c), cancellationToken).ConfigureAwait(false);
+            t.GrowInDoubt = false;
+            if (atStore is not { } amount)
+            {
+                if (t.Amount > 0)
+                {
+                    LostLease(t);
+                    return false;
+                }
+
+                return true;
+            }
+
+            if (amount > t.Amount)
+            {
+                long unknown = amount - t.Amount;
+                t.Amount = amount;
+                if (!t.Cell.AddLeased(unknown))
+                {
+                    t.ShrinkingTo = t.Amount - unknown;
+                }
+            }
+        }
+
+        if (t.ShrinkingTo is not { } target)
+        {
+            return true;
+        }
+
+        bool kept = await Bounded(c => _pools.ShrinkToAsync(t.LeaseId, target, c), cancellationToken).ConfigureAwait(false);
+        t.ShrinkingTo = null;
+        if (kept)
+        {
+            t.Amount = target;
         }
         else
         {
             LostLease(t);
         }
+
+        return kept;
     }
 
     /// <summary>The lease was swept: stop spending what it held here (the sweep gave it back) and start a fresh one.</summary>
@@ -462,6 +538,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         long seized = t.Cell.TakeLeased();
         LogLeaseLost(_logger, t.Pool, seized);
         t.Amount = 0;
+        t.ShrinkingTo = null;
     }
 
     private DateTimeOffset Expiry() => _time.GetUtcNow() + _options.LeaseTtl;
@@ -554,6 +631,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
                 {
                     await Bounded(c => _pools.EndAsync(t.LeaseId, t.Spent(t.Cell.TakeLeased()), c), CancellationToken.None).ConfigureAwait(false);
                     t.Amount = 0;
+                    t.ShrinkingTo = null;
                 }
 
                 await Bounded(c => _pools.DropIfUnleasedAsync(t.Pool, c), CancellationToken.None).ConfigureAwait(false);
@@ -575,9 +653,15 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
                 {
                     await Bounded(c => _pools.EndAsync(t.LeaseId, block.UsedSinceLeased + block.Held, c), CancellationToken.None).ConfigureAwait(false);
                     t.Amount = 0;
+                    t.ShrinkingTo = null;
                 }
 
                 t.Finished = true;
+                return;
+            }
+
+            if (!await SettleDoubtAsync(t, CancellationToken.None).ConfigureAwait(false))
+            {
                 return;
             }
 
@@ -652,6 +736,7 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
             {
                 await Bounded(c => _pools.EndAsync(t.LeaseId, t.Spent(t.Cell.TakeLeased()), c), cancellationToken).ConfigureAwait(false);
                 t.Amount = 0;
+                t.ShrinkingTo = null;
             }
 
             t.Finished = true;
@@ -766,12 +851,18 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         internal long Capacity { get; set; } = capacity;
 
         /// <summary>Gets what an ending lease counts as spent once <paramref name="taken"/> unused units were taken back from the cell.</summary>
-        internal long Spent(long taken) => Block is { } block ? block.UsedSinceLeased : CountsUse ? Math.Max(0, Amount - taken) : 0;
+        internal long Spent(long taken) => Block is { } block ? block.UsedSinceLeased : CountsUse ? Math.Max(0, (ShrinkingTo ?? Amount) - taken) : 0;
 
         /// <summary>Gets the gate every round trip on this block takes: one at a time per block and instance.</summary>
         internal SemaphoreSlim Gate { get; } = new(1, 1);
 
         internal long Amount { get; set; }
+
+        /// <summary>Gets or sets the amount a shrink whose statement failed takes the lease to (its units are out of the cell), or null.</summary>
+        internal long? ShrinkingTo { get; set; }
+
+        /// <summary>Gets or sets whether a grow failed without a known outcome: the lease may hold more at the store than <see cref="Amount"/>.</summary>
+        internal bool GrowInDoubt { get; set; }
 
         internal long Slice { get; set; } = 1;
 

@@ -180,10 +180,19 @@ internal sealed class PoolLeases
         command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = exact });
         command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = whole });
         await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+        (long, long, bool) result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
             ? (reader.GetInt64(0), reader.GetInt64(1), reader.GetBoolean(2))
             : (0, -1, false);
+        if (LoseGrowAnswers > 0 && Interlocked.Decrement(ref LoseGrowAnswers) >= 0)
+        {
+            throw new TimeoutException("Test hook: the grow was applied, and its answer is lost.");
+        }
+
+        return result;
     }
+
+    /// <summary>Test hook: the next this many grows are applied by the store, and their answers lost (the caller sees a time-out).</summary>
+    internal int LoseGrowAnswers;
 
     /// <summary>Gives back <paramref name="amount"/> unspent units of a lease to its pool; false when the lease was swept.</summary>
     internal async Task<bool> ShrinkAsync(Guid leaseId, long amount, CancellationToken cancellationToken = default)
@@ -191,6 +200,30 @@ internal sealed class PoolLeases
         await using NpgsqlCommand command = _dataSource.CreateCommand($"""
             WITH l AS (UPDATE {_schema}.ug_leases SET amount = amount - $2, reported = LEAST(reported, amount - $2) WHERE lease_id = $1 AND amount >= $2 RETURNING pool)
             UPDATE {_schema}.ug_pools p SET leased = p.leased - $2 FROM l WHERE p.pool = l.pool;
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = leaseId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = amount });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <summary>Gets a lease's amount at the store, or null when there is no such lease (never taken, swept or ended).</summary>
+    internal async Task<long?> LeaseAmountAsync(Guid leaseId, CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"SELECT amount FROM {_schema}.ug_leases WHERE lease_id = $1;");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = leaseId });
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long amount ? amount : null;
+    }
+
+    /// <summary>
+    /// Shrinks a lease to <paramref name="amount"/> units, giving the difference back to its pool; false when the lease was swept. Idempotent:
+    /// sent again after its answer was lost, it gives back nothing more.
+    /// </summary>
+    internal async Task<bool> ShrinkToAsync(Guid leaseId, long amount, CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlCommand command = _dataSource.CreateCommand($"""
+            WITH old AS (SELECT pool, amount FROM {_schema}.ug_leases WHERE lease_id = $1 AND amount >= $2 FOR UPDATE),
+            l AS (UPDATE {_schema}.ug_leases x SET amount = $2, reported = LEAST(x.reported, $2) FROM old WHERE x.lease_id = $1 RETURNING old.pool, old.amount - $2 AS given)
+            UPDATE {_schema}.ug_pools p SET leased = p.leased - l.given FROM l WHERE p.pool = l.pool;
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = leaseId });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = amount });

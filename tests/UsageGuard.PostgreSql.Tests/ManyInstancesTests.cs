@@ -156,6 +156,42 @@ public sealed class ManyInstancesTests
     }
 
     [Test]
+    public async Task AGrowWhoseAnswerWasLost_IsSpentLater_NotStrandedInTheLease()
+    {
+        // Seen after a cut: a lease the store grew while its answer was lost was never added to the instance's local pool, and the
+        // last credits of the wallet stayed leased and unspendable until the lease ended.
+        await using ServiceProvider a = Instance(_schema);
+        var guard = (EntitlementGuard)a.GetRequiredService<IEntitlementGuard>();
+        var ledger = a.GetRequiredService<ICreditLedger>();
+        await ledger.GrantAsync(new CreditGrant { CustomerId = "acme", Amount = 100m });
+        var escrow = (LeaseEscrow)guard.Escrow!;
+        escrow.Pools.LoseGrowAnswers = 1;
+
+        (await guard.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 1m })).Status.Should().Be(ReservationStatus.StoreUnavailable, "the grow's outcome is unknown");
+        await Task.Delay(1_100);
+        long admitted = 0;
+        int refusedInARow = 0;
+        while (refusedInARow < 10)
+        {
+            ConsumeResult c = await guard.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 1m });
+            if (c.IsAdmitted)
+            {
+                admitted++;
+                refusedInARow = 0;
+            }
+            else
+            {
+                c.Status.Should().Be(ReservationStatus.InsufficientCredits, c.Reason);
+                refusedInARow++;
+                await Task.Delay(25);
+            }
+        }
+
+        admitted.Should().Be(100, "what the lost grow leased is spent too");
+        Balance(ledger, "acme").Should().Be(0m);
+    }
+
+    [Test]
     public async Task AnInstanceThatWentDirectWhileAnotherHeldThePool_ReturnsToLeases_OnceThePoolHasRoomAgain()
     {
         // Seen after a long outage: a burst of misses while going direct doubled the slice on every miss, past anything the pool

@@ -30,6 +30,25 @@ public sealed class PoolLeasesTests : PoolFixture
     }
 
     [Test]
+    public async Task ShrinkTo_SentAgainAfterItsAnswerWasLost_GivesBackOnce()
+    {
+        PoolLeases pools = await PoolsAsync();
+        await pools.EnsurePoolAsync("block:a", 100);
+        Guid lease = Guid.NewGuid();
+        (long granted, long amount, _) = await pools.GrowAsync("block:a", lease, "i-1", 60, exact: true, T0.AddMinutes(1));
+        (granted, amount).Should().Be((60L, 60L));
+
+        (await pools.ShrinkToAsync(lease, 45)).Should().BeTrue();
+        (await pools.ReadAsync("block:a")).Should().Be((100L, 0L, 45L));
+        (await pools.ShrinkToAsync(lease, 45)).Should().BeTrue("the lease is still there");
+        (await pools.ReadAsync("block:a")).Should().Be((100L, 0L, 45L), "the same shrink sent again gives back nothing more");
+        (await pools.ShrinkToAsync(lease, 50)).Should().BeFalse("a shrink never grows a lease");
+        (await pools.ReadAsync("block:a")).Should().Be((100L, 0L, 45L));
+        (await pools.EndAsync(lease, 0)).Should().BeTrue();
+        (await pools.ShrinkToAsync(lease, 0)).Should().BeFalse("the lease is gone");
+    }
+
+    [Test]
     public async Task NearExhaustion_TheLastUnitsGoDirect_NoneStranded_NoneOversold()
     {
         PoolLeases pools = await PoolsAsync();

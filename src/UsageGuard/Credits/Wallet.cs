@@ -246,18 +246,6 @@ internal sealed class Wallet
         return debt;
     }
 
-    /// <summary>Gets what offline holds keep of the allowance now (tests).</summary>
-    internal long OfflineHeld
-    {
-        get
-        {
-            lock (Gate)
-            {
-                return _offlineHeld;
-            }
-        }
-    }
-
     /// <summary>Adds debt another instance took (its <see cref="LedgerEntryKind.Overdraft"/> entry, followed). Caller holds <see cref="Gate"/>.</summary>
     internal void AddRemoteDebt(long units) => Volatile.Write(ref _owed, _owed + units);
 
