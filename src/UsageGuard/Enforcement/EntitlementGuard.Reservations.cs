@@ -6,6 +6,66 @@ internal sealed partial class EntitlementGuard
 {
     public ValueTask<ReservationResult> ReserveAsync(ReservationRequest request, CancellationToken cancellationToken = default)
     {
+        ValueTask<ReservationResult> decided = ReserveUncounted(request, cancellationToken);
+        if (!UsageGuardDiagnostics.Reservations.Enabled)
+        {
+            return decided;
+        }
+
+        if (decided.IsCompletedSuccessfully)
+        {
+            CountDecision(ReserveOperation, decided.Result.Status);
+            return decided;
+        }
+
+        return CountedAsync(decided, ReserveOperation, static r => r.Status);
+    }
+
+    public ValueTask<ConsumeResult> ConsumeAsync(ReservationRequest request, CancellationToken cancellationToken = default)
+    {
+        ValueTask<ConsumeResult> decided = ConsumeUncounted(request, cancellationToken);
+        if (!UsageGuardDiagnostics.Reservations.Enabled)
+        {
+            return decided;
+        }
+
+        if (decided.IsCompletedSuccessfully)
+        {
+            CountDecision(ConsumeOperation, decided.Result.Status);
+            return decided;
+        }
+
+        return CountedAsync(decided, ConsumeOperation, static r => r.Status);
+    }
+
+    private const int ReserveOperation = 0;
+    private const int ConsumeOperation = 1;
+
+    // The tags of every (operation, status) pair, built once: counting a decision allocates nothing.
+    private static readonly KeyValuePair<string, object?>[][] s_decisionTags = [.. new[] { "reserve", "consume" }.Select(op =>
+        Enumerable.Range(0, Enum.GetValues<ReservationStatus>().Max(v => (int)v) + 1)
+            .Select(status => new KeyValuePair<string, object?>(UsageGuardDiagnostics.StatusTag, ((ReservationStatus)status).ToString()))
+            .ToArray())];
+
+    private static readonly KeyValuePair<string, object?>[] s_operationTags =
+        [new(UsageGuardDiagnostics.OperationTag, "reserve"), new(UsageGuardDiagnostics.OperationTag, "consume")];
+
+    private static void CountDecision(int operation, ReservationStatus status)
+    {
+        KeyValuePair<string, object?>[] byStatus = s_decisionTags[operation];
+        KeyValuePair<string, object?> statusTag = (uint)status < (uint)byStatus.Length ? byStatus[(int)status] : new(UsageGuardDiagnostics.StatusTag, status.ToString());
+        UsageGuardDiagnostics.Reservations.Add(1, s_operationTags[operation], statusTag);
+    }
+
+    private static async ValueTask<T> CountedAsync<T>(ValueTask<T> decided, int operation, Func<T, ReservationStatus> status)
+    {
+        T result = await decided.ConfigureAwait(false);
+        CountDecision(operation, status(result));
+        return result;
+    }
+
+    private ValueTask<ReservationResult> ReserveUncounted(ReservationRequest request, CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
         DateTimeOffset now = _time.GetUtcNow();
@@ -92,7 +152,7 @@ internal sealed partial class EntitlementGuard
             cancellationToken);
     }
 
-    public ValueTask<ConsumeResult> ConsumeAsync(ReservationRequest request, CancellationToken cancellationToken = default)
+    private ValueTask<ConsumeResult> ConsumeUncounted(ReservationRequest request, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();

@@ -272,6 +272,11 @@ internal sealed partial class EntitlementGuard
             }
         }
 
+        if (charged + overdrawn > 0)
+        {
+            UsageGuardDiagnostics.CreditsConsumed.Add(charged + overdrawn, new KeyValuePair<string, object?>(UsageGuardDiagnostics.CreditTypeTag, wallet.Type.Code));
+        }
+
         int scale = wallet.Type.Scale;
         var result = new SettlementResult(
             state.Id,

@@ -339,6 +339,7 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
 
     private void Commit(int count)
     {
+        long started = _time.GetTimestamp();
         var batch = new LedgerBatch(new ReadOnlyMemory<LedgerEntry>(_batch, 0, count), _records);
 
         // One id for every attempt: a retry after a commit whose outcome was lost applies nothing again.
@@ -350,6 +351,8 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
 
         Array.Clear(_batch, 0, count);
         _records.Clear();
+        UsageGuardDiagnostics.LedgerBatchSize.Record(count);
+        UsageGuardDiagnostics.LedgerBatchDuration.Record(_time.GetElapsedTime(started).TotalSeconds);
 
         // Everything taken from the queue so far was in this batch or an earlier one, and is now committed.
         Volatile.Write(ref _committed, _channel.Dequeued);
@@ -503,6 +506,7 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
 
     private void NoteFailure(Exception ex)
     {
+        UsageGuardDiagnostics.StoreErrors.Add(1, new KeyValuePair<string, object?>("error.type", ex.GetType().FullName));
         _failedAttempts++;
         _health = new UsageGuardHealth(ex, _health.FailingSince ?? _time.GetUtcNow(), _failedAttempts, writerStopped: false);
         LogAppendFailed(_logger, _failedAttempts, ex);
