@@ -4,9 +4,15 @@ namespace UsageGuard;
 
 internal sealed partial class EntitlementGuard
 {
-    public ValueTask<ReservationResult> ReserveAsync(ReservationRequest request, CancellationToken cancellationToken = default)
+    public ValueTask<ReservationResult> ReserveAsync(ReservationRequest request, CancellationToken cancellationToken = default) =>
+        Counted(ReserveUncounted(request, cancellationToken), ReserveOperation, static r => r.Status);
+
+    public ValueTask<ConsumeResult> ConsumeAsync(ReservationRequest request, CancellationToken cancellationToken = default) =>
+        Counted(ConsumeUncounted(request, cancellationToken), ConsumeOperation, static r => r.Status);
+
+    /// <summary>Counts a decision on <c>usageguard.reservations</c> once it is made; nothing at all while no listener listens.</summary>
+    private static ValueTask<T> Counted<T>(ValueTask<T> decided, int operation, Func<T, ReservationStatus> status)
     {
-        ValueTask<ReservationResult> decided = ReserveUncounted(request, cancellationToken);
         if (!UsageGuardDiagnostics.Reservations.Enabled)
         {
             return decided;
@@ -14,28 +20,11 @@ internal sealed partial class EntitlementGuard
 
         if (decided.IsCompletedSuccessfully)
         {
-            CountDecision(ReserveOperation, decided.Result.Status);
+            CountDecision(operation, status(decided.Result));
             return decided;
         }
 
-        return CountedAsync(decided, ReserveOperation, static r => r.Status);
-    }
-
-    public ValueTask<ConsumeResult> ConsumeAsync(ReservationRequest request, CancellationToken cancellationToken = default)
-    {
-        ValueTask<ConsumeResult> decided = ConsumeUncounted(request, cancellationToken);
-        if (!UsageGuardDiagnostics.Reservations.Enabled)
-        {
-            return decided;
-        }
-
-        if (decided.IsCompletedSuccessfully)
-        {
-            CountDecision(ConsumeOperation, decided.Result.Status);
-            return decided;
-        }
-
-        return CountedAsync(decided, ConsumeOperation, static r => r.Status);
+        return CountedAsync(decided, operation, status);
     }
 
     private const int ReserveOperation = 0;
