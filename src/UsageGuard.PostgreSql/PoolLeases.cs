@@ -194,18 +194,6 @@ internal sealed class PoolLeases
     /// <summary>Test hook: the next this many grows are applied by the store, and their answers lost (the caller sees a time-out).</summary>
     internal int LoseGrowAnswers;
 
-    /// <summary>Gives back <paramref name="amount"/> unspent units of a lease to its pool; false when the lease was swept.</summary>
-    internal async Task<bool> ShrinkAsync(Guid leaseId, long amount, CancellationToken cancellationToken = default)
-    {
-        await using NpgsqlCommand command = _dataSource.CreateCommand($"""
-            WITH l AS (UPDATE {_schema}.ug_leases SET amount = amount - $2, reported = LEAST(reported, amount - $2) WHERE lease_id = $1 AND amount >= $2 RETURNING pool)
-            UPDATE {_schema}.ug_pools p SET leased = p.leased - $2 FROM l WHERE p.pool = l.pool;
-            """);
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = leaseId });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = amount });
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-    }
-
     /// <summary>Gets a lease's amount at the store, or null when there is no such lease (never taken, swept or ended).</summary>
     internal async Task<long?> LeaseAmountAsync(Guid leaseId, CancellationToken cancellationToken = default)
     {
