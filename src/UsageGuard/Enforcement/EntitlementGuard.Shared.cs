@@ -281,11 +281,17 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
         }
         catch (LedgerUnavailableException ex)
         {
-            if (_topUpWarnings.Allow(_time, out int heldBack))
-            {
-                LogTopUpFailed(_logger, heldBack, ex);
-            }
+            WarnTopUpFailed(ex);
             return null;
+        }
+    }
+
+    /// <summary>Logs that a top-up could not reach the store: at most one line per interval, with how many were held back.</summary>
+    private void WarnTopUpFailed(LedgerUnavailableException ex)
+    {
+        if (_topUpWarnings.Allow(_time, out int heldBack))
+        {
+            LogTopUpFailed(_logger, heldBack, ex);
         }
     }
 
@@ -298,10 +304,7 @@ internal sealed partial class EntitlementGuard : IPoolEscrowOwner
         }
         catch (LedgerUnavailableException ex)
         {
-            if (_topUpWarnings.Allow(_time, out int heldBack))
-            {
-                LogTopUpFailed(_logger, heldBack, ex);
-            }
+            WarnTopUpFailed(ex);
             return null;
         }
     }
