@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
 namespace UsageGuard;
@@ -9,7 +10,35 @@ public static class UsageGuardDiagnostics
     /// <summary>The name of UsageGuard's <see cref="Meter"/>.</summary>
     public const string MeterName = "UsageGuard";
 
+    /// <summary>The name of UsageGuard's <see cref="ActivitySource"/>: spans <c>usageguard.reserve</c>, <c>usageguard.consume</c>,
+    /// <c>usageguard.settle</c> and <c>usageguard.ledger.flush</c>.</summary>
+    public const string ActivitySourceName = "UsageGuard";
+
     private static readonly Meter s_meter = new(MeterName);
+
+    /// <summary>Gets the source of UsageGuard's spans.</summary>
+    internal static ActivitySource Source { get; } = new(ActivitySourceName);
+
+    /// <summary>Gets whether anyone observes decisions: a listener of <c>usageguard.reservations</c> or of the spans.</summary>
+    internal static bool Observing => Reservations.Enabled || Source.HasListeners();
+
+    /// <summary>The span tag of the reservation id (a number the guard assigned, not a customer's).</summary>
+    internal const string ReservationTag = "usageguard.reservation.id";
+
+    /// <summary>The span tag of the credits a settlement charged, as an exact invariant-culture decimal string.</summary>
+    internal const string ChargedTag = "usageguard.charged";
+
+    /// <summary>The span tag of the catalog version that priced the request.</summary>
+    internal const string CatalogVersionTag = "usageguard.catalog.version";
+
+    /// <summary>The span tag of the feature a request meters.</summary>
+    internal const string FeatureTag = "usageguard.feature";
+
+    /// <summary>The span tag of the model a request names (the OpenTelemetry GenAI convention's name).</summary>
+    internal const string ModelTag = "gen_ai.request.model";
+
+    /// <summary>The span tag of the number of entries a ledger flush committed.</summary>
+    internal const string BatchSizeTag = "usageguard.ledger.batch.size";
 
     /// <summary>The tag of the <c>usageguard.alerts</c> counter that says what raised an alert: <c>budget</c> or <c>wallet</c>.</summary>
     internal const string AlertKindTag = "usageguard.alert.kind";

@@ -5,53 +5,14 @@ namespace UsageGuard;
 internal sealed partial class EntitlementGuard
 {
     public ValueTask<ReservationResult> ReserveAsync(ReservationRequest request, CancellationToken cancellationToken = default) =>
-        Counted(ReserveUncounted(request, cancellationToken), ReserveOperation, static r => r.Status);
+        UsageGuardDiagnostics.Observing
+            ? Observed(ReserveOperation, request, static (g, r, ct) => g.ReserveUncounted(r, ct), static r => r.Status, cancellationToken)
+            : ReserveUncounted(request, cancellationToken);
 
     public ValueTask<ConsumeResult> ConsumeAsync(ReservationRequest request, CancellationToken cancellationToken = default) =>
-        Counted(ConsumeUncounted(request, cancellationToken), ConsumeOperation, static r => r.Status);
-
-    /// <summary>Counts a decision on <c>usageguard.reservations</c> once it is made; nothing at all while no listener listens.</summary>
-    private static ValueTask<T> Counted<T>(ValueTask<T> decided, int operation, Func<T, ReservationStatus> status)
-    {
-        if (!UsageGuardDiagnostics.Reservations.Enabled)
-        {
-            return decided;
-        }
-
-        if (decided.IsCompletedSuccessfully)
-        {
-            CountDecision(operation, status(decided.Result));
-            return decided;
-        }
-
-        return CountedAsync(decided, operation, status);
-    }
-
-    private const int ReserveOperation = 0;
-    private const int ConsumeOperation = 1;
-
-    // The tags of every (operation, status) pair, built once: counting a decision allocates nothing.
-    private static readonly KeyValuePair<string, object?>[][] s_decisionTags = [.. new[] { "reserve", "consume" }.Select(op =>
-        Enumerable.Range(0, Enum.GetValues<ReservationStatus>().Max(v => (int)v) + 1)
-            .Select(status => new KeyValuePair<string, object?>(UsageGuardDiagnostics.StatusTag, ((ReservationStatus)status).ToString()))
-            .ToArray())];
-
-    private static readonly KeyValuePair<string, object?>[] s_operationTags =
-        [new(UsageGuardDiagnostics.OperationTag, "reserve"), new(UsageGuardDiagnostics.OperationTag, "consume")];
-
-    private static void CountDecision(int operation, ReservationStatus status)
-    {
-        KeyValuePair<string, object?>[] byStatus = s_decisionTags[operation];
-        KeyValuePair<string, object?> statusTag = (uint)status < (uint)byStatus.Length ? byStatus[(int)status] : new(UsageGuardDiagnostics.StatusTag, status.ToString());
-        UsageGuardDiagnostics.Reservations.Add(1, s_operationTags[operation], statusTag);
-    }
-
-    private static async ValueTask<T> CountedAsync<T>(ValueTask<T> decided, int operation, Func<T, ReservationStatus> status)
-    {
-        T result = await decided.ConfigureAwait(false);
-        CountDecision(operation, status(result));
-        return result;
-    }
+        UsageGuardDiagnostics.Observing
+            ? Observed(ConsumeOperation, request, static (g, r, ct) => g.ConsumeUncounted(r, ct), static r => r.Status, cancellationToken)
+            : ConsumeUncounted(request, cancellationToken);
 
     private ValueTask<ReservationResult> ReserveUncounted(ReservationRequest request, CancellationToken cancellationToken)
     {

@@ -2,7 +2,12 @@ namespace UsageGuard;
 
 internal sealed partial class EntitlementGuard
 {
-    public ValueTask<SettlementResult> SettleAsync(Reservation reservation, decimal actual, CancellationToken cancellationToken = default)
+    public ValueTask<SettlementResult> SettleAsync(Reservation reservation, decimal actual, CancellationToken cancellationToken = default) =>
+        UsageGuardDiagnostics.Source.HasListeners()
+            ? TracedSettle(this, reservation, actual, static (g, r, a, ct) => g.SettleUntraced(r, a, ct), cancellationToken)
+            : SettleUntraced(reservation, actual, cancellationToken);
+
+    private ValueTask<SettlementResult> SettleUntraced(Reservation reservation, decimal actual, CancellationToken cancellationToken)
     {
         ReservationState state = reservation.State ?? throw new ArgumentException("This reservation handle is the default value; only handles returned by an admitted reservation can be settled.", nameof(reservation));
         if (actual < 0)
@@ -22,7 +27,12 @@ internal sealed partial class EntitlementGuard
     public ValueTask<SettlementResult> SettleAsync(Reservation reservation, TokenUsage actual, CancellationToken cancellationToken = default) =>
         SettleAsync(reservation, new TokenSettlement(actual), cancellationToken);
 
-    public ValueTask<SettlementResult> SettleAsync(Reservation reservation, TokenSettlement settlement, CancellationToken cancellationToken = default)
+    public ValueTask<SettlementResult> SettleAsync(Reservation reservation, TokenSettlement settlement, CancellationToken cancellationToken = default) =>
+        UsageGuardDiagnostics.Source.HasListeners()
+            ? TracedSettle(this, reservation, settlement, static (g, r, s, ct) => g.SettleUntraced(r, s, ct), cancellationToken)
+            : SettleUntraced(reservation, settlement, cancellationToken);
+
+    private ValueTask<SettlementResult> SettleUntraced(Reservation reservation, TokenSettlement settlement, CancellationToken cancellationToken)
     {
         ReservationState state = reservation.State ?? throw new ArgumentException("This reservation handle is the default value; only handles returned by an admitted reservation can be settled.", nameof(reservation));
         if (state.StatusOf(reservation.Id) == ReservationState.Active && state.Rate == default)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
@@ -340,6 +341,8 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
     private void Commit(int count)
     {
         long started = _time.GetTimestamp();
+        using Activity? activity = UsageGuardDiagnostics.Source.StartActivity("usageguard.ledger.flush", ActivityKind.Internal);
+        activity?.SetTag(UsageGuardDiagnostics.BatchSizeTag, count);
         var batch = new LedgerBatch(new ReadOnlyMemory<LedgerEntry>(_batch, 0, count), _records);
 
         // One id for every attempt: a retry after a commit whose outcome was lost applies nothing again.
