@@ -21,12 +21,12 @@ namespace UsageGuard.PostgreSql;
 public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerStore, IDisposable, IAsyncDisposable
 {
     /// <summary>The schema version this release creates and understands.</summary>
-    public const int SchemaVersion = 4;
+    public const int SchemaVersion = 5;
 
     private const string EntryColumns =
         "seq, ts, ts_offset, kind, customer_id, credit_type, block_id, amount, scale, balance_before, balance_after, " +
         "subject, feature, model, session_id, request_id, idempotency_key, reservation_id, reason, block_terms, prev_hash, hash, " +
-        "catalog_version, usage, budgeted";
+        "catalog_version, usage, budgeted, settlement";
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
@@ -134,6 +134,11 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
                     if (version < 4)
                     {
                         await Execute(connection, transaction, SchemaV4(), cancellationToken).ConfigureAwait(false);
+                    }
+
+                    if (version < 5)
+                    {
+                        await Execute(connection, transaction, SchemaV5(), cancellationToken).ConfigureAwait(false);
                     }
                 }
 
@@ -283,6 +288,7 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
             await WriteText(copy, e.CatalogVersion, cancellationToken).ConfigureAwait(false);
             await WriteText(copy, e.Usage is { } usage ? StoreCodec.EncodeUsage(usage) : null, cancellationToken).ConfigureAwait(false);
             await WriteText(copy, e.Budgeted is { } budgeted ? StoreCodec.EncodeBudgeted(budgeted) : null, cancellationToken).ConfigureAwait(false);
+            await WriteText(copy, e.Settlement is { } settled ? StoreCodec.EncodeSettlement(settled) : null, cancellationToken).ConfigureAwait(false);
         }
 
         await copy.CompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -582,6 +588,12 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
         UPDATE {_schema}.ug_meta SET value = '4' WHERE name = 'schema_version';
         """;
 
+    /// <summary>Version 5: what a settlement charged and for what (its usage event; JSON), on its last entry.</summary>
+    private string SchemaV5() => $"""
+        ALTER TABLE {_schema}.ug_entries ADD COLUMN settlement text;
+        UPDATE {_schema}.ug_meta SET value = '5' WHERE name = 'schema_version';
+        """;
+
     private LedgerEntry ReadEntry(NpgsqlDataReader r)
     {
         try
@@ -612,6 +624,7 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
                 CatalogVersion = Text(r, 22),
                 Usage = r.IsDBNull(23) ? null : StoreCodec.DecodeUsage(r.GetString(23)),
                 Budgeted = r.IsDBNull(24) ? null : StoreCodec.DecodeBudgeted(r.GetString(24)),
+                Settlement = r.IsDBNull(25) ? null : StoreCodec.DecodeSettlement(r.GetString(25)),
             };
         }
         catch (Exception ex) when (ex is InvalidCastException or ArgumentException or FormatException or OverflowException or System.Text.Json.JsonException)

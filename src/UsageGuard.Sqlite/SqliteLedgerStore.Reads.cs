@@ -274,6 +274,7 @@ public sealed partial class SqliteLedgerStore
                 Block = r.IsDBNull(19) ? null : StoreCodec.DecodeBlock(r.GetString(19)),
                 Usage = r.IsDBNull(23) ? null : StoreCodec.DecodeUsage(r.GetString(23)),
                 Budgeted = r.IsDBNull(24) ? null : StoreCodec.DecodeBudgeted(r.GetString(24)),
+                Settlement = r.IsDBNull(25) ? null : StoreCodec.DecodeSettlement(r.GetString(25)),
                 CatalogVersion = NullableString(r, 22),
                 PreviousHash = LedgerHash.FromBytes((byte[])r.GetValue(20)),
                 Hash = LedgerHash.FromBytes((byte[])r.GetValue(21)),

@@ -8,7 +8,7 @@ public sealed partial class SqliteLedgerStore
     private const string EntryColumns =
         "seq, ts, ts_offset, kind, customer_id, credit_type, block_id, amount, scale, balance_before, balance_after, " +
         "subject, feature, model, session_id, request_id, idempotency_key, reservation_id, reason, block_terms, prev_hash, hash, " +
-        "catalog_version, usage, budgeted";
+        "catalog_version, usage, budgeted, settlement";
 
     /// <summary>Version 1. Every later version is a step added below it, applied in order in one transaction each.</summary>
     /// <remarks>
@@ -73,6 +73,12 @@ public sealed partial class SqliteLedgerStore
         ALTER TABLE ug_entries ADD COLUMN budgeted TEXT;
         """;
 
+    /// <summary>Version 4: what a settlement charged and for what (its usage event; JSON), on its last entry.</summary>
+    /// <remarks>Entries written before have none: settlements made by an older release are not usage events.</remarks>
+    private const string SchemaV4 = """
+        ALTER TABLE ug_entries ADD COLUMN settlement TEXT;
+        """;
+
     /// <summary>Creates or migrates the schema by version number (<c>PRAGMA user_version</c>) and returns the database's id.</summary>
     private Guid Migrate()
     {
@@ -111,6 +117,14 @@ public sealed partial class SqliteLedgerStore
             using SqliteTransaction transaction = _write.BeginTransaction();
             Execute(SchemaV3, transaction);
             Execute("PRAGMA user_version = 3;", transaction);
+            transaction.Commit();
+        }
+
+        if (version < 4)
+        {
+            using SqliteTransaction transaction = _write.BeginTransaction();
+            Execute(SchemaV4, transaction);
+            Execute("PRAGMA user_version = 4;", transaction);
             transaction.Commit();
         }
 

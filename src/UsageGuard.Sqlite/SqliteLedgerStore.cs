@@ -22,7 +22,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
     public const string DefaultFileName = "usageguard.db";
 
     /// <summary>The schema version this release creates and reads.</summary>
-    public const int SchemaVersion = 3;
+    public const int SchemaVersion = 4;
 
     private readonly SqliteLedgerStoreOptions _options;
     private readonly string _connectionString;

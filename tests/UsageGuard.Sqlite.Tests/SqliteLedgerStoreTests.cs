@@ -18,7 +18,7 @@ public sealed class SqliteLedgerStoreTests : FileFixture
 
         RawSqlite.Scalar(path, "PRAGMA user_version;").Should().Be((long)SqliteLedgerStore.SchemaVersion);
         RawSqlite.Scalar(path, "PRAGMA journal_mode;").Should().Be("wal");
-        EntryColumnsOf(path).Should().EndWith(["hash", "catalog_version", "usage", "budgeted"]);
+        EntryColumnsOf(path).Should().EndWith(["hash", "catalog_version", "usage", "budgeted", "settlement"]);
     }
 
     [Test]
@@ -31,13 +31,13 @@ public sealed class SqliteLedgerStoreTests : FileFixture
 
         using (SqliteLedgerStore store = SqliteLedgerStore.Open(path))
         {
-            SqliteLedgerStore.SchemaVersion.Should().Be(3);
-            RawSqlite.Scalar(path, "PRAGMA user_version;").Should().Be(3L);
+            SqliteLedgerStore.SchemaVersion.Should().Be(4);
+            RawSqlite.Scalar(path, "PRAGMA user_version;").Should().Be(4L);
             (await ReadAll(store)).Should().Equal(old);
             await store.AppendAsync(new LedgerBatch(added, []));
         }
 
-        EntryColumnsOf(path).Should().Equal(Version1Columns.Concat(["catalog_version", "usage", "budgeted"]));
+        EntryColumnsOf(path).Should().Equal(Version1Columns.Concat(["catalog_version", "usage", "budgeted", "settlement"]));
         using SqliteLedgerStore reopened = SqliteLedgerStore.Open(path);
         List<LedgerEntry> all = await ReadAll(reopened);
         all.Should().Equal(old.Concat(added));
@@ -83,14 +83,15 @@ public sealed class SqliteLedgerStoreTests : FileFixture
     [Test]
     public void Open_TheNextSchemaVersion_IsRefusedAndLeftAlone()
     {
-        string path = Dir.File("v4.db");
+        string path = Dir.File("next.db");
         WriteVersion1File(path, Link(null, OverdraftLedgerOfVersion1()), writeHead: false);
-        RawSqlite.Execute(path, "PRAGMA user_version = 4;");
+        int next = SqliteLedgerStore.SchemaVersion + 1;
+        RawSqlite.Execute(path, $"PRAGMA user_version = {next};");
 
         Action open = () => SqliteLedgerStore.Open(path);
 
-        open.Should().Throw<UsageGuardException>().Which.Message.Should().Contain("schema version 4");
-        RawSqlite.Scalar(path, "PRAGMA user_version;").Should().Be(4L);
+        open.Should().Throw<UsageGuardException>().Which.Message.Should().Contain($"schema version {next}");
+        RawSqlite.Scalar(path, "PRAGMA user_version;").Should().Be(next);
         EntryColumnsOf(path).Should().Equal(Version1Columns);
     }
 

@@ -253,6 +253,18 @@ public abstract class LedgerStoreContractTests
             new() { Kind = LedgerEntryKind.Usage, Amount = CreditAmount.FromUnits(0, 6), CatalogVersion = "fedcba9876543210", Feature = "chat", Usage = new MeteredUsage(day.Meter, 4, day.Window, day.WindowStart, day.WindowEnd) },
             new() { Kind = LedgerEntryKind.Overage, Amount = CreditAmount.FromUnits(1, 6) },
             new() { Kind = LedgerEntryKind.Budgeted, Amount = CreditAmount.FromUnits(0, 6), SessionId = "run-1", Budgeted = new BudgetedUsage(T0.ToOffset(TimeSpan.FromHours(2)), CreditAmount.FromUnits(0, 6), 0, null) },
+            new()
+            {
+                Kind = LedgerEntryKind.Settle, BlockId = new Guid(2, 0, 0, new byte[8]), Amount = CreditAmount.FromUnits(-8, 6), ReservationId = 41,
+                Budgeted = new BudgetedUsage(T0, CreditAmount.FromUnits(8, 6), 30, null),
+                Settlement = new SettlementRecord
+                {
+                    AdmittedAt = T0.AddSeconds(-2), Charged = CreditAmount.FromUnits(8, 6), Overdrawn = CreditAmount.FromUnits(3, 6),
+                    Overage = CreditAmount.FromUnits(1, 6), Waived = CreditAmount.FromUnits(0, 6), Tokens = new TokenUsage(10, 5, 12, 3), Estimated = true,
+                    AnsweredModel = "gpt-x-mini", SubjectPath = "org/eng/search", Price = 0.000016m, VendorCost = 0.0000123456m, CostCurrency = "EUR",
+                },
+            },
+            new() { Kind = LedgerEntryKind.Settled, Amount = CreditAmount.FromUnits(0, 6), Settlement = new SettlementRecord { AdmittedAt = T0, Charged = CreditAmount.FromUnits(0, 6), Overdrawn = CreditAmount.FromUnits(0, 6), Overage = CreditAmount.FromUnits(0, 6), Waived = CreditAmount.FromUnits(0, 6) } },
         ];
 
         using var hasher = new LedgerEntryHasher();

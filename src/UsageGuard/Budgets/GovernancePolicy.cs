@@ -19,6 +19,7 @@ internal sealed class GovernancePolicy
 
     private readonly FrozenDictionary<string, CompiledLimit[]> _byNode;
     private readonly FrozenDictionary<string, CompiledLimit[]>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    private readonly FrozenDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _pathLookup;
 
     internal GovernancePolicy(
         CustomerGovernanceOptions definition,
@@ -35,6 +36,20 @@ internal sealed class GovernancePolicy
         CustomerWide = customerWide;
         Parents = parents;
         All = all;
+        var paths = new Dictionary<string, string>(parents.Count, StringComparer.Ordinal);
+        foreach (string node in parents.Keys)
+        {
+            var chain = new List<string>();
+            for (string? n = node; n is not null && chain.Count <= parents.Count; n = parents.GetValueOrDefault(n))
+            {
+                chain.Add(n);
+            }
+
+            chain.Reverse();
+            paths[node] = string.Join('/', chain);
+        }
+
+        _pathLookup = paths.ToFrozenDictionary(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
         foreach (CompiledLimit limit in all)
         {
             HasSessionLimits |= limit.PerSession;
@@ -69,6 +84,13 @@ internal sealed class GovernancePolicy
 
         ReadOnlySpan<char> node = subject.AsSpan(subject.LastIndexOf('/') + 1);
         return _lookup.TryGetValue(node, out CompiledLimit[]? limits) ? limits : CustomerWide;
+    }
+
+    /// <summary>Gets a subject's path from the root of the tree (<c>org/team/user</c>), or the subject as given when it is not a node.</summary>
+    internal string PathOf(string subject)
+    {
+        ReadOnlySpan<char> node = subject.AsSpan(subject.LastIndexOf('/') + 1);
+        return _pathLookup.TryGetValue(node, out string? path) ? path : subject;
     }
 
     /// <summary>Gets the node a subject names, or null when it is not a node of the tree.</summary>

@@ -483,9 +483,10 @@ internal sealed partial class EntitlementGuard
         else
         {
             ReservationState state = reserved.Reservation.State!;
+            TokenSettlement? priced = request.Tokens is { } used ? new TokenSettlement(used) : null;
             SettlementResult settled = state.TierWindow is not null && request.Tokens is { } tokens
-                ? SettleCore(state, PriceTokens(state, tokens, prepared.Wallet.Type.Scale), now, out entries, null, tokens.TotalTokens, tokensKnown: true)
-                : SettleCore(state, state.HeldUnits, now, out entries);
+                ? SettleCore(state, PriceTokens(state, tokens, prepared.Wallet.Type.Scale), now, out entries, null, tokens.TotalTokens, tokensKnown: true, priced)
+                : SettleCore(state, state.HeldUnits, now, out entries, priced: priced);
             result = new ConsumeResult(ReservationStatus.Admitted, settled, null, null, null, replayed: false);
         }
 

@@ -54,7 +54,7 @@ internal sealed partial class EntitlementGuard
         state.SettleReason = settlement.Estimated ? TokenSettlement.EstimatedReason : null;
         Durability durability = state.Durability;
         long tokens = actual.TotalTokens;
-        SettlementResult result = SettleCore(state, units, now, out EntryGroup entries, state.QuantityFromTokens ? tokens : null, tokens, tokensKnown: true);
+        SettlementResult result = SettleCore(state, units, now, out EntryGroup entries, state.QuantityFromTokens ? tokens : null, tokens, tokensKnown: true, settlement);
         _writer.Write(entries, null);
         return Durable(result, durability, cancellationToken);
     }
@@ -147,7 +147,7 @@ internal sealed partial class EntitlementGuard
     }
 
     /// <summary>Charges a begun reservation, releases the rest, applies the overrun policy, and recycles it.</summary>
-    private SettlementResult SettleCore(ReservationState state, long actual, DateTimeOffset now, out EntryGroup entries, long? actualQuantity = null, long tokens = 0, bool tokensKnown = false)
+    private SettlementResult SettleCore(ReservationState state, long actual, DateTimeOffset now, out EntryGroup entries, long? actualQuantity = null, long tokens = 0, bool tokensKnown = false, TokenSettlement? priced = null)
     {
         entries = default;
         if (state.Meter is { } meter)
@@ -168,6 +168,7 @@ internal sealed partial class EntitlementGuard
 
         Wallet wallet = state.Wallet;
         long remaining = actual;
+        decimal? price = null;
         long charged = 0;
         long released = 0;
         for (int i = 0; i < state.HoldCount; i++)
@@ -181,6 +182,7 @@ internal sealed partial class EntitlementGuard
             if (use > 0)
             {
                 entries.Add(Entry(LedgerEntryKind.Settle, wallet, hold.Block, -use, now, state));
+                AddPrice(ref price, hold.Block, use, wallet.Type.Scale);
             }
 
             if (_options.RecordHolds && hold.Units > use)
@@ -213,6 +215,7 @@ internal sealed partial class EntitlementGuard
 
         long overage = 0;
         long waived = 0;
+        bool closed = false;
         if (remaining > 0)
         {
             if (state.Policy == SettlementPolicy.Reject)
@@ -245,6 +248,7 @@ internal sealed partial class EntitlementGuard
                     foreach (ReservationState.Hold use in used)
                     {
                         entries.Add(Entry(LedgerEntryKind.Settle, wallet, use.Block, -use.Units, now, state));
+                        AddPrice(ref price, use.Block, use.Units, wallet.Type.Scale);
                     }
 
                     if (debt > 0)
@@ -257,9 +261,12 @@ internal sealed partial class EntitlementGuard
                         entries.Add(Entry(LedgerEntryKind.Overage, wallet, null, overage, now, state));
                     }
 
-                    // Queued under the wallet lock: debt taken here must precede, in the ledger, any grant that pays it.
+                    // Queued under the wallet lock: debt taken here must precede, in the ledger, any grant that pays it. The settlement
+                    // is closed first, so that all its entries go as one command and stay consecutive in the ledger.
+                    Close(state, ref entries, actual, charged, overdrawn, overage, waived, price, tokens, tokensKnown, priced, now);
                     _writer.Write(entries, null);
                     entries = default;
+                    closed = true;
                 }
 
                 NoteSpent(wallet);
@@ -271,15 +278,9 @@ internal sealed partial class EntitlementGuard
             }
         }
 
-        if (state.LimitHoldCount > 0)
+        if (!closed)
         {
-            // Recorded so that a restart (and a past-window query) counts what the budgets counted, in the windows that held the request:
-            // on the settlement's last entry, so a governed settlement writes no more entries than another one.
-            BudgetedUsage budgeted = SettleLimits(state, actual - waived, tokens, tokensKnown, now.UtcTicks);
-            if (!entries.AttachToLast(budgeted))
-            {
-                entries.Add(Entry(LedgerEntryKind.Budgeted, wallet, null, 0, now, state) with { Budgeted = budgeted });
-            }
+            Close(state, ref entries, actual, charged, overdrawn, overage, waived, price, tokens, tokensKnown, priced, now);
         }
 
         if (charged + overdrawn > 0)
@@ -303,4 +304,59 @@ internal sealed partial class EntitlementGuard
         _reservations.Return(state);
         return result;
     }
+
+    /// <summary>
+    /// Ends a settlement's entries: what it counted toward budgets, and its <see cref="SettlementRecord"/> (its usage event), on its
+    /// last entry, or on one entry of their own when it wrote none.
+    /// </summary>
+    private void Close(ReservationState state, ref EntryGroup entries, long actual, long charged, long overdrawn, long overage, long waived, decimal? price, long tokens, bool tokensKnown, TokenSettlement? priced, DateTimeOffset now)
+    {
+        // Recorded so that a restart (and a past-window query) counts what the budgets counted, in the windows that held the request.
+        BudgetedUsage? budgeted = state.LimitHoldCount > 0 ? SettleLimits(state, actual - waived, tokens, tokensKnown, now.UtcTicks) : null;
+        int scale = state.Wallet.Type.Scale;
+        decimal? vendorCost = null;
+        string? currency = null;
+        if (priced is { } p && state.Rate.CostCurrency is { } costCurrency)
+        {
+            vendorCost = Pricing.Cost(state.Rate, p.Usage, VendorCostScale);
+            currency = costCurrency;
+        }
+
+        var record = new SettlementRecord
+        {
+            AdmittedAt = new DateTimeOffset(state.AdmittedTicks, TimeSpan.Zero),
+            Charged = CreditAmount.FromUnits(charged, scale),
+            Overdrawn = CreditAmount.FromUnits(overdrawn, scale),
+            Overage = CreditAmount.FromUnits(overage, scale),
+            Waived = CreditAmount.FromUnits(waived, scale),
+            Tokens = priced?.Usage,
+            Estimated = priced is { Estimated: true },
+            AnsweredModel = priced?.Model is { } answered && answered != state.Model ? answered : null,
+            SubjectPath = SubjectPathOf(state.Wallet.CustomerId, state.Subject),
+            Price = price,
+            VendorCost = vendorCost,
+            CostCurrency = currency,
+        };
+        if (!entries.CloseWith(budgeted, record))
+        {
+            LedgerEntryKind kind = budgeted is null ? LedgerEntryKind.Settled : LedgerEntryKind.Budgeted;
+            entries.Add(Entry(kind, state.Wallet, null, 0, now, state) with { Budgeted = budgeted, Settlement = record });
+        }
+    }
+
+    /// <summary>The decimal places of a settlement's vendor cost: a millionth of a millionth of a cent is below any vendor's price step.</summary>
+    private const int VendorCostScale = 10;
+
+    /// <summary>Adds what credits taken from a block were sold at (its cost basis per credit) to a settlement's price.</summary>
+    private static void AddPrice(ref decimal? price, BlockAccount block, long units, int scale)
+    {
+        if (block.Terms.CostBasis is { } basis)
+        {
+            price = (price ?? 0m) + (basis * FixedPoint.ToDecimal(units, scale));
+        }
+    }
+
+    /// <summary>The subject's path in its customer's subject tree (<c>org/team/user</c>), or the subject as given when it is not a node.</summary>
+    private string? SubjectPathOf(string customerId, string? subject) =>
+        subject is not null && _governance.TryGetValue(customerId, out CustomerGovernance? governance) ? governance.Policy.PathOf(subject) : subject;
 }

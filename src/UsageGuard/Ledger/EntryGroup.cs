@@ -30,8 +30,11 @@ internal struct EntryGroup
         Count++;
     }
 
-    /// <summary>Records what the operation counted toward budgets on its last entry; false (nothing changed) when the group is empty.</summary>
-    internal bool AttachToLast(in BudgetedUsage budgeted)
+    /// <summary>
+    /// Records, on the settlement's last entry, what it counted toward budgets and what it charged; false (nothing changed) when the
+    /// group is empty.
+    /// </summary>
+    internal bool CloseWith(BudgetedUsage? budgeted, in SettlementRecord settlement)
     {
         if (Count == 0)
         {
@@ -40,11 +43,11 @@ internal struct EntryGroup
 
         if (Count == 1)
         {
-            _first = _first with { Budgeted = budgeted };
+            _first = _first with { Budgeted = budgeted, Settlement = settlement };
         }
         else
         {
-            _more![^1] = _more[^1] with { Budgeted = budgeted };
+            _more![^1] = _more[^1] with { Budgeted = budgeted, Settlement = settlement };
         }
 
         return true;

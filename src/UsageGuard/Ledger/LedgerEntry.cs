@@ -80,6 +80,12 @@ public readonly record struct LedgerEntry
     /// </summary>
     public string? CatalogVersion { get; init; }
 
+    /// <summary>
+    /// Gets what a settlement charged and for what, on the last entry of every settlement (a <see cref="LedgerEntryKind.Settled"/> or
+    /// <see cref="LedgerEntryKind.Budgeted"/> entry when it wrote no other); <see langword="null"/> on every other entry. Each one is a usage event.
+    /// </summary>
+    public SettlementRecord? Settlement { get; init; }
+
     /// <summary>Gets the hash of the entry before this one (<see cref="LedgerHash.Genesis"/> for the first).</summary>
     public LedgerHash PreviousHash { get; init; }
 

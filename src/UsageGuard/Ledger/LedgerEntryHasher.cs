@@ -10,7 +10,7 @@ namespace UsageGuard;
 /// declaration order; integers big-endian, strings as a 32-bit byte length (-1 for null) and UTF-8, metadata sorted
 /// by key.</para>
 /// <para>Fields added after the first release (<see cref="LedgerEntry.CatalogVersion"/>, <see cref="LedgerEntry.Usage"/>, then
-/// <see cref="LedgerEntry.Budgeted"/>) follow the block as extensions that are written only when one of their fields is set: an
+/// <see cref="LedgerEntry.Budgeted"/>, then <see cref="LedgerEntry.Settlement"/>) follow the block as extensions that are written only when one of their fields is set: an
 /// entry without them encodes exactly as it did before they existed, so ledgers already written keep their hashes and still
 /// verify. An extension cannot make two entries encode alike, since every field before it is self-delimiting and an encoding
 /// without it ends where it would start.</para>
@@ -25,6 +25,9 @@ internal sealed class LedgerEntryHasher : IDisposable
 
     // Follows the first extension (written, possibly empty, whenever this one is): what a settlement counted toward budgets.
     private const byte BudgetedExtension = 2;
+
+    // Follows the budgeted extension when present (or the first extension): what a settlement charged and for what.
+    private const byte SettlementExtension = 3;
 
     // One reused context: a one-shot SHA256.HashData sets up and tears down a native context per call, which costs
     // more than hashing a ledger entry.
@@ -58,7 +61,7 @@ internal sealed class LedgerEntryHasher : IDisposable
         WriteInt64(entry.ReservationId.GetValueOrDefault());
         WriteString(entry.Reason);
         WriteBlock(entry.Block);
-        if (entry.CatalogVersion is not null || entry.Usage is not null || entry.Budgeted is not null)
+        if (entry.CatalogVersion is not null || entry.Usage is not null || entry.Budgeted is not null || entry.Settlement is not null)
         {
             WriteByte(CatalogAndUsageExtension);
             WriteString(entry.CatalogVersion);
@@ -76,6 +79,12 @@ internal sealed class LedgerEntryHasher : IDisposable
                     WriteString(tags![i]);
                 }
             }
+
+            if (entry.Settlement is { } settled)
+            {
+                WriteByte(SettlementExtension);
+                WriteSettlement(settled);
+            }
         }
 
         _sha256.AppendData(_buffer, 0, _length);
@@ -84,6 +93,38 @@ internal sealed class LedgerEntryHasher : IDisposable
     }
 
     public void Dispose() => _sha256.Dispose();
+
+    private void WriteSettlement(in SettlementRecord settled)
+    {
+        WriteInt64(settled.AdmittedAt.UtcTicks);
+        WriteAmount(settled.Charged);
+        WriteAmount(settled.Overdrawn);
+        WriteAmount(settled.Overage);
+        WriteAmount(settled.Waived);
+        WriteByte(settled.Tokens.HasValue ? (byte)1 : (byte)0);
+        TokenUsage tokens = settled.Tokens.GetValueOrDefault();
+        WriteInt64(tokens.InputTokens);
+        WriteInt64(tokens.CachedInputTokens);
+        WriteInt64(tokens.OutputTokens);
+        WriteInt64(tokens.ReasoningTokens);
+        WriteByte(settled.Estimated ? (byte)1 : (byte)0);
+        WriteString(settled.AnsweredModel);
+        WriteString(settled.SubjectPath);
+        WriteDecimal(settled.Price);
+        WriteDecimal(settled.VendorCost);
+        WriteString(settled.CostCurrency);
+    }
+
+    private void WriteDecimal(decimal? value)
+    {
+        WriteByte(value.HasValue ? (byte)1 : (byte)0);
+        Span<int> bits = stackalloc int[4];
+        decimal.GetBits(value.GetValueOrDefault(), bits);
+        for (int i = 0; i < bits.Length; i++)
+        {
+            WriteInt64(bits[i]);
+        }
+    }
 
     private void WriteBlock(CreditBlock? block)
     {

@@ -50,4 +50,10 @@ public enum LedgerEntryKind
     /// balance unchanged; <see cref="LedgerEntry.Budgeted"/> says what was counted. A settlement that writes entries records it on its last one.
     /// </summary>
     Budgeted = 13,
+
+    /// <summary>
+    /// A settlement that wrote no other entry and counted toward no budget (it spent nothing): amount zero, no block, balance unchanged;
+    /// <see cref="LedgerEntry.Settlement"/> records it, so every settlement is a usage event.
+    /// </summary>
+    Settled = 14,
 }

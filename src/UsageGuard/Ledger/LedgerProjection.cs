@@ -61,7 +61,7 @@ internal sealed class LedgerProjection
         balanceAfter = balanceBefore;
         long amount = entry.Amount.Units;
         ProjectedBlock? block = null;
-        if (entry.Kind is not (LedgerEntryKind.Grant or LedgerEntryKind.Overdraft or LedgerEntryKind.Overage or LedgerEntryKind.OverdraftWriteOff or LedgerEntryKind.Usage or LedgerEntryKind.Budgeted))
+        if (entry.Kind is not (LedgerEntryKind.Grant or LedgerEntryKind.Overdraft or LedgerEntryKind.Overage or LedgerEntryKind.OverdraftWriteOff or LedgerEntryKind.Usage or LedgerEntryKind.Budgeted or LedgerEntryKind.Settled))
         {
             if (entry.BlockId is not { } id || !wallet.Blocks.TryGetValue(id, out block))
             {
@@ -154,6 +154,13 @@ internal sealed class LedgerProjection
                 if (amount != 0 || entry.Budgeted is null || entry.BlockId is not null)
                 {
                     return "Budgeted entry does not have a zero amount, no block, and what it counted.";
+                }
+
+                break;
+            case LedgerEntryKind.Settled:
+                if (amount != 0 || entry.Settlement is null || entry.BlockId is not null)
+                {
+                    return "Settled entry does not have a zero amount, no block, and the settlement it records.";
                 }
 
                 break;

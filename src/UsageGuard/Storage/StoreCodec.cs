@@ -32,6 +32,13 @@ internal static class StoreCodec
     internal static MeteredUsage DecodeUsage(string json) =>
         (JsonSerializer.Deserialize(json, StoreJson.Default.UsageDto) ?? throw Damaged("a usage entry is empty")).ToUsage();
 
+    internal static string EncodeSettlement(in SettlementRecord settled) =>
+        JsonSerializer.Serialize(SettlementDto.From(settled), StoreJson.Default.SettlementDto);
+
+    /// <exception cref="ArgumentException">The stored settlement breaks a rule of its values (a scale out of range).</exception>
+    internal static SettlementRecord DecodeSettlement(string json) =>
+        (JsonSerializer.Deserialize(json, StoreJson.Default.SettlementDto) ?? throw Damaged("a settlement record is empty")).ToSettlement();
+
     internal static string EncodeBudgeted(BudgetedUsage budgeted) =>
         JsonSerializer.Serialize(BudgetedDto.From(budgeted), StoreJson.Default.BudgetedDto);
 
@@ -334,6 +341,68 @@ internal static class StoreCodec
         internal BudgetedUsage ToBudgeted() => new(AdmittedAt, CreditAmount.FromUnits(CreditUnits, Scale), Tokens, Tags);
     }
 
+    internal sealed class SettlementDto
+    {
+        public DateTimeOffset AdmittedAt { get; set; }
+
+        public int Scale { get; set; }
+
+        public long Charged { get; set; }
+
+        public long Overdrawn { get; set; }
+
+        public long Overage { get; set; }
+
+        public long Waived { get; set; }
+
+        public long[]? Tokens { get; set; }
+
+        public bool Estimated { get; set; }
+
+        public string? AnsweredModel { get; set; }
+
+        public string? SubjectPath { get; set; }
+
+        public decimal? Price { get; set; }
+
+        public decimal? VendorCost { get; set; }
+
+        public string? CostCurrency { get; set; }
+
+        internal static SettlementDto From(in SettlementRecord r) => new()
+        {
+            AdmittedAt = r.AdmittedAt,
+            Scale = r.Charged.Scale,
+            Charged = r.Charged.Units,
+            Overdrawn = r.Overdrawn.Units,
+            Overage = r.Overage.Units,
+            Waived = r.Waived.Units,
+            Tokens = r.Tokens is { } t ? [t.InputTokens, t.CachedInputTokens, t.OutputTokens, t.ReasoningTokens] : null,
+            Estimated = r.Estimated,
+            AnsweredModel = r.AnsweredModel,
+            SubjectPath = r.SubjectPath,
+            Price = r.Price,
+            VendorCost = r.VendorCost,
+            CostCurrency = r.CostCurrency,
+        };
+
+        internal SettlementRecord ToSettlement() => new()
+        {
+            AdmittedAt = AdmittedAt,
+            Charged = CreditAmount.FromUnits(Charged, Scale),
+            Overdrawn = CreditAmount.FromUnits(Overdrawn, Scale),
+            Overage = CreditAmount.FromUnits(Overage, Scale),
+            Waived = CreditAmount.FromUnits(Waived, Scale),
+            Tokens = Tokens is { Length: 4 } t ? new TokenUsage(t[0], t[1], t[2], t[3]) : Tokens is null ? null : throw Damaged("a settlement's tokens are not four counts"),
+            Estimated = Estimated,
+            AnsweredModel = AnsweredModel,
+            SubjectPath = SubjectPath,
+            Price = Price,
+            VendorCost = VendorCost,
+            CostCurrency = CostCurrency,
+        };
+    }
+
     internal sealed class CustomerUsageDto
     {
         public string CustomerId { get; set; } = string.Empty;
@@ -421,6 +490,8 @@ internal static class StoreCodec
 
         public BudgetedDto? Budgeted { get; set; }
 
+        public SettlementDto? Settlement { get; set; }
+
         public string? CatalogVersion { get; set; }
 
         public string PreviousHash { get; set; } = string.Empty;
@@ -452,6 +523,7 @@ internal static class StoreCodec
             Block = e.Block is { } block ? BlockDto.From(block) : null,
             Usage = e.Usage is { } usage ? UsageDto.From(usage) : null,
             Budgeted = e.Budgeted is { } budgeted ? BudgetedDto.From(budgeted) : null,
+            Settlement = e.Settlement is { } settled ? SettlementDto.From(settled) : null,
             CatalogVersion = e.CatalogVersion,
             PreviousHash = e.PreviousHash.ToString(),
             Hash = e.Hash.ToString(),
@@ -481,6 +553,7 @@ internal static class StoreCodec
             Block = Block?.ToBlock(),
             Usage = Usage?.ToUsage(),
             Budgeted = Budgeted?.ToBudgeted(),
+            Settlement = Settlement?.ToSettlement(),
             CatalogVersion = CatalogVersion,
             PreviousHash = LedgerHash.Parse(PreviousHash),
             Hash = LedgerHash.Parse(Hash),
@@ -532,6 +605,7 @@ internal static class StoreCodec
 [JsonSerializable(typeof(StoreCodec.SnapshotDto))]
 [JsonSerializable(typeof(StoreCodec.UsageDto))]
 [JsonSerializable(typeof(StoreCodec.BudgetedDto))]
+[JsonSerializable(typeof(StoreCodec.SettlementDto))]
 [JsonSerializable(typeof(StoreCodec.EntryDto))]
 [JsonSerializable(typeof(StoreCodec.RecordDto))]
 [JsonSerializable(typeof(StoreCodec.OutboxBatchDto))]
