@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using NUnit.Framework;
 using UsageGuard.Testing;
 
@@ -246,5 +248,42 @@ public sealed class UsageExportTests
         FluentActions.Invoking(() => new UsageExport(store, new DedupSink("../x"), Options())).Should().Throw<ArgumentException>().WithMessage("*sink name*");
         File.WriteAllText(Path.Combine(Directory.CreateDirectory(Path.Combine(_dir, "cursors")).FullName, "dedup.cursor"), "twelve");
         FluentActions.Invoking(() => new UsageExport(store, sink, Options())).Should().Throw<UsageGuardException>().WithMessage("*dedup.cursor*does not hold a sequence number*");
+    }
+
+    [Test]
+    public async Task AddUsageExport_RunsWithTheHost_AndDeliversWhatIsSettledWhileItRuns()
+    {
+        var sink = new DedupSink("hosted");
+        var services = new ServiceCollection();
+        services.AddUsageGuard(o => o.CreditTypes.Add(new CreditTypeOptions { Code = "credits", Scale = 2 }))
+            .AddUsageExport(_ => sink, o =>
+            {
+                o.CursorDirectory = Path.Combine(_dir, "hosted");
+                o.PollInterval = TimeSpan.FromMilliseconds(20);
+            });
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        var hosted = provider.GetServices<IHostedService>().ToList();
+        foreach (IHostedService service in hosted)
+        {
+            await service.StartAsync(CancellationToken.None);
+        }
+
+        var ledger = provider.GetRequiredService<ICreditLedger>();
+        var guard = provider.GetRequiredService<IEntitlementGuard>();
+        await ledger.GrantAsync(new CreditGrant { CustomerId = "acme", Amount = 10m });
+        for (int i = 0; i < 3; i++)
+        {
+            (await guard.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 1m })).IsAdmitted.Should().BeTrue();
+        }
+
+        await ledger.FlushAsync();
+        await WaitUntil(() => sink.Kept.Count == 3);
+        foreach (IHostedService service in Enumerable.Reverse(hosted))
+        {
+            await service.StopAsync(CancellationToken.None);
+        }
+
+        sink.Received.Should().HaveCount(3);
+        File.ReadAllText(Path.Combine(_dir, "hosted", "hosted.cursor")).Should().Be(sink.Kept.Values.Max(e => e.Sequence).ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 }
