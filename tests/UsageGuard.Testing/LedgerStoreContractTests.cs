@@ -4,7 +4,7 @@ using NUnit.Framework;
 namespace UsageGuard.Testing;
 
 /// <summary>The behaviour every <see cref="ILedgerStore"/> must have; each store's test project derives one fixture from it.</summary>
-public abstract class LedgerStoreContractTests
+public abstract partial class LedgerStoreContractTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 8, 1, 0, 0, 0, TimeSpan.Zero);
 

@@ -333,7 +333,7 @@ internal sealed partial class EntitlementGuard
             Estimated = priced is { Estimated: true },
             AnsweredModel = priced?.Model is { } answered && answered != state.Model ? answered : null,
             SubjectPath = SubjectPathOf(state.Wallet.CustomerId, state.Subject),
-            Price = price,
+            Price = price is { } sold ? decimal.Round(sold, SpendRollup.MoneyScale, MidpointRounding.AwayFromZero) : null,
             VendorCost = vendorCost,
             CostCurrency = currency,
         };
@@ -345,7 +345,7 @@ internal sealed partial class EntitlementGuard
     }
 
     /// <summary>The decimal places of a settlement's vendor cost: a millionth of a millionth of a cent is below any vendor's price step.</summary>
-    private const int VendorCostScale = 10;
+    private const int VendorCostScale = SpendRollup.MoneyScale;
 
     /// <summary>Adds what credits taken from a block were sold at (its cost basis per credit) to a settlement's price.</summary>
     private static void AddPrice(ref decimal? price, BlockAccount block, long units, int scale)

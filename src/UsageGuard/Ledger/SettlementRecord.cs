@@ -44,11 +44,12 @@ public readonly record struct SettlementRecord
 
     /// <summary>
     /// Gets what the credits taken from blocks were sold at: the sum, over the blocks that paid, of the credits each paid times its
-    /// <see cref="CreditBlock.CostBasis"/>; <see langword="null"/> when no block that paid has a cost basis. Debt has no price yet.
+    /// <see cref="CreditBlock.CostBasis"/>, rounded to 10 decimal places; <see langword="null"/> when no block that paid has a cost basis.
+    /// Debt has no price yet.
     /// </summary>
     public decimal? Price { get; init; }
 
-    /// <summary>Gets what the model's vendor charges for the tokens (the rate's <see cref="ModelRate.CostBasis"/>), or <see langword="null"/> without one.</summary>
+    /// <summary>Gets what the model's vendor charges for the tokens (the rate's <see cref="ModelRate.CostBasis"/>, rounded up to 10 decimal places), or <see langword="null"/> without one.</summary>
     public decimal? VendorCost { get; init; }
 
     /// <summary>Gets the currency of <see cref="VendorCost"/>, or <see langword="null"/> without one.</summary>

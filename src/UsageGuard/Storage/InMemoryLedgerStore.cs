@@ -7,8 +7,10 @@ namespace UsageGuard;
 /// Nothing survives the process. Appends are atomic with respect to readers (a reader sees a whole batch or none of it).
 /// All members are thread-safe.
 /// </remarks>
-public sealed class InMemoryLedgerStore : ILedgerStore
+public sealed class InMemoryLedgerStore : ILedgerStore, ISpendQueries
 {
+    private readonly Dictionary<SpendKey, SpendTotals> _spend = [];
+    private int _spendThrough;
     private readonly Lock _gate = new();
     private readonly List<LedgerEntry> _entries = [];
     private readonly List<IdempotencyRecord> _records = [];
@@ -176,5 +178,22 @@ public sealed class InMemoryLedgerStore : ILedgerStore
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The rollup is brought up to date with the entries appended since the last query, then grouped.</remarks>
+    public ValueTask<IReadOnlyList<SpendRow>> QuerySpendAsync(SpendQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        lock (_gate)
+        {
+            for (; _spendThrough < _entries.Count; _spendThrough++)
+            {
+                SpendRollup.Add(_spend, _entries[_spendThrough]);
+            }
+
+            return new ValueTask<IReadOnlyList<SpendRow>>(SpendRollup.Group(_spend, query));
+        }
     }
 }
