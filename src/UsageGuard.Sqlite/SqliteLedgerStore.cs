@@ -16,7 +16,7 @@ namespace UsageGuard.Sqlite;
 /// (see <see cref="CustomerIndex"/>).</para>
 /// <para>Thread-safe: appends and snapshot saves are serialized; reads use their own pooled connections and run concurrently.</para>
 /// </remarks>
-public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
+public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendQueries, IDisposable
 {
     /// <summary>The file name used when no connection string is given.</summary>
     public const string DefaultFileName = "usageguard.db";
@@ -32,6 +32,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
     private readonly SqliteConnection _write;
     private readonly HeadFile _head = null!;
     private readonly CustomerIndex _index = null!;
+    private readonly Lazy<SpendIndex> _spend;
     private readonly Guid _databaseId;
     private RowStatement _insertEntry = null!;
     private RowStatement _insertRecord = null!;
@@ -63,6 +64,7 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
         builder.Mode = SqliteOpenMode.ReadOnly;
         _readConnectionString = builder.ToString();
         _write = new SqliteConnection(_connectionString);
+        _spend = new Lazy<SpendIndex>(() => new SpendIndex(Path.GetFullPath(_displayName) + "-spend", _readConnectionString, _databaseId));
         try
         {
             // The lock first: two processes opening a new file at once must not both create its schema.
@@ -90,6 +92,27 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
             _head?.Dispose();
             _write.Dispose();
             throw;
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Answered from the daily rollup in <c>&lt;database&gt;-spend</c>, created at the first query and brought up to date with the
+    /// settlements committed since the last one (docs/usage-events.md). Queries are serialized with each other, not with appends.
+    /// </remarks>
+    /// <exception cref="ObjectDisposedException">The store is disposed.</exception>
+    public ValueTask<IReadOnlyList<SpendRow>> QuerySpendAsync(SpendQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        try
+        {
+            return new ValueTask<IReadOnlyList<SpendRow>>(_spend.Value.Query(query, cancellationToken));
+        }
+        catch (SqliteException ex)
+        {
+            throw Translate(ex, "querying spend");
         }
     }
 
@@ -135,6 +158,11 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, IDisposable
             }
 
             _index.Dispose();
+            if (_spend.IsValueCreated)
+            {
+                _spend.Value.Dispose();
+            }
+
             _insertEntry?.Dispose();
             _insertRecord?.Dispose();
             _write.Dispose();
