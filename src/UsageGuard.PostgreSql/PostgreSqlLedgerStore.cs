@@ -18,7 +18,7 @@ namespace UsageGuard.PostgreSql;
 /// together or not at all. A batch sent again after a commit whose outcome was lost (a connection dropped during <c>COMMIT</c>)
 /// applies once: the entries already stored with the same hashes are skipped.</para>
 /// </remarks>
-public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerStore, IDisposable, IAsyncDisposable
+public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerStore, ISpendQueries, IDisposable, IAsyncDisposable
 {
     /// <summary>The schema version this release creates and understands.</summary>
     public const int SchemaVersion = 5;
@@ -588,9 +588,10 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
         UPDATE {_schema}.ug_meta SET value = '4' WHERE name = 'schema_version';
         """;
 
-    /// <summary>Version 5: what a settlement charged and for what (its usage event; JSON), on its last entry.</summary>
+    /// <summary>Version 5: what a settlement charged and for what (its usage event; JSON), on its last entry; the daily spend rollup.</summary>
     private string SchemaV5() => $"""
         ALTER TABLE {_schema}.ug_entries ADD COLUMN settlement text;
+        {SpendSchema()}
         UPDATE {_schema}.ug_meta SET value = '5' WHERE name = 'schema_version';
         """;
 
