@@ -106,14 +106,35 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
             {
                 await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
                 await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-                await Execute(connection, transaction, $"SELECT pg_advisory_xact_lock(hashtext('usageguard.schema.{_schema}')); CREATE SCHEMA IF NOT EXISTS {_schema}; CREATE TABLE IF NOT EXISTS {_schema}.ug_meta (name text PRIMARY KEY, value text NOT NULL);", cancellationToken).ConfigureAwait(false);
-                await using (NpgsqlCommand read = new($"SELECT value FROM {_schema}.ug_meta WHERE name = 'schema_version';", connection, transaction))
+                await Execute(
+                    connection,
+                    transaction,
+                    _options.ReadOnly
+                        ? $"SELECT 1;"
+                        : $"SELECT pg_advisory_xact_lock(hashtext('usageguard.schema.{_schema}')); CREATE SCHEMA IF NOT EXISTS {_schema}; CREATE TABLE IF NOT EXISTS {_schema}.ug_meta (name text PRIMARY KEY, value text NOT NULL);",
+                    cancellationToken).ConfigureAwait(false);
+                bool exists = true;
+                if (_options.ReadOnly)
+                {
+                    await using NpgsqlCommand probe = new($"SELECT to_regclass('{_schema}.ug_meta') IS NOT NULL;", connection, transaction);
+                    exists = (bool)(await probe.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+                }
+
+                string versionSql = exists ? $"SELECT value FROM {_schema}.ug_meta WHERE name = 'schema_version';" : "SELECT NULL::text;";
+                await using (NpgsqlCommand read = new(versionSql, connection, transaction))
                 {
                     object? stored = await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
                     int version = stored is string text ? int.Parse(text, System.Globalization.CultureInfo.InvariantCulture) : 0;
                     if (version > SchemaVersion)
                     {
                         throw new UsageGuardException($"The PostgreSQL ledger store (schema '{_schema}') has schema version {version}, newer than this release of UsageGuard.PostgreSql understands ({SchemaVersion}). Upgrade the package on every instance; never run an older release against a newer schema.");
+                    }
+
+                    if (_options.ReadOnly && version != SchemaVersion)
+                    {
+                        throw new UsageGuardException(version == 0
+                            ? $"There is no UsageGuard ledger in schema '{_schema}' of this database. Check the schema name and the connection string's database."
+                            : $"The PostgreSQL ledger store (schema '{_schema}') has schema version {version}, older than this release reads ({SchemaVersion}); start the application on it once (it migrates the schema), then read it.");
                     }
 
                     if (version < 1)
@@ -149,8 +170,10 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
     }
 
     /// <inheritdoc />
+    /// <exception cref="NotSupportedException">The store was opened <see cref="PostgreSqlLedgerStoreOptions.ReadOnly"/>.</exception>
     public async ValueTask AppendAsync(LedgerBatch batch, CancellationToken cancellationToken = default)
     {
+        ThrowIfReadOnly();
         cancellationToken.ThrowIfCancellationRequested();
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -372,8 +395,10 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
     }
 
     /// <inheritdoc />
+    /// <exception cref="NotSupportedException">The store was opened <see cref="PostgreSqlLedgerStoreOptions.ReadOnly"/>.</exception>
     public async ValueTask SaveSnapshotAsync(LedgerSnapshot snapshot, CancellationToken cancellationToken = default)
     {
+        ThrowIfReadOnly();
         ArgumentNullException.ThrowIfNull(snapshot);
         byte[] payload = StoreCodec.EncodeSnapshot(snapshot);
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
@@ -483,8 +508,10 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
     }
 
     /// <inheritdoc />
+    /// <exception cref="NotSupportedException">The store was opened <see cref="PostgreSqlLedgerStoreOptions.ReadOnly"/>.</exception>
     public async ValueTask PruneIdempotencyRecordsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default)
     {
+        ThrowIfReadOnly();
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
         await Run(
             async () =>
@@ -594,6 +621,14 @@ public sealed partial class PostgreSqlLedgerStore : ILedgerStore, ISharedLedgerS
         {SpendSchema()}
         UPDATE {_schema}.ug_meta SET value = '5' WHERE name = 'schema_version';
         """;
+
+    private void ThrowIfReadOnly()
+    {
+        if (_options.ReadOnly)
+        {
+            throw new NotSupportedException($"The PostgreSQL ledger store (schema '{_schema}') was opened read-only; open it without ReadOnly to write.");
+        }
+    }
 
     private LedgerEntry ReadEntry(NpgsqlDataReader r)
     {

@@ -49,6 +49,14 @@ public sealed class PostgreSqlLedgerStoreOptions
     /// </value>
     public string? OutboxDirectory { get; set; }
 
+    /// <summary>
+    /// Gets or sets whether the store only reads: it opens an existing schema of this release without creating or migrating it, and
+    /// refuses appends, snapshots and pruning (<see cref="NotSupportedException"/>). For tools that inspect a ledger the application
+    /// writes, such as the admin CLI; spend queries still keep their rollup table, which is derived data.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool ReadOnly { get; set; }
+
     /// <summary>Gets how leases are sized and kept when <see cref="ManyInstances"/> is true.</summary>
     public PoolLeaseOptions Leases { get; } = new();
 

@@ -142,6 +142,8 @@ internal sealed class SpendIndex : IDisposable
         ledger.Open();
         while (true)
         {
+            // The file's mark, not this process's: the application and an admin tool may both roll up into the same file.
+            _rolledThrough = (long)Scalar("SELECT CAST(value AS INTEGER) FROM ug_spend_meta WHERE name = 'rolled_through';")!;
             using SqliteTransaction snapshot = ledger.BeginTransaction(deferred: true);
             using SqliteCommand read = ledger.CreateCommand();
             read.Transaction = snapshot;
@@ -183,7 +185,11 @@ internal sealed class SpendIndex : IDisposable
                 through = Math.Max(through, (long)last.ExecuteScalar()!);
             }
 
-            Store(cells, through);
+            if (!Store(cells, through))
+            {
+                continue;
+            }
+
             if (count < MaxStep)
             {
                 return;
@@ -191,14 +197,26 @@ internal sealed class SpendIndex : IDisposable
         }
     }
 
-    private void Store(Dictionary<SpendKey, SpendTotals> cells, long through)
+    /// <summary>Adds the cells and moves the mark, unless another process moved the mark since it was read (false: read again).</summary>
+    private bool Store(Dictionary<SpendKey, SpendTotals> cells, long through)
     {
         if (through == _rolledThrough)
         {
-            return;
+            return true;
         }
 
-        using SqliteTransaction transaction = _connection.BeginTransaction();
+        using SqliteTransaction transaction = _connection.BeginTransaction(deferred: false);
+        using (SqliteCommand current = _connection.CreateCommand())
+        {
+            current.Transaction = transaction;
+            current.CommandText = "SELECT CAST(value AS INTEGER) FROM ug_spend_meta WHERE name = 'rolled_through';";
+            if ((long)current.ExecuteScalar()! != _rolledThrough)
+            {
+                transaction.Rollback();
+                return false;
+            }
+        }
+
         using SqliteCommand upsert = _connection.CreateCommand();
         upsert.Transaction = transaction;
         upsert.CommandText = """
@@ -236,9 +254,10 @@ internal sealed class SpendIndex : IDisposable
         mark.ExecuteNonQuery();
         transaction.Commit();
         Volatile.Write(ref _rolledThrough, through);
+        return true;
     }
 
-    private static string ConnectionString(string path) => new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString();
+    private static string ConnectionString(string path) => new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 30 }.ToString();
 
     private bool TryOpen(long ledgerLastSequence)
     {

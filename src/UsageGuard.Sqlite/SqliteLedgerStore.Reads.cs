@@ -247,7 +247,11 @@ public sealed partial class SqliteLedgerStore
         }
     }
 
-    private LedgerEntry ReadEntry(SqliteDataReader r)
+    private LedgerEntry ReadEntry(SqliteDataReader r) => ReadEntry(r, _displayName);
+
+    /// <summary>Reads one row of <see cref="EntryColumns"/>.</summary>
+    /// <exception cref="LedgerCorruptedException">The row cannot be read back as an entry.</exception>
+    internal static LedgerEntry ReadEntry(SqliteDataReader r, string displayName)
     {
         try
         {
@@ -282,7 +286,7 @@ public sealed partial class SqliteLedgerStore
         }
         catch (Exception ex) when (ex is InvalidCastException or ArgumentException or FormatException or OverflowException or System.Text.Json.JsonException)
         {
-            throw new LedgerCorruptedException($"The SQLite ledger store '{_displayName}' holds an entry that cannot be read back ({ex.Message}); the file is damaged. Restore it from a backup.", ex);
+            throw new LedgerCorruptedException($"The SQLite ledger store '{displayName}' holds an entry that cannot be read back ({ex.Message}); the file is damaged. Restore it from a backup.", ex);
         }
     }
 

@@ -5,7 +5,7 @@ namespace UsageGuard.Sqlite;
 public sealed partial class SqliteLedgerStore
 {
     // Columns added by a later schema version go at the end, so the ordinals of the ones before never move.
-    private const string EntryColumns =
+    internal const string EntryColumns =
         "seq, ts, ts_offset, kind, customer_id, credit_type, block_id, amount, scale, balance_before, balance_after, " +
         "subject, feature, model, session_id, request_id, idempotency_key, reservation_id, reason, block_terms, prev_hash, hash, " +
         "catalog_version, usage, budgeted, settlement";
