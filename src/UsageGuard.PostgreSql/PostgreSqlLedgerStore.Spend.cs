@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Npgsql;
 
 namespace UsageGuard.PostgreSql;
@@ -16,6 +15,7 @@ public sealed partial class PostgreSqlLedgerStore
             price bigint NOT NULL, priced bigint NOT NULL, cost bigint NOT NULL, costed bigint NOT NULL, scale smallint NOT NULL,
             PRIMARY KEY (customer_id, day, credit_type, subject_path, model, feature));
         CREATE INDEX ug_spend_days_day ON {_schema}.ug_spend_days (day);
+        CREATE TABLE {_schema}.ug_spend_days_coarse (LIKE {_schema}.ug_spend_days INCLUDING ALL);
         INSERT INTO {_schema}.ug_meta (name, value) VALUES ('spend_rolled_through', '0');
         """;
 
@@ -51,24 +51,14 @@ public sealed partial class PostgreSqlLedgerStore
             {
                 mark = await SpendMarkAsync(connection, read, cancellationToken).ConfigureAwait(false);
                 through = mark;
-                await using (NpgsqlCommand rows = new($"SELECT seq, ts, customer_id, credit_type, model, feature, settlement FROM {_schema}.ug_entries WHERE seq > $1 AND settlement IS NOT NULL ORDER BY seq LIMIT $2;", connection, read))
+                await using (NpgsqlCommand rows = new($"SELECT {SpendRollup.SettlementColumns} FROM {_schema}.ug_entries WHERE seq > $1 AND settlement IS NOT NULL ORDER BY seq LIMIT $2;", connection, read))
                 {
                     rows.Parameters.Add(new NpgsqlParameter<long> { TypedValue = mark });
                     rows.Parameters.Add(new NpgsqlParameter<int> { TypedValue = MaxSpendStep });
                     await using NpgsqlDataReader r = await rows.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                     while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
                     {
-                        var entry = new LedgerEntry
-                        {
-                            Timestamp = new DateTimeOffset(r.GetInt64(1), TimeSpan.Zero),
-                            CustomerId = r.GetString(2),
-                            CreditType = r.GetString(3),
-                            Model = r.IsDBNull(4) ? null : r.GetString(4),
-                            Feature = r.IsDBNull(5) ? null : r.GetString(5),
-                            Settlement = StoreCodec.DecodeSettlement(r.GetString(6)),
-                        };
-                        SpendRollup.Add(cells, entry);
-                        through = r.GetInt64(0);
+                        through = SpendRollup.AddRow(cells, r);
                         count++;
                     }
                 }
@@ -97,7 +87,8 @@ public sealed partial class PostgreSqlLedgerStore
                     continue;
                 }
 
-                await UpsertSpendAsync(connection, write, cells, cancellationToken).ConfigureAwait(false);
+                await UpsertSpendAsync(connection, write, "ug_spend_days", cells, cancellationToken).ConfigureAwait(false);
+                await UpsertSpendAsync(connection, write, "ug_spend_days" + SpendRollup.CoarseSuffix, SpendRollup.Coarsen(cells), cancellationToken).ConfigureAwait(false);
                 await using (NpgsqlCommand move = new($"UPDATE {_schema}.ug_meta SET value = $1 WHERE name = 'spend_rolled_through';", connection, write))
                 {
                     move.Parameters.Add(new NpgsqlParameter<string> { TypedValue = through.ToString(CultureInfo.InvariantCulture) });
@@ -120,7 +111,7 @@ public sealed partial class PostgreSqlLedgerStore
         return long.Parse((string)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!, CultureInfo.InvariantCulture);
     }
 
-    private async Task UpsertSpendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Dictionary<SpendKey, SpendTotals> cells, CancellationToken cancellationToken)
+    private async Task UpsertSpendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string table, Dictionary<SpendKey, SpendTotals> cells, CancellationToken cancellationToken)
     {
         int n = cells.Count;
         var customer = new string[n];
@@ -147,7 +138,7 @@ public sealed partial class PostgreSqlLedgerStore
 
         await using NpgsqlCommand upsert = new(
             $"""
-            INSERT INTO {_schema}.ug_spend_days AS d
+            INSERT INTO {_schema}.{table} AS d
             SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::smallint[])
             ON CONFLICT (customer_id, day, credit_type, subject_path, model, feature) DO UPDATE SET
                 requests = d.requests + excluded.requests, consumed = d.consumed + excluded.consumed, overage = d.overage + excluded.overage,
@@ -173,30 +164,8 @@ public sealed partial class PostgreSqlLedgerStore
 
     private async Task<List<KeyValuePair<SpendKey, SpendTotals>>> SpendCellsAsync(SpendQuery query, CancellationToken cancellationToken)
     {
-        SpendGrouping by = query.GroupBy;
-        string Dimension(SpendGrouping g, string column) => (by & g) != 0 ? column : $"MIN({column})";
-        var dimensions = new List<string> { "credit_type" };
-        foreach ((SpendGrouping g, string column) in new[] { (SpendGrouping.Customer, "customer_id"), (SpendGrouping.Day, "day"), (SpendGrouping.Subject, "subject_path"), (SpendGrouping.Model, "model"), (SpendGrouping.Feature, "feature") })
-        {
-            if ((by & g) != 0)
-            {
-                dimensions.Add(column);
-            }
-        }
-
-        var sql = new StringBuilder();
-        sql.Append(CultureInfo.InvariantCulture, $"SELECT {Dimension(SpendGrouping.Day, "day")}, {Dimension(SpendGrouping.Customer, "customer_id")}, credit_type, ");
-        sql.Append(CultureInfo.InvariantCulture, $"{((by & SpendGrouping.Subject) != 0 ? "subject_path" : "''")}, {Dimension(SpendGrouping.Model, "model")}, {Dimension(SpendGrouping.Feature, "feature")}, ");
-        sql.Append("SUM(requests)::bigint, SUM(consumed)::bigint, SUM(overage)::bigint, SUM(tokens)::bigint, SUM(price)::bigint, SUM(priced)::bigint, SUM(cost)::bigint, SUM(costed)::bigint, MAX(scale) ");
-        sql.Append(CultureInfo.InvariantCulture, $"FROM {_schema}.ug_spend_days WHERE day >= $1 AND day < $2");
-        if (query.CustomerId is not null)
-        {
-            sql.Append(" AND customer_id = $3");
-        }
-
-        sql.Append(" GROUP BY ").Append(string.Join(", ", dimensions)).Append(';');
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using NpgsqlCommand command = new(sql.ToString(), connection);
+        await using NpgsqlCommand command = new(SpendRollup.CellsSql(query, $"{_schema}.ug_spend_days", "$1", "$2", "$3", static sum => sum + "::bigint"), connection);
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = SpendRollup.DayOf(query.From) });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = SpendRollup.DayOf(query.To) });
         if (query.CustomerId is not null)
@@ -208,19 +177,7 @@ public sealed partial class PostgreSqlLedgerStore
         await using NpgsqlDataReader r = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var key = new SpendKey(r.GetInt32(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5));
-            cells.Add(new(key, new SpendTotals
-            {
-                Requests = r.GetInt64(6),
-                Consumed = r.GetInt64(7),
-                Overage = r.GetInt64(8),
-                Tokens = r.GetInt64(9),
-                Price = r.GetInt64(10),
-                Priced = r.GetInt64(11),
-                Cost = r.GetInt64(12),
-                Costed = r.GetInt64(13),
-                Scale = r.GetInt16(14),
-            }));
+            cells.Add(SpendRollup.ReadCell(r));
         }
 
         return cells;

@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.Data.Sqlite;
 
 namespace UsageGuard.Sqlite;
@@ -16,7 +15,7 @@ namespace UsageGuard.Sqlite;
 /// </remarks>
 internal sealed class SpendIndex : IDisposable
 {
-    private const string Format = "spend-1";
+    private const string Format = "spend-2";
 
     /// <summary>The most settlements rolled up in one transaction: a long backlog is caught up in bounded memory.</summary>
     private const int MaxStep = 200_000;
@@ -29,6 +28,11 @@ internal sealed class SpendIndex : IDisposable
             price INTEGER NOT NULL, priced INTEGER NOT NULL, cost INTEGER NOT NULL, costed INTEGER NOT NULL, scale INTEGER NOT NULL,
             PRIMARY KEY (customer_id, day, credit_type, subject_path, model, feature)) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS ug_spend_days_day ON ug_spend_days (day);
+        CREATE TABLE IF NOT EXISTS ug_spend_days_coarse (
+            customer_id TEXT NOT NULL, day INTEGER NOT NULL, credit_type TEXT NOT NULL, subject_path TEXT NOT NULL, model TEXT NOT NULL, feature TEXT NOT NULL,
+            requests INTEGER NOT NULL, consumed INTEGER NOT NULL, overage INTEGER NOT NULL, tokens INTEGER NOT NULL,
+            price INTEGER NOT NULL, priced INTEGER NOT NULL, cost INTEGER NOT NULL, costed INTEGER NOT NULL, scale INTEGER NOT NULL,
+            PRIMARY KEY (customer_id, day, credit_type, subject_path, model, feature)) WITHOUT ROWID;
         """;
 
     private readonly string _path;
@@ -82,29 +86,8 @@ internal sealed class SpendIndex : IDisposable
     /// <summary>Sums the rows of the query's days in SQL, by the dimensions it groups by; <see cref="SpendRollup.Group"/> does the rest.</summary>
     private List<KeyValuePair<SpendKey, SpendTotals>> Cells(SpendQuery query, CancellationToken cancellationToken)
     {
-        SpendGrouping by = query.GroupBy;
-        string Dimension(SpendGrouping g, string column) => (by & g) != 0 ? column : $"MIN({column})";
-        var dimensions = new List<string> { "credit_type" };
-        foreach ((SpendGrouping g, string column) in new[] { (SpendGrouping.Customer, "customer_id"), (SpendGrouping.Day, "day"), (SpendGrouping.Subject, "subject_path"), (SpendGrouping.Model, "model"), (SpendGrouping.Feature, "feature") })
-        {
-            if ((by & g) != 0)
-            {
-                dimensions.Add(column);
-            }
-        }
-
-        var sql = new StringBuilder();
-        sql.Append(System.Globalization.CultureInfo.InvariantCulture, $"SELECT {Dimension(SpendGrouping.Day, "day")}, {Dimension(SpendGrouping.Customer, "customer_id")}, credit_type, ");
-        sql.Append(System.Globalization.CultureInfo.InvariantCulture, $"{((by & SpendGrouping.Subject) != 0 ? "subject_path" : "''")}, {Dimension(SpendGrouping.Model, "model")}, {Dimension(SpendGrouping.Feature, "feature")}, ");
-        sql.Append("SUM(requests), SUM(consumed), SUM(overage), SUM(tokens), SUM(price), SUM(priced), SUM(cost), SUM(costed), MAX(scale) FROM ug_spend_days WHERE day >= $from AND day < $to");
-        if (query.CustomerId is not null)
-        {
-            sql.Append(" AND customer_id = $customer");
-        }
-
-        sql.Append(" GROUP BY ").Append(string.Join(", ", dimensions)).Append(';');
         using SqliteCommand command = _connection.CreateCommand();
-        command.CommandText = sql.ToString();
+        command.CommandText = SpendRollup.CellsSql(query, "ug_spend_days", "$from", "$to", "$customer", static sum => sum);
         command.Parameters.AddWithValue("$from", SpendRollup.DayOf(query.From));
         command.Parameters.AddWithValue("$to", SpendRollup.DayOf(query.To));
         if (query.CustomerId is not null)
@@ -117,19 +100,7 @@ internal sealed class SpendIndex : IDisposable
         while (r.Read())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var key = new SpendKey((int)r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5));
-            cells.Add(new(key, new SpendTotals
-            {
-                Requests = r.GetInt64(6),
-                Consumed = r.GetInt64(7),
-                Overage = r.GetInt64(8),
-                Tokens = r.GetInt64(9),
-                Price = r.GetInt64(10),
-                Priced = r.GetInt64(11),
-                Cost = r.GetInt64(12),
-                Costed = r.GetInt64(13),
-                Scale = (int)r.GetInt64(14),
-            }));
+            cells.Add(SpendRollup.ReadCell(r));
         }
 
         return cells;
@@ -147,8 +118,8 @@ internal sealed class SpendIndex : IDisposable
             using SqliteTransaction snapshot = ledger.BeginTransaction(deferred: true);
             using SqliteCommand read = ledger.CreateCommand();
             read.Transaction = snapshot;
-            read.CommandText = """
-                SELECT seq, ts, customer_id, credit_type, model, feature, settlement FROM ug_entries
+            read.CommandText = $"""
+                SELECT {SpendRollup.SettlementColumns} FROM ug_entries
                 WHERE seq > $after AND settlement IS NOT NULL ORDER BY seq LIMIT $limit;
                 """;
             read.Parameters.AddWithValue("$after", _rolledThrough);
@@ -161,17 +132,7 @@ internal sealed class SpendIndex : IDisposable
                 while (r.Read())
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var entry = new LedgerEntry
-                    {
-                        Timestamp = new DateTimeOffset(r.GetInt64(1), TimeSpan.Zero),
-                        CustomerId = r.GetString(2),
-                        CreditType = r.GetString(3),
-                        Model = r.IsDBNull(4) ? null : r.GetString(4),
-                        Feature = r.IsDBNull(5) ? null : r.GetString(5),
-                        Settlement = StoreCodec.DecodeSettlement(r.GetString(6)),
-                    };
-                    SpendRollup.Add(cells, entry);
-                    through = r.GetInt64(0);
+                    through = SpendRollup.AddRow(cells, r);
                     count++;
                 }
             }
@@ -217,15 +178,29 @@ internal sealed class SpendIndex : IDisposable
             }
         }
 
+        Upsert(transaction, "ug_spend_days", cells);
+        Upsert(transaction, "ug_spend_days" + SpendRollup.CoarseSuffix, SpendRollup.Coarsen(cells));
+        using SqliteCommand mark = _connection.CreateCommand();
+        mark.Transaction = transaction;
+        mark.CommandText = "INSERT INTO ug_spend_meta VALUES ('rolled_through', $through) ON CONFLICT DO UPDATE SET value = excluded.value;";
+        mark.Parameters.AddWithValue("$through", through);
+        mark.ExecuteNonQuery();
+        transaction.Commit();
+        Volatile.Write(ref _rolledThrough, through);
+        return true;
+    }
+
+    private void Upsert(SqliteTransaction transaction, string table, Dictionary<SpendKey, SpendTotals> cells)
+    {
         using SqliteCommand upsert = _connection.CreateCommand();
         upsert.Transaction = transaction;
-        upsert.CommandText = """
-            INSERT INTO ug_spend_days VALUES ($customer, $day, $type, $path, $model, $feature, $requests, $consumed, $overage, $tokens, $price, $priced, $cost, $costed, $scale)
+        upsert.CommandText = $"""
+            INSERT INTO {table} VALUES ($customer, $day, $type, $path, $model, $feature, $requests, $consumed, $overage, $tokens, $price, $priced, $cost, $costed, $scale)
             ON CONFLICT DO UPDATE SET requests = requests + excluded.requests, consumed = consumed + excluded.consumed, overage = overage + excluded.overage,
                 tokens = tokens + excluded.tokens, price = price + excluded.price, priced = priced + excluded.priced, cost = cost + excluded.cost, costed = costed + excluded.costed;
             """;
         string[] names = ["$customer", "$day", "$type", "$path", "$model", "$feature", "$requests", "$consumed", "$overage", "$tokens", "$price", "$priced", "$cost", "$costed", "$scale"];
-        SqliteParameter[] p = [.. names.Select(n => upsert.Parameters.Add(n, SqliteType.Text))];
+        SqliteParameter[] p = [.. names.Select((n, i) => upsert.Parameters.Add(n, i is 0 or 2 or 3 or 4 or 5 ? SqliteType.Text : SqliteType.Integer))];
         upsert.Prepare();
         foreach ((SpendKey key, SpendTotals t) in cells)
         {
@@ -246,15 +221,6 @@ internal sealed class SpendIndex : IDisposable
             p[14].Value = t.Scale;
             upsert.ExecuteNonQuery();
         }
-
-        using SqliteCommand mark = _connection.CreateCommand();
-        mark.Transaction = transaction;
-        mark.CommandText = "INSERT INTO ug_spend_meta VALUES ('rolled_through', $through) ON CONFLICT DO UPDATE SET value = excluded.value;";
-        mark.Parameters.AddWithValue("$through", through);
-        mark.ExecuteNonQuery();
-        transaction.Commit();
-        Volatile.Write(ref _rolledThrough, through);
-        return true;
     }
 
     private static string ConnectionString(string path) => new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 30 }.ToString();

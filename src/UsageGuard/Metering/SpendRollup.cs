@@ -189,4 +189,100 @@ internal static class SpendRollup
     }
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+
+    /// <summary>
+    /// The SQL that sums a store's rollup rows for a query, by the dimensions it groups by (<see cref="Group"/> does the rest): the
+    /// columns <see cref="ReadCell"/> reads, from <paramref name="table"/> (<c>ug_spend_days</c>), with the parameters named
+    /// <paramref name="from"/>, <paramref name="to"/> and <paramref name="customer"/>. <paramref name="sum"/> wraps each sum
+    /// (PostgreSQL sums bigints as numeric, so it casts them back).
+    /// </summary>
+    internal static string CellsSql(SpendQuery query, string table, string from, string to, string customer, Func<string, string> sum)
+    {
+        SpendGrouping by = query.GroupBy;
+        if (UsesCoarse(query))
+        {
+            table += CoarseSuffix;
+        }
+
+        string Dimension(SpendGrouping g, string column) => (by & g) != 0 ? column : $"MIN({column})";
+        var groupBy = new List<string> { "credit_type" };
+        foreach ((SpendGrouping g, string column) in s_dimensions)
+        {
+            if ((by & g) != 0)
+            {
+                groupBy.Add(column);
+            }
+        }
+
+        string sums = string.Join(", ", s_sums.Select(c => sum($"SUM({c})")));
+        return $"SELECT {Dimension(SpendGrouping.Day, "day")}, {Dimension(SpendGrouping.Customer, "customer_id")}, credit_type, "
+            + $"{((by & SpendGrouping.Subject) != 0 ? "subject_path" : "''")}, {Dimension(SpendGrouping.Model, "model")}, {Dimension(SpendGrouping.Feature, "feature")}, "
+            + $"{sums}, MAX(scale) FROM {table} WHERE day >= {from} AND day < {to}{(query.CustomerId is null ? "" : $" AND customer_id = {customer}")} "
+            + $"GROUP BY {string.Join(", ", groupBy)};";
+    }
+
+    /// <summary>
+    /// The suffix of the coarse rollup table: one row per customer, day and credit type (subject, model and feature left empty), so a
+    /// query that groups by none of them (totals, margin per customer, spend per day) reads thousands of rows, not millions.
+    /// </summary>
+    internal const string CoarseSuffix = "_coarse";
+
+    /// <summary>Gets whether a query can be answered from the coarse table.</summary>
+    internal static bool UsesCoarse(SpendQuery query) => (query.GroupBy & (SpendGrouping.Subject | SpendGrouping.Model | SpendGrouping.Feature)) == 0;
+
+    /// <summary>The cells of the coarse table for a set of fine cells: subject, model and feature dropped, the sums added up.</summary>
+    internal static Dictionary<SpendKey, SpendTotals> Coarsen(Dictionary<SpendKey, SpendTotals> cells)
+    {
+        var coarse = new Dictionary<SpendKey, SpendTotals>();
+        foreach ((SpendKey key, SpendTotals totals) in cells)
+        {
+            var customerDay = new SpendKey(key.Day, key.CustomerId, key.CreditType, string.Empty, string.Empty, string.Empty);
+            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(coarse, customerDay, out _).Add(totals);
+        }
+
+        return coarse;
+    }
+
+    /// <summary>The columns of the ledger a rollup catch-up reads, from the entries that carry a settlement (<see cref="AddRow"/>).</summary>
+    internal const string SettlementColumns = "seq, ts, customer_id, credit_type, model, feature, settlement";
+
+    /// <summary>Adds one row of <see cref="SettlementColumns"/> to a rollup held in memory; returns its sequence number.</summary>
+    internal static long AddRow(Dictionary<SpendKey, SpendTotals> rollup, System.Data.Common.DbDataReader r)
+    {
+        var entry = new LedgerEntry
+        {
+            Timestamp = new DateTimeOffset(r.GetInt64(1), TimeSpan.Zero),
+            CustomerId = r.GetString(2),
+            CreditType = r.GetString(3),
+            Model = r.IsDBNull(4) ? null : r.GetString(4),
+            Feature = r.IsDBNull(5) ? null : r.GetString(5),
+            Settlement = StoreCodec.DecodeSettlement(r.GetString(6)),
+        };
+        Add(rollup, entry);
+        return r.GetInt64(0);
+    }
+
+    /// <summary>Reads one row of <see cref="CellsSql"/>.</summary>
+    internal static KeyValuePair<SpendKey, SpendTotals> ReadCell(System.Data.Common.DbDataReader r)
+    {
+        long Long(int i) => Convert.ToInt64(r.GetValue(i), System.Globalization.CultureInfo.InvariantCulture);
+        var key = new SpendKey((int)Long(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5));
+        return new(key, new SpendTotals
+        {
+            Requests = Long(6),
+            Consumed = Long(7),
+            Overage = Long(8),
+            Tokens = Long(9),
+            Price = Long(10),
+            Priced = Long(11),
+            Cost = Long(12),
+            Costed = Long(13),
+            Scale = (int)Long(14),
+        });
+    }
+
+    private static readonly (SpendGrouping Grouping, string Column)[] s_dimensions =
+        [(SpendGrouping.Customer, "customer_id"), (SpendGrouping.Day, "day"), (SpendGrouping.Subject, "subject_path"), (SpendGrouping.Model, "model"), (SpendGrouping.Feature, "feature")];
+
+    private static readonly string[] s_sums = ["requests", "consumed", "overage", "tokens", "price", "priced", "cost", "costed"];
 }
