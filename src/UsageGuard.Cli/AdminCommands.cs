@@ -80,7 +80,7 @@ internal static class AdminCommands
             await error.WriteLineAsync("usageguard: cancelled.").ConfigureAwait(false);
             return StoreError;
         }
-        catch (Exception ex) when (ex is UsageGuardException or NpgsqlException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is UsageGuardException or NpgsqlException or Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
         {
             await error.WriteLineAsync($"usageguard: {ex.Message}").ConfigureAwait(false);
             return StoreError;

@@ -316,10 +316,21 @@ internal sealed partial class EntitlementGuard
         int scale = state.Wallet.Type.Scale;
         decimal? vendorCost = null;
         string? currency = null;
-        if (priced is { } p && state.Rate.CostCurrency is { } costCurrency)
+        if (priced is { } p)
         {
-            vendorCost = Pricing.Cost(state.Rate, p.Usage, VendorCostScale);
-            currency = costCurrency;
+            // What the model that answered costs, when it has a rate of its own in the same credit type; otherwise the requested model's.
+            ResolvedRate costed = state.Rate;
+            if (p.Model is { } answeringModel && answeringModel != state.Model && state.Catalog is { } catalog
+                && catalog.RatesFor(state.Wallet.CustomerId).TryResolve(answeringModel, out ResolvedRate answering) && answering.CreditType == state.Rate.CreditType)
+            {
+                costed = answering;
+            }
+
+            if (costed.CostCurrency is { } costCurrency)
+            {
+                vendorCost = Pricing.Cost(costed, p.Usage, VendorCostScale);
+                currency = costCurrency;
+            }
         }
 
         var record = new SettlementRecord

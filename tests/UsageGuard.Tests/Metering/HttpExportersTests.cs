@@ -66,13 +66,21 @@ public sealed class HttpExportersTests
                     return;
                 }
 
-                using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
-                string body = await reader.ReadToEndAsync();
-                int status = Interlocked.Decrement(ref _failFirst) >= 0 ? 503 : 200;
-                var headers = context.Request.Headers.AllKeys.Where(k => k is not null).ToDictionary(k => k!, k => context.Request.Headers[k]!, StringComparer.OrdinalIgnoreCase);
-                Requests.Enqueue((context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.ContentType ?? "", headers, body, status));
-                context.Response.StatusCode = status;
-                context.Response.Close();
+                int status = 500;
+                try
+                {
+                    using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+                    string body = await reader.ReadToEndAsync();
+                    status = Interlocked.Decrement(ref _failFirst) >= 0 ? 503 : 200;
+                    var headers = context.Request.Headers.AllKeys.Where(k => k is not null).ToDictionary(k => k!, k => context.Request.Headers[k]!, StringComparer.OrdinalIgnoreCase);
+                    Requests.Enqueue((context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.ContentType ?? "", headers, body, status));
+                }
+                finally
+                {
+                    // Always answered: a request the server failed to record must not leave the client waiting.
+                    context.Response.StatusCode = status;
+                    context.Response.Close();
+                }
             }
         }
 
@@ -109,7 +117,7 @@ public sealed class HttpExportersTests
         using var http = new HttpClient();
         var sink = new CloudEventsHttpExporter(http, new Uri(server.BaseAddress, "events"), "/usageguard/test");
 
-        (await new UsageExport(h.Store, sink, Options()).ExportPendingAsync()).Should().Be(7);
+        (await new UsageExport(h.Store, sink, Options()).ExportPendingAsync(Bounded())).Should().Be(7);
 
         var requests = server.Requests.ToList();
         requests.Should().HaveCount(3, "two batches of at most 4, the first refused once");
@@ -140,7 +148,7 @@ public sealed class HttpExportersTests
             StripeCustomerId = e => "cus_" + e.CustomerId,
         });
 
-        (await new UsageExport(h.Store, sink, Options()).ExportPendingAsync()).Should().Be(7);
+        (await new UsageExport(h.Store, sink, Options()).ExportPendingAsync(Bounded())).Should().Be(7);
 
         var requests = server.Requests.ToList();
         var taken = requests.Where(r => r.Status == 200).ToList();
@@ -178,4 +186,7 @@ public sealed class HttpExportersTests
         FluentActions.Invoking(() => new StripeMeterEventsExporter(http, new StripeMeterEventsExporterOptions { EventName = "e" })).Should().Throw<ArgumentException>().WithMessage("*ApiKey*");
         FluentActions.Invoking(() => new CloudEventsHttpExporter(http, new Uri("/relative", UriKind.Relative), "/s")).Should().Throw<ArgumentException>().WithMessage("*absolute*");
     }
+
+    /// <summary>A token that cancels after a minute: an export stuck on a sink fails its test instead of hanging the run.</summary>
+    private static CancellationToken Bounded() => new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token;
 }

@@ -21,7 +21,14 @@ public sealed class UsageEventsTests
             OutputPerMillion = 2m,
             CostBasis = new VendorCost { Currency = "USD", InputPerMillion = 0.5m, OutputPerMillion = 1m },
         });
-        catalog.Models.Add(new ModelRate { Model = "m-mini", CreditType = "credits", InputPerMillion = 0.1m, OutputPerMillion = 0.2m });
+        catalog.Models.Add(new ModelRate
+        {
+            Model = "m-mini",
+            CreditType = "credits",
+            InputPerMillion = 0.1m,
+            OutputPerMillion = 0.2m,
+            CostBasis = new VendorCost { Currency = "USD", InputPerMillion = 0.05m, OutputPerMillion = 0.1m },
+        });
         CustomerGovernanceOptions acme = GovernanceTests.Acme();
         var governance = new GovernanceOptions();
         governance.Customers.Add(acme);
@@ -111,7 +118,7 @@ public sealed class UsageEventsTests
         events[1].Tokens.Should().BeNull("settled with an amount");
         events[2].AnsweredModel.Should().Be("m-mini");
         events[2].Model.Should().Be("m");
-        events[2].VendorCost.Should().NotBeNull();
+        events[2].VendorCost.Should().Be(0.0000015m, "the model that answered costs 10 × 0.05 + 10 × 0.1 per million, not the requested model's 10 × 0.5 + 10 × 1");
         events.Select(e => e.Id).Should().OnlyHaveUniqueItems();
 
         (await Events(h)).Select(e => e.Id).Should().Equal(events.Select(e => e.Id), "reading the ledger again makes the same events");

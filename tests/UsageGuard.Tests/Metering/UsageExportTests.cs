@@ -87,15 +87,15 @@ public sealed class UsageExportTests
         var sink = new DedupSink();
         var export = new UsageExport(h.Store, sink, Options(batchSize: 10));
 
-        (await export.ExportPendingAsync()).Should().Be(25);
+        (await export.ExportPendingAsync(Bounded())).Should().Be(25);
         List<UsageEvent> events = await AllEvents(h.Store);
         sink.Received.Should().Equal(events.Select(e => e.Id));
         export.Position.Should().Be(events[^1].Sequence);
 
-        (await new UsageExport(h.Store, sink, Options()).ExportPendingAsync()).Should().Be(0, "a new export starts from the cursor file");
+        (await new UsageExport(h.Store, sink, Options()).ExportPendingAsync(Bounded())).Should().Be(0, "a new export starts from the cursor file");
         await h.Gate.ConsumeAsync(new ReservationRequest { CustomerId = "acme", Amount = 1m });
         await h.Ledger.FlushAsync();
-        (await new UsageExport(h.Store, sink, Options()).ExportPendingAsync()).Should().Be(1);
+        (await new UsageExport(h.Store, sink, Options()).ExportPendingAsync(Bounded())).Should().Be(1);
         sink.Received.Should().OnlyHaveUniqueItems().And.HaveCount(26);
     }
 
@@ -117,7 +117,7 @@ public sealed class UsageExportTests
         }
 
         sink.Failures.Should().Be(1);
-        (await new UsageExport(h.Store, sink, Options(batchSize: 10)).ExportPendingAsync()).Should().Be(30);
+        (await new UsageExport(h.Store, sink, Options(batchSize: 10)).ExportPendingAsync(Bounded())).Should().Be(30);
 
         List<UsageEvent> events = await AllEvents(h.Store);
         sink.Kept.Keys.Should().BeEquivalentTo(events.Select(e => e.Id), "nothing lost, and the dedup sink holds each once");
@@ -151,7 +151,7 @@ public sealed class UsageExportTests
         var sink = new FlakySink(failures: 3);
         var export = new UsageExport(h.Store, sink, Options(), time);
 
-        Task<long> running = export.ExportPendingAsync();
+        Task<long> running = export.ExportPendingAsync(Bounded());
         var waits = new List<TimeSpan>();
         foreach (TimeSpan step in new[] { 200, 400, 800 }.Select(ms => TimeSpan.FromMilliseconds(ms)))
         {
@@ -202,7 +202,7 @@ public sealed class UsageExportTests
         string file = Path.Combine(_dir, "usage.jsonl");
         using (var sink = new JsonLinesFileExporter(file))
         {
-            (await new UsageExport(h.Store, sink, Options(batchSize: 5)).ExportPendingAsync()).Should().Be(12);
+            (await new UsageExport(h.Store, sink, Options(batchSize: 5)).ExportPendingAsync(Bounded())).Should().Be(12);
         }
 
         List<UsageEvent> events = await AllEvents(h.Store);
@@ -230,7 +230,7 @@ public sealed class UsageExportTests
         File.AppendAllText(file, lines[0][..(lines[0].Length / 2)]);
         using (var sink = new JsonLinesFileExporter(file))
         {
-            (await new UsageExport(h.Store, sink, Options()).ExportPendingAsync()).Should().Be(1);
+            (await new UsageExport(h.Store, sink, Options()).ExportPendingAsync(Bounded())).Should().Be(1);
         }
 
         string[] after = File.ReadAllLines(file);
@@ -286,4 +286,7 @@ public sealed class UsageExportTests
         sink.Received.Should().HaveCount(3);
         File.ReadAllText(Path.Combine(_dir, "hosted", "hosted.cursor")).Should().Be(sink.Kept.Values.Max(e => e.Sequence).ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
+
+    /// <summary>A token that cancels after a minute: an export stuck on a sink fails its test instead of hanging the run.</summary>
+    private static CancellationToken Bounded() => new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token;
 }
