@@ -154,11 +154,7 @@ public sealed class HttpExportersTests
         var taken = requests.Where(r => r.Status == 200).ToList();
         taken.Should().HaveCount(6, "the settlement that charged nothing is not a meter event");
         requests.Should().HaveCount(7, "the first request was refused and sent again");
-        List<UsageEvent> events = [];
-        await foreach (UsageEvent e in UsageEvents.ReadAsync(h.Store))
-        {
-            events.Add(e);
-        }
+        List<UsageEvent> events = await UsageEvents.ReadAsync(h.Store).ToListAsync();
 
         foreach (var (request, e) in taken.Zip(events.Where(e => e.Consumed.Units > 0)))
         {

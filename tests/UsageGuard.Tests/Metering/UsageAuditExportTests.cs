@@ -31,16 +31,7 @@ public sealed class UsageAuditExportTests
         return h;
     }
 
-    private static async Task<List<UsageEvent>> Events(ILedgerStore store)
-    {
-        var events = new List<UsageEvent>();
-        await foreach (UsageEvent e in UsageEvents.ReadAsync(store))
-        {
-            events.Add(e);
-        }
-
-        return events;
-    }
+    private static async Task<List<UsageEvent>> Events(ILedgerStore store) => await UsageEvents.ReadAsync(store).ToListAsync();
 
     [Test]
     public async Task Csv_WritesExactlyTheEventsOfTheRange_OneRowEach_QuotedWhereNeeded_AmountsExact()

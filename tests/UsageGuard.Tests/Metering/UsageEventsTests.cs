@@ -41,13 +41,7 @@ public sealed class UsageEventsTests
     private static async Task<List<UsageEvent>> Events(GuardHarness h, long after = 0)
     {
         await h.Ledger.FlushAsync();
-        var events = new List<UsageEvent>();
-        await foreach (UsageEvent e in UsageEvents.ReadAsync(h.Store, after))
-        {
-            events.Add(e);
-        }
-
-        return events;
+        return await UsageEvents.ReadAsync(h.Store, after).ToListAsync();
     }
 
     [Test]

@@ -37,16 +37,7 @@ public sealed class UsageExportTests
         return h;
     }
 
-    private static async Task<List<UsageEvent>> AllEvents(ILedgerStore store)
-    {
-        var events = new List<UsageEvent>();
-        await foreach (UsageEvent e in UsageEvents.ReadAsync(store))
-        {
-            events.Add(e);
-        }
-
-        return events;
-    }
+    private static async Task<List<UsageEvent>> AllEvents(ILedgerStore store) => await UsageEvents.ReadAsync(store).ToListAsync();
 
     /// <summary>A sink that keeps what it was given, deduplicates by id, and can be told to take part of a batch and then fail.</summary>
     private sealed class DedupSink(string name = "dedup") : IUsageExporter
