@@ -138,7 +138,7 @@ public sealed class UsageExportTests
     public async Task ARefusedBatch_IsSentAgainWithDoublingBackOff_UntilTheSinkTakesIt()
     {
         await using GuardHarness h = await WithSettlements(5);
-        var time = new ManualTimeProvider(DateTimeOffset.UnixEpoch);
+        var time = new WatchedTime(new ManualTimeProvider(DateTimeOffset.UnixEpoch));
         var sink = new FlakySink(failures: 3);
         var export = new UsageExport(h.Store, sink, Options(), time);
 
@@ -146,7 +146,8 @@ public sealed class UsageExportTests
         var waits = new List<TimeSpan>();
         foreach (TimeSpan step in new[] { 200, 400, 800 }.Select(ms => TimeSpan.FromMilliseconds(ms)))
         {
-            await WaitUntil(() => sink.Calls == waits.Count + 1);
+            // The refusal, and the back-off's timer: the clock moves only once the export waits on it (the retry may run on another thread).
+            await WaitUntil(() => sink.Calls == waits.Count + 1 && time.Timers == waits.Count + 1);
             time.Advance(step - TimeSpan.FromMilliseconds(1));
             await Task.Delay(20);
             sink.Calls.Should().Be(waits.Count + 1, $"the retry waits the whole {step}");
@@ -157,6 +158,25 @@ public sealed class UsageExportTests
         (await running).Should().Be(5);
         sink.Calls.Should().Be(4);
         sink.Batches.Should().AllSatisfy(b => b.Should().Equal(sink.Batches[0]), "the same batch, the same ids, each time");
+    }
+
+    /// <summary>A manual clock that counts the timers created on it: a back-off is waiting once its timer exists.</summary>
+    private sealed class WatchedTime(ManualTimeProvider inner) : TimeProvider
+    {
+        private int _timers;
+
+        public int Timers => Volatile.Read(ref _timers);
+
+        public override DateTimeOffset GetUtcNow() => inner.GetUtcNow();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            ITimer timer = inner.CreateTimer(callback, state, dueTime, period);
+            Interlocked.Increment(ref _timers);
+            return timer;
+        }
+
+        public void Advance(TimeSpan by) => inner.Advance(by);
     }
 
     private sealed class FlakySink(int failures) : IUsageExporter
