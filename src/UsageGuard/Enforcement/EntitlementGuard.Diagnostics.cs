@@ -32,41 +32,11 @@ internal sealed partial class EntitlementGuard
             TagRequest(activity, request);
         }
 
-        ValueTask<T> decided;
-        try
-        {
-            decided = decide(this, request, cancellationToken);
-        }
-        catch (Exception ex)
-        {
-            Fail(activity, ex);
-            throw;
-        }
-
-        if (decided.IsCompletedSuccessfully)
-        {
-            Decided(operation, status(decided.Result), activity);
-            return decided;
-        }
-
-        return ObservedAsync(decided, operation, status, activity);
-    }
-
-    private static async ValueTask<T> ObservedAsync<T>(ValueTask<T> decided, int operation, Func<T, ReservationStatus> status, Activity? activity)
-    {
-        T result;
-        try
-        {
-            result = await decided.ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            Fail(activity, ex);
-            throw;
-        }
-
-        Decided(operation, status(result), activity);
-        return result;
+        return Watched(
+            static s => s.Decide(s.Guard, s.Request, s.Token),
+            (Guard: this, Request: request, Token: cancellationToken, Decide: decide, Operation: operation, Status: status),
+            activity,
+            static (result, s, activity) => Decided(s.Operation, s.Status(result), activity));
     }
 
     private static void Decided(int operation, ReservationStatus status, Activity? activity)
@@ -95,41 +65,11 @@ internal sealed partial class EntitlementGuard
         }
 
         activity.SetTag(UsageGuardDiagnostics.ReservationTag, reservation.Id);
-        ValueTask<SettlementResult> settled;
-        try
-        {
-            settled = settle(guard, reservation, actual, cancellationToken);
-        }
-        catch (Exception ex)
-        {
-            Fail(activity, ex);
-            throw;
-        }
-
-        if (settled.IsCompletedSuccessfully)
-        {
-            Settled(activity, settled.Result);
-            return settled;
-        }
-
-        return TracedSettleAsync(settled, activity);
-    }
-
-    private static async ValueTask<SettlementResult> TracedSettleAsync(ValueTask<SettlementResult> settled, Activity activity)
-    {
-        SettlementResult result;
-        try
-        {
-            result = await settled.ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            Fail(activity, ex);
-            throw;
-        }
-
-        Settled(activity, result);
-        return result;
+        return Watched(
+            static s => s.Settle(s.Guard, s.Reservation, s.Actual, s.Token),
+            (Guard: guard, Reservation: reservation, Actual: actual, Token: cancellationToken, Settle: settle),
+            activity,
+            static (result, _, activity) => Settled(activity!, result));
     }
 
     private static void Settled(Activity activity, SettlementResult result)
@@ -142,6 +82,50 @@ internal sealed partial class EntitlementGuard
         }
 
         activity.Dispose();
+    }
+
+    /// <summary>
+    /// Runs an observed call and reports its result once it is known: at once when it completed synchronously, otherwise when it
+    /// does. A call that throws, synchronously or not, ends its span as an error. The state is a value tuple and the delegates are
+    /// static, so observing allocates nothing beyond the span.
+    /// </summary>
+    private static ValueTask<T> Watched<T, TState>(Func<TState, ValueTask<T>> call, TState state, Activity? activity, Action<T, TState, Activity?> done)
+    {
+        ValueTask<T> started;
+        try
+        {
+            started = call(state);
+        }
+        catch (Exception ex)
+        {
+            Fail(activity, ex);
+            throw;
+        }
+
+        if (started.IsCompletedSuccessfully)
+        {
+            done(started.Result, state, activity);
+            return started;
+        }
+
+        return WatchedAsync(started, state, activity, done);
+    }
+
+    private static async ValueTask<T> WatchedAsync<T, TState>(ValueTask<T> started, TState state, Activity? activity, Action<T, TState, Activity?> done)
+    {
+        T result;
+        try
+        {
+            result = await started.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Fail(activity, ex);
+            throw;
+        }
+
+        done(result, state, activity);
+        return result;
     }
 
     private static void TagRequest(Activity activity, ReservationRequest request)
