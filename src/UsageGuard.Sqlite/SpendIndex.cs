@@ -40,7 +40,6 @@ internal sealed class SpendIndex : IDisposable
     private readonly Guid _databaseId;
     private readonly Lock _gate = new();
     private SqliteConnection _connection = null!;
-    private long _rolledThrough;
 
     internal SpendIndex(string path, string ledgerReadConnectionString, Guid databaseId)
     {
@@ -61,9 +60,6 @@ internal sealed class SpendIndex : IDisposable
             Rebuild();
         }
     }
-
-    /// <summary>Gets the last ledger sequence number rolled up.</summary>
-    internal long RolledThrough => Volatile.Read(ref _rolledThrough);
 
     internal IReadOnlyList<SpendRow> Query(SpendQuery query, CancellationToken cancellationToken)
     {
@@ -114,7 +110,7 @@ internal sealed class SpendIndex : IDisposable
         while (true)
         {
             // The file's mark, not this process's: the application and an admin tool may both roll up into the same file.
-            _rolledThrough = (long)Scalar("SELECT CAST(value AS INTEGER) FROM ug_spend_meta WHERE name = 'rolled_through';")!;
+            long mark = (long)Scalar("SELECT CAST(value AS INTEGER) FROM ug_spend_meta WHERE name = 'rolled_through';")!;
             using SqliteTransaction snapshot = ledger.BeginTransaction(deferred: true);
             using SqliteCommand read = ledger.CreateCommand();
             read.Transaction = snapshot;
@@ -122,10 +118,10 @@ internal sealed class SpendIndex : IDisposable
                 SELECT {SpendRollup.SettlementColumns} FROM ug_entries
                 WHERE seq > $after AND settlement IS NOT NULL ORDER BY seq LIMIT $limit;
                 """;
-            read.Parameters.AddWithValue("$after", _rolledThrough);
+            read.Parameters.AddWithValue("$after", mark);
             read.Parameters.AddWithValue("$limit", MaxStep);
             var cells = new Dictionary<SpendKey, SpendTotals>();
-            long through = _rolledThrough;
+            long through = mark;
             int count = 0;
             using (SqliteDataReader r = read.ExecuteReader())
             {
@@ -146,7 +142,7 @@ internal sealed class SpendIndex : IDisposable
                 through = Math.Max(through, (long)last.ExecuteScalar()!);
             }
 
-            if (!Store(cells, through))
+            if (!Store(cells, mark, through))
             {
                 continue;
             }
@@ -159,9 +155,9 @@ internal sealed class SpendIndex : IDisposable
     }
 
     /// <summary>Adds the cells and moves the mark, unless another process moved the mark since it was read (false: read again).</summary>
-    private bool Store(Dictionary<SpendKey, SpendTotals> cells, long through)
+    private bool Store(Dictionary<SpendKey, SpendTotals> cells, long mark, long through)
     {
-        if (through == _rolledThrough)
+        if (through == mark)
         {
             return true;
         }
@@ -171,7 +167,7 @@ internal sealed class SpendIndex : IDisposable
         {
             current.Transaction = transaction;
             current.CommandText = "SELECT CAST(value AS INTEGER) FROM ug_spend_meta WHERE name = 'rolled_through';";
-            if ((long)current.ExecuteScalar()! != _rolledThrough)
+            if ((long)current.ExecuteScalar()! != mark)
             {
                 transaction.Rollback();
                 return false;
@@ -180,13 +176,12 @@ internal sealed class SpendIndex : IDisposable
 
         Upsert(transaction, "ug_spend_days", cells);
         Upsert(transaction, "ug_spend_days" + SpendRollup.CoarseSuffix, SpendRollup.Coarsen(cells));
-        using SqliteCommand mark = _connection.CreateCommand();
-        mark.Transaction = transaction;
-        mark.CommandText = "INSERT INTO ug_spend_meta VALUES ('rolled_through', $through) ON CONFLICT DO UPDATE SET value = excluded.value;";
-        mark.Parameters.AddWithValue("$through", through);
-        mark.ExecuteNonQuery();
+        using SqliteCommand move = _connection.CreateCommand();
+        move.Transaction = transaction;
+        move.CommandText = "INSERT INTO ug_spend_meta VALUES ('rolled_through', $through) ON CONFLICT DO UPDATE SET value = excluded.value;";
+        move.Parameters.AddWithValue("$through", through);
+        move.ExecuteNonQuery();
         transaction.Commit();
-        Volatile.Write(ref _rolledThrough, through);
         return true;
     }
 
@@ -241,7 +236,6 @@ internal sealed class SpendIndex : IDisposable
                 return false;
             }
 
-            _rolledThrough = mark;
             return true;
         }
         catch (SqliteException)
@@ -262,7 +256,6 @@ internal sealed class SpendIndex : IDisposable
         _connection.Open();
         Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;" + Schema);
         Execute($"INSERT INTO ug_spend_meta VALUES ('database_id', '{_databaseId:N}'), ('format', '{Format}'), ('rolled_through', '0');");
-        _rolledThrough = 0;
     }
 
     private void Execute(string sql)

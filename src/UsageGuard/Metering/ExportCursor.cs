@@ -22,8 +22,6 @@ internal sealed class ExportCursor
         _path = Path.Combine(directory, sinkName + ".cursor");
     }
 
-    internal string FilePath => _path;
-
     internal long Read()
     {
         if (!File.Exists(_path))

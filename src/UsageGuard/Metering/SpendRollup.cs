@@ -228,7 +228,7 @@ internal static class SpendRollup
     internal const string CoarseSuffix = "_coarse";
 
     /// <summary>Gets whether a query can be answered from the coarse table.</summary>
-    internal static bool UsesCoarse(SpendQuery query) => (query.GroupBy & (SpendGrouping.Subject | SpendGrouping.Model | SpendGrouping.Feature)) == 0;
+    private static bool UsesCoarse(SpendQuery query) => (query.GroupBy & (SpendGrouping.Subject | SpendGrouping.Model | SpendGrouping.Feature)) == 0;
 
     /// <summary>The cells of the coarse table for a set of fine cells: subject, model and feature dropped, the sums added up.</summary>
     internal static Dictionary<SpendKey, SpendTotals> Coarsen(Dictionary<SpendKey, SpendTotals> cells)

@@ -52,7 +52,7 @@ public static class UsageEvents
         a.ReservationId == b.ReservationId && a.ReservationId is not null
         && string.Equals(a.CustomerId, b.CustomerId, StringComparison.Ordinal) && string.Equals(a.CreditType, b.CreditType, StringComparison.Ordinal);
 
-    internal static UsageEvent Event(in LedgerEntry entry, in SettlementRecord settled, List<LedgerEntry> run)
+    private static UsageEvent Event(in LedgerEntry entry, in SettlementRecord settled, List<LedgerEntry> run)
     {
         // Backwards from the record, until the blocks add up to what was charged: a run that began with another settlement of the same
         // reservation id (another instance's) is cut where this one's entries begin.
