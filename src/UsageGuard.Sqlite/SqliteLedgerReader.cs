@@ -13,7 +13,7 @@ namespace UsageGuard.Sqlite;
 /// throw <see cref="NotSupportedException"/>.</para>
 /// <para>Thread-safe: every read uses a connection of its own.</para>
 /// </remarks>
-public sealed class SqliteLedgerReader : ILedgerStore, ISpendQueries, IDisposable
+public sealed class SqliteLedgerReader : ILedgerStore, ISpendQueries, ISettlementEntrySource, IDisposable
 {
     private readonly string _connectionString;
     private readonly string _displayName;
@@ -98,6 +98,33 @@ public sealed class SqliteLedgerReader : ILedgerStore, ISpendQueries, IDisposabl
                 cancellationToken.ThrowIfCancellationRequested();
                 yield return SqliteLedgerStore.ReadEntry(reader, _displayName);
             }
+        }
+    }
+
+    /// <inheritdoc />
+    ValueTask<long> ISettlementEntrySource.GetLastSequenceAsync(CancellationToken cancellationToken)
+    {
+        using SqliteConnection connection = Open();
+        return ValueTask.FromResult(SettlementEntryReader.LastSequence(connection));
+    }
+
+    /// <inheritdoc />
+    IAsyncEnumerable<LedgerEntry> ISettlementEntrySource.ReadSettlementEntriesAsync(long afterSequence, long throughSequence, CancellationToken cancellationToken) =>
+        SettlementEntryReader.ReadAsync(Open, _displayName, afterSequence, throughSequence, cancellationToken);
+
+    private SqliteConnection Open()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            connection.Open();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
         }
     }
 

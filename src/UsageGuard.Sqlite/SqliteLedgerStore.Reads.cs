@@ -30,6 +30,17 @@ public sealed partial class SqliteLedgerStore
     }
 
     /// <inheritdoc />
+    ValueTask<long> ISettlementEntrySource.GetLastSequenceAsync(CancellationToken cancellationToken)
+    {
+        using SqliteConnection connection = OpenReader();
+        return ValueTask.FromResult(Run(() => SettlementEntryReader.LastSequence(connection), "reading entries"));
+    }
+
+    /// <inheritdoc />
+    IAsyncEnumerable<LedgerEntry> ISettlementEntrySource.ReadSettlementEntriesAsync(long afterSequence, long throughSequence, CancellationToken cancellationToken) =>
+        SettlementEntryReader.ReadAsync(OpenReader, _displayName, afterSequence, throughSequence, cancellationToken);
+
+    /// <inheritdoc />
     /// <remarks>
     /// Reads the customer's sequence numbers from the index up to its mark, then those entries (filtered) from the ledger,
     /// then scans the ledger's entries after the mark. The index is read first: everything it names is committed, so the

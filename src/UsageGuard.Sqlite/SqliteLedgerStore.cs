@@ -16,7 +16,7 @@ namespace UsageGuard.Sqlite;
 /// (see <see cref="CustomerIndex"/>).</para>
 /// <para>Thread-safe: appends and snapshot saves are serialized; reads use their own pooled connections and run concurrently.</para>
 /// </remarks>
-public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendQueries, IDisposable
+public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendQueries, ISettlementEntrySource, IDisposable
 {
     /// <summary>The file name used when no connection string is given.</summary>
     public const string DefaultFileName = "usageguard.db";

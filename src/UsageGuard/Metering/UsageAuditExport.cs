@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -21,7 +22,8 @@ public static class UsageAuditExport
     /// <param name="store">The ledger store.</param>
     /// <param name="output">The stream to write to; left open.</param>
     /// <param name="filter">Which events: the time range and, optionally, one customer.</param>
-    /// <param name="progress">Told the number of events written so far, every 10,000 events and at the end; or <see langword="null"/>.</param>
+    /// <param name="progress">Told the number of events written so far, as the export goes (after each part of the ledger, at most
+    /// 16,384 entries) and at the end; or <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the export.</param>
     /// <returns>The number of events written.</returns>
     /// <exception cref="ArgumentNullException">An argument other than <paramref name="progress"/> is null.</exception>
@@ -29,30 +31,16 @@ public static class UsageAuditExport
     public static async Task<long> WriteCsvAsync(ILedgerStore store, Stream output, UsageAuditFilter filter, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         Check(store, output, filter);
-        var writer = new StreamWriter(output, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
-        await using (writer.ConfigureAwait(false))
-        {
-            await writer.WriteLineAsync(CsvHeader).ConfigureAwait(false);
-            var line = new StringBuilder(512);
-            long count = 0;
-            await foreach (UsageEvent e in Select(store, filter, cancellationToken).ConfigureAwait(false))
-            {
-                line.Clear();
-                AppendCsv(line, e);
-                await writer.WriteLineAsync(line, cancellationToken).ConfigureAwait(false);
-                Report(progress, ++count);
-            }
-
-            progress?.Report(count);
-            return count;
-        }
+        await output.WriteAsync(Encoding.UTF8.GetBytes(CsvHeader + "\n"), cancellationToken).ConfigureAwait(false);
+        return await WriteAsync(store, output, filter, static (part, e) => part.AppendCsv(e), progress, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Writes the events of a time range as JSON Lines: one <see cref="UsageEventJson"/> object per line.</summary>
     /// <param name="store">The ledger store.</param>
     /// <param name="output">The stream to write to; left open.</param>
     /// <param name="filter">Which events: the time range and, optionally, one customer.</param>
-    /// <param name="progress">Told the number of events written so far, every 10,000 events and at the end; or <see langword="null"/>.</param>
+    /// <param name="progress">Told the number of events written so far, as the export goes (after each part of the ledger, at most
+    /// 16,384 entries) and at the end; or <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the export.</param>
     /// <returns>The number of events written.</returns>
     /// <exception cref="ArgumentNullException">An argument other than <paramref name="progress"/> is null.</exception>
@@ -60,24 +48,7 @@ public static class UsageAuditExport
     public static async Task<long> WriteJsonLinesAsync(ILedgerStore store, Stream output, UsageAuditFilter filter, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         Check(store, output, filter);
-        var buffered = new BufferedStream(output, 1 << 16);
-        await using (buffered.ConfigureAwait(false))
-        {
-            using var writer = new Utf8JsonWriter(buffered, new JsonWriterOptions { SkipValidation = true });
-            long count = 0;
-            await foreach (UsageEvent e in Select(store, filter, cancellationToken).ConfigureAwait(false))
-            {
-                UsageEventJson.Write(writer, e);
-                writer.Flush();
-                writer.Reset();
-                buffered.WriteByte((byte)'\n');
-                Report(progress, ++count);
-            }
-
-            await buffered.FlushAsync(cancellationToken).ConfigureAwait(false);
-            progress?.Report(count);
-            return count;
-        }
+        return await WriteAsync(store, output, filter, static (part, e) => part.AppendJson(e), progress, cancellationToken).ConfigureAwait(false);
     }
 
     private static void Check(ILedgerStore store, Stream output, UsageAuditFilter filter)
@@ -91,22 +62,130 @@ public static class UsageAuditExport
         }
     }
 
-    private static async IAsyncEnumerable<UsageEvent> Select(ILedgerStore store, UsageAuditFilter filter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Formats the events into parts (on every core when the store can be read in ranges) and writes the parts in ledger order.</summary>
+    private static async Task<long> WriteAsync(ILedgerStore store, Stream output, UsageAuditFilter filter, Action<Part, UsageEvent> format, IProgress<long>? progress, CancellationToken cancellationToken)
     {
-        await foreach (UsageEvent e in UsageEvents.ReadAsync(store, 0, cancellationToken).ConfigureAwait(false))
+        var spare = new System.Collections.Concurrent.ConcurrentBag<Part>();
+        Part Create() => spare.TryTake(out Part? part) ? part : new Part();
+        void Add(Part part, UsageEvent e)
         {
             if (e.Timestamp >= filter.From && e.Timestamp < filter.To && (filter.CustomerId is null || string.Equals(e.CustomerId, filter.CustomerId, StringComparison.Ordinal)))
             {
-                yield return e;
+                format(part, e);
+                part.Count++;
             }
         }
+
+        long count = 0;
+        try
+        {
+            await foreach (Part part in Parts(store, Create, Add, cancellationToken).ConfigureAwait(false))
+            {
+                await output.WriteAsync(part.Bytes.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                count += part.Count;
+                if (part.Count > 0)
+                {
+                    progress?.Report(count);
+                }
+
+                part.Clear();
+                spare.Add(part);
+            }
+        }
+        finally
+        {
+            foreach (Part part in spare)
+            {
+                part.Dispose();
+            }
+        }
+
+        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        progress?.Report(count);
+        return count;
     }
 
-    private static void Report(IProgress<long>? progress, long count)
+    private static async IAsyncEnumerable<Part> Parts(ILedgerStore store, Func<Part> create, Action<Part, UsageEvent> add, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (progress is not null && count % 10_000 == 0)
+        if (store is ISettlementEntrySource source)
         {
-            progress.Report(count);
+            // The ledger as of now: entries appended while the export runs are left for the next one.
+            long through = await source.GetLastSequenceAsync(cancellationToken).ConfigureAwait(false);
+            await foreach (Part part in EventChunks.ReadAsync(source, 0, through, create, add, Environment.ProcessorCount, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                yield return part;
+            }
+
+            yield break;
+        }
+
+        Part current = create();
+        await foreach (UsageEvent e in UsageEvents.ReadAsync(store, 0, cancellationToken).ConfigureAwait(false))
+        {
+            add(current, e);
+            if (current.Bytes.WrittenCount >= Part.Full)
+            {
+                yield return current;
+                current = create();
+            }
+        }
+
+        yield return current;
+    }
+
+    /// <summary>Part of the export, formatted as UTF-8 and ready to be written.</summary>
+    private sealed class Part : IDisposable
+    {
+        /// <summary>The size past which the sequential path hands a part over.</summary>
+        internal const int Full = 1 << 20;
+
+        private readonly StringBuilder _line = new(512);
+        private Utf8JsonWriter? _json;
+
+        internal ArrayBufferWriter<byte> Bytes { get; } = new(Full);
+
+        internal long Count { get; set; }
+
+        public void Dispose() => _json?.Dispose();
+
+        internal void Clear()
+        {
+            Bytes.ResetWrittenCount();
+            Count = 0;
+        }
+
+        internal void AppendJson(UsageEvent e)
+        {
+            if (_json is null)
+            {
+                _json = new Utf8JsonWriter(Bytes, new JsonWriterOptions { SkipValidation = true });
+            }
+            else
+            {
+                _json.Reset(Bytes);
+            }
+
+            UsageEventJson.Write(_json, e);
+            _json.Flush();
+            NewLine();
+        }
+
+        internal void AppendCsv(UsageEvent e)
+        {
+            _line.Clear();
+            UsageAuditExport.AppendCsv(_line, e);
+            foreach (ReadOnlyMemory<char> chunk in _line.GetChunks())
+            {
+                Bytes.Advance(Encoding.UTF8.GetBytes(chunk.Span, Bytes.GetSpan(Encoding.UTF8.GetMaxByteCount(chunk.Length))));
+            }
+
+            NewLine();
+        }
+
+        private void NewLine()
+        {
+            Bytes.GetSpan(1)[0] = (byte)'\n';
+            Bytes.Advance(1);
         }
     }
 

@@ -7,7 +7,7 @@ namespace UsageGuard;
 /// Nothing survives the process. Appends are atomic with respect to readers (a reader sees a whole batch or none of it).
 /// All members are thread-safe.
 /// </remarks>
-public sealed class InMemoryLedgerStore : ILedgerStore, ISpendQueries
+public sealed class InMemoryLedgerStore : ILedgerStore, ISpendQueries, ISettlementEntrySource
 {
     private readonly Dictionary<SpendKey, SpendTotals> _spend = [];
     private int _spendThrough;
@@ -74,6 +74,31 @@ public sealed class InMemoryLedgerStore : ILedgerStore, ISpendQueries
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    ValueTask<long> ISettlementEntrySource.GetLastSequenceAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_entries.Count == 0 ? 0 : _entries[^1].Sequence);
+        }
+    }
+
+    async IAsyncEnumerable<LedgerEntry> ISettlementEntrySource.ReadSettlementEntriesAsync(long afterSequence, long throughSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        LedgerEntry[] copy;
+        lock (_gate)
+        {
+            copy = [.. _entries.Where(e => e.Sequence > afterSequence && e.Sequence <= throughSequence && e.ReservationId is not null)];
+        }
+
+        foreach (LedgerEntry entry in copy)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return entry;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
     }
 
     /// <inheritdoc />

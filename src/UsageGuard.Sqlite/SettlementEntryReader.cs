@@ -1,0 +1,124 @@
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+
+namespace UsageGuard.Sqlite;
+
+/// <summary>
+/// Reads the entries usage events are made of (<see cref="ISettlementEntrySource"/>) through SQLite's own API: only the columns an
+/// event uses, strings shared by their bytes, the settlement record decoded from its bytes. The audit export's reads take this path.
+/// </summary>
+/// <remarks>
+/// Microsoft.Data.Sqlite costs about 130 ns a column on top of SQLite; reading the 18 columns an event needs that way took longer than
+/// formatting the event. A row without a settlement record (a block a settlement paid) reads 8 columns.
+/// </remarks>
+internal static class SettlementEntryReader
+{
+    private const string Sql = """
+        SELECT seq, ts, ts_offset, kind, customer_id, credit_type, block_id, amount, scale, reservation_id, settlement,
+               subject, feature, model, session_id, request_id, catalog_version, hash
+        FROM ug_entries WHERE seq > ?1 AND seq <= ?2 AND reservation_id IS NOT NULL ORDER BY seq;
+        """;
+
+    /// <summary>The last committed sequence number on an open connection.</summary>
+    internal static long LastSequence(SqliteConnection connection)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT coalesce(max(seq), 0) FROM ug_entries;";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    /// <summary>Reads the settlement entries in (<paramref name="after"/>, <paramref name="through"/>] on a connection it opens when enumerated and disposes at the end.</summary>
+    internal static async IAsyncEnumerable<LedgerEntry> ReadAsync(Func<SqliteConnection> open, string displayName, long after, long through, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        SqliteConnection connection = open();
+        sqlite3_stmt? statement = null;
+        try
+        {
+            Check(connection, raw.sqlite3_prepare_v2(connection.Handle, Sql, out statement), displayName);
+            Check(connection, raw.sqlite3_bind_int64(statement, 1, after), displayName);
+            Check(connection, raw.sqlite3_bind_int64(statement, 2, through), displayName);
+            var strings = new Utf8Strings();
+            while (true)
+            {
+                int rc = raw.sqlite3_step(statement);
+                if (rc == raw.SQLITE_DONE)
+                {
+                    break;
+                }
+
+                if (rc != raw.SQLITE_ROW)
+                {
+                    Check(connection, rc, displayName);
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return Entry(statement, strings, displayName);
+            }
+        }
+        finally
+        {
+            statement?.Dispose();
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static LedgerEntry Entry(sqlite3_stmt s, Utf8Strings strings, string displayName)
+    {
+        try
+        {
+            int scale = raw.sqlite3_column_int(s, 8);
+            var entry = new LedgerEntry
+            {
+                Sequence = raw.sqlite3_column_int64(s, 0),
+                Timestamp = new DateTimeOffset(raw.sqlite3_column_int64(s, 1), TimeSpan.Zero).ToOffset(TimeSpan.FromMinutes(raw.sqlite3_column_int64(s, 2))),
+                Kind = (LedgerEntryKind)raw.sqlite3_column_int(s, 3),
+                CustomerId = strings.Get(raw.sqlite3_column_blob(s, 4)),
+                CreditType = strings.Get(raw.sqlite3_column_blob(s, 5)),
+                BlockId = raw.sqlite3_column_type(s, 6) == raw.SQLITE_NULL ? null : new Guid(raw.sqlite3_column_blob(s, 6)),
+                Amount = CreditAmount.FromUnits(raw.sqlite3_column_int64(s, 7), scale),
+                ReservationId = raw.sqlite3_column_int64(s, 9),
+            };
+            if (raw.sqlite3_column_type(s, 10) == raw.SQLITE_NULL)
+            {
+                // A block a settlement paid: the event reads only its kind, block, amount and what ties it to its record.
+                return entry;
+            }
+
+            return entry with
+            {
+                Settlement = SettlementJson.Decode(raw.sqlite3_column_blob(s, 10), strings),
+                Subject = Text(s, 11, strings),
+                Feature = Text(s, 12, strings),
+                Model = Text(s, 13, strings),
+                SessionId = Text(s, 14, null),
+                RequestId = Text(s, 15, null),
+                CatalogVersion = Text(s, 16, strings),
+                Hash = LedgerHash.FromBytes(raw.sqlite3_column_blob(s, 17)),
+            };
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException or System.Text.Json.JsonException)
+        {
+            throw new LedgerCorruptedException($"The SQLite ledger '{displayName}' holds an entry that cannot be read back ({ex.Message}); the file is damaged. Restore it from a backup.", ex);
+        }
+    }
+
+    private static string? Text(sqlite3_stmt s, int column, Utf8Strings? strings)
+    {
+        ReadOnlySpan<byte> utf8 = raw.sqlite3_column_blob(s, column);
+        if (utf8.IsEmpty && raw.sqlite3_column_type(s, column) == raw.SQLITE_NULL)
+        {
+            return null;
+        }
+
+        return strings is null ? System.Text.Encoding.UTF8.GetString(utf8) : strings.Get(utf8);
+    }
+
+    private static void Check(SqliteConnection connection, int rc, string displayName)
+    {
+        if (rc != raw.SQLITE_OK)
+        {
+            string message = raw.sqlite3_errmsg(connection.Handle).utf8_to_string();
+            throw new LedgerUnavailableException($"The SQLite ledger '{displayName}' cannot be read: {message} (SQLite error {rc}).");
+        }
+    }
+}
