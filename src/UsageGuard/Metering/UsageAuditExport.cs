@@ -139,7 +139,6 @@ public static class UsageAuditExport
         /// <summary>The size past which the sequential path hands a part over.</summary>
         internal const int Full = 1 << 20;
 
-        private readonly StringBuilder _line = new(512);
         private Utf8JsonWriter? _json;
 
         internal ArrayBufferWriter<byte> Bytes { get; } = new(Full);
@@ -172,13 +171,7 @@ public static class UsageAuditExport
 
         internal void AppendCsv(UsageEvent e)
         {
-            _line.Clear();
-            UsageAuditExport.AppendCsv(_line, e);
-            foreach (ReadOnlyMemory<char> chunk in _line.GetChunks())
-            {
-                Bytes.Advance(Encoding.UTF8.GetBytes(chunk.Span, Bytes.GetSpan(Encoding.UTF8.GetMaxByteCount(chunk.Length))));
-            }
-
+            WriteCsv(Bytes, e);
             NewLine();
         }
 
@@ -189,65 +182,144 @@ public static class UsageAuditExport
         }
     }
 
-    private static void AppendCsv(StringBuilder line, UsageEvent e)
+    /// <summary>Writes one event as a CSV row (no line end), straight as UTF-8.</summary>
+    private static void WriteCsv(IBufferWriter<byte> output, UsageEvent e)
     {
-        CultureInfo inv = CultureInfo.InvariantCulture;
-        line.Append(e.Id).Append(',');
-        line.Append(e.Sequence.ToString(inv)).Append(',');
-        line.Append(e.Timestamp.UtcDateTime.ToString("O", inv)).Append(',');
-        line.Append(e.AdmittedAt.UtcDateTime.ToString("O", inv)).Append(',');
-        Field(line, e.CustomerId);
-        Field(line, e.CreditType);
-        Field(line, e.Subject);
-        Field(line, e.SubjectPath);
-        Field(line, e.Feature);
-        Field(line, e.Model);
-        Field(line, e.AnsweredModel);
-        Field(line, e.SessionId);
-        Field(line, e.RequestId);
-        Field(line, e.ReservationId?.ToString(inv));
-        Field(line, e.CatalogVersion);
+        var row = new CsvRow(output);
+        row.Text(e.Id);
+        row.Number(e.Sequence);
+        row.Instant(e.Timestamp);
+        row.Instant(e.AdmittedAt);
+        row.Text(e.CustomerId);
+        row.Text(e.CreditType);
+        row.Text(e.Subject);
+        row.Text(e.SubjectPath);
+        row.Text(e.Feature);
+        row.Text(e.Model);
+        row.Text(e.AnsweredModel);
+        row.Text(e.SessionId);
+        row.Text(e.RequestId);
+        row.Number(e.ReservationId);
+        row.Text(e.CatalogVersion);
         TokenUsage? tokens = e.Tokens;
-        Field(line, tokens?.InputTokens.ToString(inv));
-        Field(line, tokens?.CachedInputTokens.ToString(inv));
-        Field(line, tokens?.OutputTokens.ToString(inv));
-        Field(line, tokens?.ReasoningTokens.ToString(inv));
-        Field(line, e.Estimated ? "true" : "false");
-        Field(line, e.Consumed.ToDecimal().ToString(inv));
-        Field(line, e.Charged.ToDecimal().ToString(inv));
-        Field(line, e.Overdrawn.ToDecimal().ToString(inv));
-        Field(line, e.Overage.ToDecimal().ToString(inv));
-        Field(line, e.Waived.ToDecimal().ToString(inv));
-        var blocks = new StringBuilder();
-        foreach (BlockCharge block in e.Blocks)
-        {
-            blocks.Append(blocks.Length == 0 ? "" : ";").Append(block.BlockId.ToString("D")).Append(':').Append(block.Amount.ToDecimal().ToString(inv));
-        }
-
-        Field(line, blocks.ToString());
-        Field(line, e.Price?.ToString(inv));
-        Field(line, e.VendorCost?.ToString(inv));
-        Field(line, e.CostCurrency, last: true);
+        row.Number(tokens?.InputTokens);
+        row.Number(tokens?.CachedInputTokens);
+        row.Number(tokens?.OutputTokens);
+        row.Number(tokens?.ReasoningTokens);
+        row.Raw(e.Estimated ? "true"u8 : "false"u8);
+        row.Amount(e.Consumed);
+        row.Amount(e.Charged);
+        row.Amount(e.Overdrawn);
+        row.Amount(e.Overage);
+        row.Amount(e.Waived);
+        row.Blocks(e.Blocks);
+        row.Number(e.Price);
+        row.Number(e.VendorCost);
+        row.Text(e.CostCurrency);
     }
 
-    /// <summary>Appends one CSV field, quoted when it holds a comma, quote or line break (RFC 4180).</summary>
-    private static void Field(StringBuilder line, string? value, bool last = false)
+    /// <summary>Writes the fields of one CSV row, comma-separated, quoting a text field that holds a comma, quote or line break (RFC 4180).</summary>
+    private ref struct CsvRow(IBufferWriter<byte> output)
     {
-        if (value is not null)
+        private bool _started;
+
+        public void Text(string? value)
         {
+            Separate();
+            if (value is null)
+            {
+                return;
+            }
+
             if (value.AsSpan().IndexOfAny(",\"\r\n") >= 0)
             {
-                line.Append('"').Append(value.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
+                Utf8("\"");
+                Utf8(value.Replace("\"", "\"\"", StringComparison.Ordinal));
+                Utf8("\"");
             }
             else
             {
-                line.Append(value);
+                Utf8(value);
             }
         }
 
-        if (!last)
+        public void Raw(ReadOnlySpan<byte> utf8)
         {
-            line.Append(',');
+            Separate();
+            output.Write(utf8);
+        }
+
+        public void Number<T>(T? value)
+            where T : struct, IUtf8SpanFormattable
+        {
+            Separate();
+            if (value is { } v)
+            {
+                Format(v, default);
+            }
+        }
+
+        public void Number<T>(T value)
+            where T : struct, IUtf8SpanFormattable
+        {
+            Separate();
+            Format(value, default);
+        }
+
+        public void Amount(CreditAmount amount)
+        {
+            Separate();
+            Format(amount.ToDecimal(), default);
+        }
+
+        public void Instant(DateTimeOffset instant)
+        {
+            Separate();
+            Format(instant.UtcDateTime, "O");
+        }
+
+        public void Blocks(IReadOnlyList<BlockCharge> blocks)
+        {
+            Separate();
+            for (int i = 0; i < blocks.Count; i++)
+            {
+                if (i > 0)
+                {
+                    output.Write(";"u8);
+                }
+
+                Format(blocks[i].BlockId, "D");
+                output.Write(":"u8);
+                Format(blocks[i].Amount.ToDecimal(), default);
+            }
+        }
+
+        private void Separate()
+        {
+            if (_started)
+            {
+                output.Write(","u8);
+            }
+
+            _started = true;
+        }
+
+        private readonly void Format<T>(T value, ReadOnlySpan<char> format)
+            where T : IUtf8SpanFormattable
+        {
+            Span<byte> span = output.GetSpan(64);
+            if (!value.TryFormat(span, out int written, format, CultureInfo.InvariantCulture))
+            {
+                throw new InvalidOperationException($"A {typeof(T).Name} did not fit 64 bytes.");
+            }
+
+            output.Advance(written);
+        }
+
+        private readonly void Utf8(string value)
+        {
+            Span<byte> span = output.GetSpan(Encoding.UTF8.GetMaxByteCount(value.Length));
+            output.Advance(Encoding.UTF8.GetBytes(value, span));
         }
     }
 }

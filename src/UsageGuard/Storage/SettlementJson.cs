@@ -15,6 +15,19 @@ internal static class SettlementJson
     /// <exception cref="ArgumentException">The stored settlement breaks a rule of its values (a scale out of range).</exception>
     internal static SettlementRecord Decode(ReadOnlySpan<byte> utf8, Utf8Strings strings)
     {
+        try
+        {
+            return Read(utf8, strings);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException)
+        {
+            // A value of the wrong kind or size (the reader's getters throw these): the same failure as the serializer's.
+            throw new JsonException($"a settlement record holds a value of the wrong kind ({ex.Message})", ex);
+        }
+    }
+
+    private static SettlementRecord Read(ReadOnlySpan<byte> utf8, Utf8Strings strings)
+    {
         var reader = new Utf8JsonReader(utf8);
         Expect(ref reader, JsonTokenType.StartObject);
         DateTimeOffset admittedAt = default;

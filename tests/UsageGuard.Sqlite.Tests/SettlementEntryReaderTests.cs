@@ -1,0 +1,131 @@
+using System.Text;
+using System.Text.Json;
+using FluentAssertions;
+using Microsoft.Data.Sqlite;
+using NUnit.Framework;
+using UsageGuard.Testing;
+
+namespace UsageGuard.Sqlite.Tests;
+
+/// <summary>
+/// The SQLite stores' narrow settlement read (SQLite's own API, only the columns events use) gives exactly the events, and the exact
+/// export bytes, that reading whole entries gives.
+/// </summary>
+public sealed class SettlementEntryReaderTests : FileFixture
+{
+    /// <summary>Hides the store's narrow read, so events come from whole entries: the reference answer.</summary>
+    private sealed class EntriesOnly(ILedgerStore inner) : DelegatingLedgerStore(inner);
+
+    private static readonly UsageAuditFilter All = new() { From = DateTimeOffset.MinValue, To = DateTimeOffset.MaxValue };
+
+    private static async Task History(SqliteGuard g, int count)
+    {
+        // Small blocks, so most settlements are paid by several of them; a free one now and then writes only its record.
+        for (int b = 0; b < 200; b++)
+        {
+            await g.GrantAsync(b % 2 == 0 ? "acme" : "globex", 3m);
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            var request = new ReservationRequest
+            {
+                CustomerId = i % 2 == 0 ? "acme" : "globex",
+                Amount = 0.5m * (1 + (i % 11)),
+                Subject = i % 7 == 0 ? "team \"red\", west" : $"org/team-{i % 3}",
+                Feature = i % 4 == 0 ? null : "chat",
+                SessionId = i % 3 == 0 ? null : $"s-{i / 3}",
+                RequestId = $"req-{i}",
+            };
+            if (i % 9 == 0)
+            {
+                ReservationResult held = await g.Gate.ReserveAsync(request);
+                if (held.IsAdmitted)
+                {
+                    await held.Reservation.SettleAsync(0m);
+                }
+            }
+            else
+            {
+                ConsumeResult r = await g.Gate.ConsumeAsync(request);
+                r.Status.Should().BeOneOf(ReservationStatus.Admitted, ReservationStatus.InsufficientCredits);
+            }
+
+            g.Time.Advance(TimeSpan.FromMinutes(17));
+        }
+
+        await g.Ledger.FlushAsync();
+    }
+
+    private static async Task<List<string>> Events(ILedgerStore store)
+    {
+        var lines = new List<string>();
+        await foreach (UsageEvent e in UsageEvents.ReadAsync(store))
+        {
+            using var buffer = new MemoryStream();
+            using (var writer = new Utf8JsonWriter(buffer))
+            {
+                UsageEventJson.Write(writer, e);
+            }
+
+            lines.Add(Encoding.UTF8.GetString(buffer.ToArray()));
+        }
+
+        return lines;
+    }
+
+    private static async Task<(byte[] Json, byte[] Csv)> Export(ILedgerStore store)
+    {
+        using var json = new MemoryStream();
+        using var csv = new MemoryStream();
+        await UsageAuditExport.WriteJsonLinesAsync(store, json, All);
+        await UsageAuditExport.WriteCsvAsync(store, csv, All);
+        return (json.ToArray(), csv.ToArray());
+    }
+
+    [Test]
+    public async Task NarrowReads_GiveTheEventsAndExportBytesOfWholeEntries_OnTheStoreAndTheReadOnlyReader()
+    {
+        string path = Dir.File("events.db");
+        await using SqliteGuard g = await SqliteGuard.StartAsync(path, time: new ManualTimeProvider(new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero)));
+        await History(g, 150);
+
+        List<string> expected = await Events(new EntriesOnly(g.Store));
+        expected.Count.Should().BeGreaterThan(100);
+        expected.Should().Contain(e => e.Contains("\"blocks\":[{", StringComparison.Ordinal) && e.Contains("},{", StringComparison.Ordinal), "settlements paid by several blocks");
+        expected.Should().Contain(e => e.Contains("\"blocks\":[]", StringComparison.Ordinal), "free settlements");
+        g.Store.Should().BeAssignableTo<ISettlementEntrySource>();
+        (await Events(g.Store)).Should().Equal(expected);
+        (byte[] json, byte[] csv) = await Export(new EntriesOnly(g.Store));
+        (await Export(g.Store)).Should().BeEquivalentTo((json, csv), o => o.WithStrictOrdering());
+
+        using SqliteLedgerReader reader = SqliteLedgerReader.Open(path);
+        (await Events(reader)).Should().Equal(expected);
+        (await Export(reader)).Should().BeEquivalentTo((json, csv), o => o.WithStrictOrdering());
+        Encoding.UTF8.GetString(csv).Split('\n').Should().HaveCount(expected.Count + 2, "a header, a row per event and the last line end");
+    }
+
+    [Test]
+    public async Task ADamagedSettlementRecord_IsReportedAsADamagedLedger()
+    {
+        string path = Dir.File("damaged.db");
+        await using (SqliteGuard g = await SqliteGuard.StartAsync(path, time: new ManualTimeProvider(new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero))))
+        {
+            await History(g, 20);
+        }
+
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=false"))
+        {
+            connection.Open();
+            using SqliteCommand damage = connection.CreateCommand();
+            damage.CommandText = "UPDATE ug_entries SET settlement = '{\"Scale\":\"six\"}' WHERE seq = (SELECT max(seq) FROM ug_entries WHERE settlement IS NOT NULL);";
+            damage.ExecuteNonQuery().Should().Be(1);
+        }
+
+        using SqliteLedgerReader reader = SqliteLedgerReader.Open(path);
+        Func<Task> read = async () => await UsageEvents.ReadAsync(reader).ToListAsync();
+        (await read.Should().ThrowAsync<LedgerCorruptedException>()).Which.Message.Should().Contain("damaged");
+        Func<Task> export = () => UsageAuditExport.WriteCsvAsync(reader, Stream.Null, All);
+        await export.Should().ThrowAsync<LedgerCorruptedException>();
+    }
+}
