@@ -297,16 +297,16 @@ internal static class AdminCommands
 
     private static string Instant(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 
-    /// <summary>Progress of a long export on the error stream, one line per 10,000 events, so the output file or pipe stays clean.</summary>
+    /// <summary>Progress of a long export on the error stream, a line each time another 10,000 events were written, so the output file or pipe stays clean.</summary>
     private sealed class LineProgress(TextWriter error) : IProgress<long>
     {
-        private long _last;
+        private long _next = 10_000;
 
         public void Report(long value)
         {
-            if (value > _last && value % 10_000 == 0)
+            if (value >= _next)
             {
-                _last = value;
+                _next = (value / 10_000 + 1) * 10_000;
                 error.WriteLine($"  … {value.ToString("N0", CultureInfo.InvariantCulture)} events");
             }
         }
