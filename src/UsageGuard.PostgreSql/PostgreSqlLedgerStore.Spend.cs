@@ -44,6 +44,7 @@ public sealed partial class PostgreSqlLedgerStore
             long through;
             int count = 0;
             var cells = new Dictionary<SpendKey, SpendTotals>();
+            var strings = new Utf8Strings();
 
             // One snapshot for the read: appends commit in sequence order (under the append lock), so the rows after the mark and the
             // ledger's end are read as of one instant.
@@ -58,7 +59,7 @@ public sealed partial class PostgreSqlLedgerStore
                     await using NpgsqlDataReader r = await rows.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                     while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
                     {
-                        through = SpendRollup.AddRow(cells, r);
+                        through = SpendRollup.AddRow(cells, r, strings);
                         count++;
                     }
                 }

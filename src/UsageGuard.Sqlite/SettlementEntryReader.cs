@@ -86,7 +86,7 @@ internal static class SettlementEntryReader
 
             return entry with
             {
-                Settlement = SettlementJson.Decode(raw.sqlite3_column_blob(s, 10), strings),
+                Settlement = SettlementBinary.Decode(raw.sqlite3_column_blob(s, 10), strings),
                 Subject = Text(s, 11, strings),
                 Feature = Text(s, 12, strings),
                 Model = Text(s, 13, strings),

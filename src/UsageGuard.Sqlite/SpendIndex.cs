@@ -121,6 +121,7 @@ internal sealed class SpendIndex : IDisposable
             read.Parameters.AddWithValue("$after", mark);
             read.Parameters.AddWithValue("$limit", MaxStep);
             var cells = new Dictionary<SpendKey, SpendTotals>();
+            var strings = new Utf8Strings();
             long through = mark;
             int count = 0;
             using (SqliteDataReader r = read.ExecuteReader())
@@ -128,7 +129,7 @@ internal sealed class SpendIndex : IDisposable
                 while (r.Read())
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    through = SpendRollup.AddRow(cells, r);
+                    through = SpendRollup.AddRow(cells, r, strings);
                     count++;
                 }
             }

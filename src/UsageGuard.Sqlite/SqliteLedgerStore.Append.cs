@@ -160,7 +160,17 @@ public sealed partial class SqliteLedgerStore
         row.Bind(23, e.CatalogVersion);
         row.Bind(24, e.Usage is { } usage ? StoreCodec.EncodeUsage(usage) : null);
         row.Bind(25, e.Budgeted is { } budgeted ? StoreCodec.EncodeBudgeted(budgeted) : null);
-        row.Bind(26, e.Settlement is { } settled ? StoreCodec.EncodeSettlement(settled) : null);
+        if (e.Settlement is { } settled)
+        {
+            _settlementBytes.ResetWrittenCount();
+            SettlementBinary.Encode(settled, _settlementBytes);
+            row.Bind(26, _settlementBytes.WrittenSpan);
+        }
+        else
+        {
+            row.BindNull(26);
+        }
+
         row.Execute();
     }
 

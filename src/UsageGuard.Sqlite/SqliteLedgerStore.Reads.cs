@@ -289,7 +289,7 @@ public sealed partial class SqliteLedgerStore
                 Block = r.IsDBNull(19) ? null : StoreCodec.DecodeBlock(r.GetString(19)),
                 Usage = r.IsDBNull(23) ? null : StoreCodec.DecodeUsage(r.GetString(23)),
                 Budgeted = r.IsDBNull(24) ? null : StoreCodec.DecodeBudgeted(r.GetString(24)),
-                Settlement = r.IsDBNull(25) ? null : StoreCodec.DecodeSettlement(r.GetString(25)),
+                Settlement = r.IsDBNull(25) ? null : SettlementOf(r.GetValue(25)),
                 CatalogVersion = NullableString(r, 22),
                 PreviousHash = LedgerHash.FromBytes((byte[])r.GetValue(20)),
                 Hash = LedgerHash.FromBytes((byte[])r.GetValue(21)),
@@ -300,6 +300,14 @@ public sealed partial class SqliteLedgerStore
             throw new LedgerCorruptedException($"The SQLite ledger store '{displayName}' holds an entry that cannot be read back ({ex.Message}); the file is damaged. Restore it from a backup.", ex);
         }
     }
+
+    /// <summary>A stored settlement record: binary, or JSON text in a ledger written before the binary form.</summary>
+    internal static SettlementRecord SettlementOf(object stored) => stored switch
+    {
+        byte[] bytes => SettlementBinary.Decode(bytes, new Utf8Strings()),
+        string json => StoreCodec.DecodeSettlement(json),
+        _ => throw new FormatException($"a settlement record is stored as {stored.GetType().Name}"),
+    };
 
     private static string? NullableString(SqliteDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : r.GetString(ordinal);
 

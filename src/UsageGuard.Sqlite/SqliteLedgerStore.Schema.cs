@@ -73,10 +73,10 @@ public sealed partial class SqliteLedgerStore
         ALTER TABLE ug_entries ADD COLUMN budgeted TEXT;
         """;
 
-    /// <summary>Version 4: what a settlement charged and for what (its usage event; JSON), on its last entry.</summary>
+    /// <summary>Version 4: what a settlement charged and for what (its usage event; the binary form of <see cref="SettlementBinary"/>), on its last entry.</summary>
     /// <remarks>Entries written before have none: settlements made by an older release are not usage events.</remarks>
     private const string SchemaV4 = """
-        ALTER TABLE ug_entries ADD COLUMN settlement TEXT;
+        ALTER TABLE ug_entries ADD COLUMN settlement BLOB;
         """;
 
     /// <summary>Creates or migrates the schema by version number (<c>PRAGMA user_version</c>) and returns the database's id.</summary>

@@ -35,6 +35,9 @@ public sealed partial class SqliteLedgerStore : ILedgerStore, ISpendQueries, ISe
     private readonly Lazy<SpendIndex> _spend;
     private readonly Guid _databaseId;
     private RowStatement _insertEntry = null!;
+
+    // The writer's buffer for a settlement record's binary form (one writer thread; SQLite copies what is bound).
+    private readonly System.Buffers.ArrayBufferWriter<byte> _settlementBytes = new(128);
     private RowStatement _insertRecord = null!;
     private long _lastSequence = -1;
     private bool _disposed;

@@ -247,7 +247,7 @@ internal static class SpendRollup
     internal const string SettlementColumns = "seq, ts, customer_id, credit_type, model, feature, settlement";
 
     /// <summary>Adds one row of <see cref="SettlementColumns"/> to a rollup held in memory; returns its sequence number.</summary>
-    internal static long AddRow(Dictionary<SpendKey, SpendTotals> rollup, System.Data.Common.DbDataReader r)
+    internal static long AddRow(Dictionary<SpendKey, SpendTotals> rollup, System.Data.Common.DbDataReader r, Utf8Strings strings)
     {
         var entry = new LedgerEntry
         {
@@ -256,7 +256,12 @@ internal static class SpendRollup
             CreditType = r.GetString(3),
             Model = r.IsDBNull(4) ? null : r.GetString(4),
             Feature = r.IsDBNull(5) ? null : r.GetString(5),
-            Settlement = StoreCodec.DecodeSettlement(r.GetString(6)),
+            Settlement = r.GetValue(6) switch
+            {
+                byte[] bytes => SettlementBinary.Decode(bytes, strings),
+                string json => StoreCodec.DecodeSettlement(json),
+                object other => throw new FormatException($"a settlement record is stored as {other.GetType().Name}"),
+            },
         };
         Add(rollup, entry);
         return r.GetInt64(0);

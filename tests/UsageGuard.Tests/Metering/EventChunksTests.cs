@@ -203,7 +203,7 @@ public sealed class EventChunksTests
         };
     }
 
-    private static SettlementRecord RandomRecord(Random random, int i)
+    internal static SettlementRecord RandomRecord(Random random, int i)
     {
         int scale = random.Next(0, 7);
         string?[] texts = [null, "org/eng/alice", "gpt-x", "a \"quoted\" ünïcode \\ path", ""];
