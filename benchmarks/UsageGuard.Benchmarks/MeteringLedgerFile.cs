@@ -15,7 +15,8 @@ namespace UsageGuard.Benchmarks;
 /// </remarks>
 internal static class MeteringLedgerFile
 {
-    internal const int Version = 1;
+    /// <summary>The layout of the cached file; version 2 holds settlement records in their binary form.</summary>
+    internal const int Version = 2;
     internal const int Customers = 100;
     internal const int Days = 90;
     private const int BatchSize = 100_000;
