@@ -38,6 +38,7 @@ internal static class SettlementEntryReader
             Check(connection, raw.sqlite3_bind_int64(statement, 1, after), displayName);
             Check(connection, raw.sqlite3_bind_int64(statement, 2, through), displayName);
             var strings = new Utf8Strings();
+            using var columns = new NativeColumns(statement);
             while (true)
             {
                 int rc = raw.sqlite3_step(statement);
@@ -52,7 +53,7 @@ internal static class SettlementEntryReader
                 }
 
                 cancellationToken.ThrowIfCancellationRequested();
-                yield return Entry(statement, strings, displayName);
+                yield return Entry(columns, strings, displayName);
             }
         }
         finally
@@ -62,38 +63,53 @@ internal static class SettlementEntryReader
         }
     }
 
-    private static LedgerEntry Entry(sqlite3_stmt s, Utf8Strings strings, string displayName)
+    private static LedgerEntry Entry(NativeColumns c, Utf8Strings strings, string displayName)
     {
         try
         {
-            int scale = raw.sqlite3_column_int(s, 8);
-            var entry = new LedgerEntry
-            {
-                Sequence = raw.sqlite3_column_int64(s, 0),
-                Timestamp = new DateTimeOffset(raw.sqlite3_column_int64(s, 1), TimeSpan.Zero).ToOffset(TimeSpan.FromMinutes(raw.sqlite3_column_int64(s, 2))),
-                Kind = (LedgerEntryKind)raw.sqlite3_column_int(s, 3),
-                CustomerId = strings.Get(raw.sqlite3_column_blob(s, 4)),
-                CreditType = strings.Get(raw.sqlite3_column_blob(s, 5)),
-                BlockId = raw.sqlite3_column_type(s, 6) == raw.SQLITE_NULL ? null : new Guid(raw.sqlite3_column_blob(s, 6)),
-                Amount = CreditAmount.FromUnits(raw.sqlite3_column_int64(s, 7), scale),
-                ReservationId = raw.sqlite3_column_int64(s, 9),
-            };
-            if (raw.sqlite3_column_type(s, 10) == raw.SQLITE_NULL)
+            int scale = (int)c.Int64(8);
+            long sequence = c.Int64(0);
+            DateTimeOffset timestamp = new DateTimeOffset(c.Int64(1), TimeSpan.Zero).ToOffset(TimeSpan.FromMinutes(c.Int64(2)));
+            var kind = (LedgerEntryKind)c.Int64(3);
+            string customer = strings.Get(c.Bytes(4));
+            string creditType = strings.Get(c.Bytes(5));
+            Guid? block = c.IsNull(6) ? null : new Guid(c.Bytes(6));
+            CreditAmount amount = CreditAmount.FromUnits(c.Int64(7), scale);
+            long reservation = c.Int64(9);
+            if (c.IsNull(10))
             {
                 // A block a settlement paid: the event reads only its kind, block, amount and what ties it to its record.
-                return entry;
+                return new LedgerEntry
+                {
+                    Sequence = sequence,
+                    Timestamp = timestamp,
+                    Kind = kind,
+                    CustomerId = customer,
+                    CreditType = creditType,
+                    BlockId = block,
+                    Amount = amount,
+                    ReservationId = reservation,
+                };
             }
 
-            return entry with
+            return new LedgerEntry
             {
-                Settlement = SettlementBinary.Decode(raw.sqlite3_column_blob(s, 10), strings),
-                Subject = Text(s, 11, strings),
-                Feature = Text(s, 12, strings),
-                Model = Text(s, 13, strings),
-                SessionId = Text(s, 14, null),
-                RequestId = Text(s, 15, null),
-                CatalogVersion = Text(s, 16, strings),
-                Hash = LedgerHash.FromBytes(raw.sqlite3_column_blob(s, 17)),
+                Sequence = sequence,
+                Timestamp = timestamp,
+                Kind = kind,
+                CustomerId = customer,
+                CreditType = creditType,
+                BlockId = block,
+                Amount = amount,
+                ReservationId = reservation,
+                Settlement = SettlementBinary.Decode(c.Bytes(10), strings),
+                Subject = Text(c, 11, strings),
+                Feature = Text(c, 12, strings),
+                Model = Text(c, 13, strings),
+                SessionId = Text(c, 14, null),
+                RequestId = Text(c, 15, null),
+                CatalogVersion = Text(c, 16, strings),
+                Hash = LedgerHash.FromBytes(c.Bytes(17)),
             };
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException or System.Text.Json.JsonException)
@@ -102,10 +118,10 @@ internal static class SettlementEntryReader
         }
     }
 
-    private static string? Text(sqlite3_stmt s, int column, Utf8Strings? strings)
+    private static string? Text(NativeColumns c, int column, Utf8Strings? strings)
     {
-        ReadOnlySpan<byte> utf8 = raw.sqlite3_column_blob(s, column);
-        if (utf8.IsEmpty && raw.sqlite3_column_type(s, column) == raw.SQLITE_NULL)
+        ReadOnlySpan<byte> utf8 = c.Bytes(column);
+        if (utf8.IsEmpty && c.IsNull(column))
         {
             return null;
         }

@@ -128,4 +128,41 @@ public sealed class SettlementEntryReaderTests : FileFixture
         Func<Task> export = () => UsageAuditExport.WriteCsvAsync(reader, Stream.Null, All);
         await export.Should().ThrowAsync<LedgerCorruptedException>();
     }
+
+    [Test]
+    public async Task DirectColumnReads_GiveWhatSQLitePCLRawGives_ColumnByColumn()
+    {
+        string path = Dir.File("columns.db");
+        await using (SqliteGuard g = await SqliteGuard.StartAsync(path, time: new ManualTimeProvider(new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero))))
+        {
+            await History(g, 40);
+        }
+
+        using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=false");
+        connection.Open();
+        SQLitePCL.raw.sqlite3_prepare_v2(connection.Handle, "SELECT seq, kind, customer_id, block_id, settlement, session_id, hash FROM ug_entries ORDER BY seq;", out SQLitePCL.sqlite3_stmt statement).Should().Be(SQLitePCL.raw.SQLITE_OK);
+        using (statement)
+        {
+            using var direct = new NativeColumns(statement);
+            using var provider = new NativeColumns(statement, direct: false);
+            direct.IsDirect.Should().BeTrue("the bundled e_sqlite3 is the provider here, so the fast path is the one tested");
+            provider.IsDirect.Should().BeFalse();
+            int rows = 0;
+            int nulls = 0;
+            while (SQLitePCL.raw.sqlite3_step(statement) == SQLitePCL.raw.SQLITE_ROW)
+            {
+                rows++;
+                for (int column = 0; column < 7; column++)
+                {
+                    direct.IsNull(column).Should().Be(provider.IsNull(column));
+                    nulls += direct.IsNull(column) ? 1 : 0;
+                    direct.Int64(column).Should().Be(provider.Int64(column));
+                    direct.Bytes(column).ToArray().Should().Equal(provider.Bytes(column).ToArray());
+                }
+            }
+
+            rows.Should().BeGreaterThan(40);
+            nulls.Should().BeGreaterThan(0, "null columns read as null on both paths");
+        }
+    }
 }

@@ -67,6 +67,41 @@ internal static class FixedPoint
         return new decimal(unchecked((int)(uint)magnitude), unchecked((int)(uint)(magnitude >> 32)), 0, negative, (byte)scale);
     }
 
+    /// <summary>The most bytes <see cref="FormatUtf8"/> writes: a sign, 19 digits, a point and a leading zero.</summary>
+    internal const int MaxUtf8Length = 22;
+
+    /// <summary>Writes units at a scale as decimal text, as <see cref="decimal.ToString()"/> writes <see cref="ToDecimal"/>'s value
+    /// (invariant culture, exactly <paramref name="scale"/> decimal places), without making the decimal.</summary>
+    /// <returns>The number of bytes written.</returns>
+    internal static int FormatUtf8(long units, int scale, Span<byte> destination)
+    {
+        bool negative = units < 0;
+        ulong magnitude = negative ? unchecked((ulong)(-(units + 1)) + 1UL) : (ulong)units;
+        ulong whole = magnitude / s_pow10[scale];
+        ulong fraction = magnitude - (whole * s_pow10[scale]);
+        int n = 0;
+        if (negative)
+        {
+            destination[n++] = (byte)'-';
+        }
+
+        whole.TryFormat(destination[n..], out int written, default, System.Globalization.CultureInfo.InvariantCulture);
+        n += written;
+        if (scale > 0)
+        {
+            destination[n++] = (byte)'.';
+            for (int i = n + scale - 1; i >= n; i--)
+            {
+                destination[i] = (byte)('0' + (int)(fraction % 10));
+                fraction /= 10;
+            }
+
+            n += scale;
+        }
+
+        return n;
+    }
+
     internal static void ValidateScale(int scale, string paramName)
     {
         if ((uint)scale > MaxScale)

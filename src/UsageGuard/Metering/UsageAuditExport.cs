@@ -269,7 +269,7 @@ public static class UsageAuditExport
         public void Amount(CreditAmount amount)
         {
             Separate();
-            Format(amount.ToDecimal(), default);
+            Units(amount);
         }
 
         public void Instant(DateTimeOffset instant)
@@ -290,7 +290,7 @@ public static class UsageAuditExport
 
                 Format(blocks[i].BlockId, "D");
                 output.Write(":"u8);
-                Format(blocks[i].Amount.ToDecimal(), default);
+                Units(blocks[i].Amount);
             }
         }
 
@@ -315,6 +315,9 @@ public static class UsageAuditExport
 
             output.Advance(written);
         }
+
+        private readonly void Units(CreditAmount amount) =>
+            output.Advance(FixedPoint.FormatUtf8(amount.Units, amount.Scale, output.GetSpan(FixedPoint.MaxUtf8Length)));
 
         private readonly void Utf8(string value)
         {

@@ -82,17 +82,17 @@ public static class UsageEventJson
         }
 
         writer.WriteBoolean(s_estimated, e.Estimated);
-        writer.WriteNumber(s_consumed, e.Consumed.ToDecimal());
-        writer.WriteNumber(s_charged, e.Charged.ToDecimal());
-        writer.WriteNumber(s_overdrawn, e.Overdrawn.ToDecimal());
-        writer.WriteNumber(s_overage, e.Overage.ToDecimal());
-        writer.WriteNumber(s_waived, e.Waived.ToDecimal());
+        Amount(writer, s_consumed, e.Consumed);
+        Amount(writer, s_charged, e.Charged);
+        Amount(writer, s_overdrawn, e.Overdrawn);
+        Amount(writer, s_overage, e.Overage);
+        Amount(writer, s_waived, e.Waived);
         writer.WriteStartArray(s_blocks);
         foreach (BlockCharge block in e.Blocks)
         {
             writer.WriteStartObject();
             writer.WriteString(s_blockId, block.BlockId);
-            writer.WriteNumber(s_amount, block.Amount.ToDecimal());
+            Amount(writer, s_amount, block.Amount);
             writer.WriteEndObject();
         }
 
@@ -109,6 +109,15 @@ public static class UsageEventJson
 
         Optional(writer, s_costCurrency, e.CostCurrency);
         writer.WriteEndObject();
+    }
+
+    /// <summary>Writes an amount as the number its decimal would write, formatted straight from its units.</summary>
+    private static void Amount(Utf8JsonWriter writer, JsonEncodedText name, CreditAmount amount)
+    {
+        Span<byte> text = stackalloc byte[FixedPoint.MaxUtf8Length];
+        int length = FixedPoint.FormatUtf8(amount.Units, amount.Scale, text);
+        writer.WritePropertyName(name);
+        writer.WriteRawValue(text[..length], skipInputValidation: true);
     }
 
     private static void Optional(Utf8JsonWriter writer, JsonEncodedText name, string? value)

@@ -66,4 +66,21 @@ public sealed class CreditAmountTests
         CreditAmount.FromDecimal(12.5m, 6).ToString().Should().Be("12.500000");
         CreditAmount.FromUnits(long.MinValue, 4).ToDecimal().Should().Be(-922337203685477.5808m);
     }
+
+    [Test]
+    public void FormatUtf8_WritesWhatTheDecimalWrites_AtEveryScale_EdgesIncluded()
+    {
+        var random = new Random(8);
+        Span<byte> text = stackalloc byte[FixedPoint.MaxUtf8Length];
+        long[] edges = [0, 1, -1, 9, 10, -10, long.MaxValue, long.MinValue, long.MinValue + 1, 999_999, 1_000_000, -1_000_001];
+        for (int scale = 0; scale <= FixedPoint.MaxScale; scale++)
+        {
+            foreach (long units in edges.Concat(Enumerable.Range(0, 200).Select(_ => random.NextInt64(long.MinValue, long.MaxValue) >> random.Next(0, 63))))
+            {
+                int length = FixedPoint.FormatUtf8(units, scale, text);
+                string expected = FixedPoint.ToDecimal(units, scale).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                System.Text.Encoding.UTF8.GetString(text[..length]).Should().Be(expected, $"{units} at scale {scale}");
+            }
+        }
+    }
 }
