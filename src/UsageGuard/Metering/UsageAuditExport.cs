@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 
 namespace UsageGuard;
 
@@ -77,27 +76,17 @@ public static class UsageAuditExport
         }
 
         long count = 0;
-        try
+        await foreach (Part part in Parts(store, Create, Add, cancellationToken).ConfigureAwait(false))
         {
-            await foreach (Part part in Parts(store, Create, Add, cancellationToken).ConfigureAwait(false))
+            await output.WriteAsync(part.Bytes.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            count += part.Count;
+            if (part.Count > 0)
             {
-                await output.WriteAsync(part.Bytes.WrittenMemory, cancellationToken).ConfigureAwait(false);
-                count += part.Count;
-                if (part.Count > 0)
-                {
-                    progress?.Report(count);
-                }
+                progress?.Report(count);
+            }
 
-                part.Clear();
-                spare.Add(part);
-            }
-        }
-        finally
-        {
-            foreach (Part part in spare)
-            {
-                part.Dispose();
-            }
+            part.Clear();
+            spare.Add(part);
         }
 
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -134,18 +123,14 @@ public static class UsageAuditExport
     }
 
     /// <summary>Part of the export, formatted as UTF-8 and ready to be written.</summary>
-    private sealed class Part : IDisposable
+    private sealed class Part
     {
         /// <summary>The size past which the sequential path hands a part over.</summary>
         internal const int Full = 1 << 20;
 
-        private Utf8JsonWriter? _json;
-
         internal ArrayBufferWriter<byte> Bytes { get; } = new(Full);
 
         internal long Count { get; set; }
-
-        public void Dispose() => _json?.Dispose();
 
         internal void Clear()
         {
@@ -155,17 +140,7 @@ public static class UsageAuditExport
 
         internal void AppendJson(UsageEvent e)
         {
-            if (_json is null)
-            {
-                _json = new Utf8JsonWriter(Bytes, new JsonWriterOptions { SkipValidation = true });
-            }
-            else
-            {
-                _json.Reset(Bytes);
-            }
-
-            UsageEventJson.Write(_json, e);
-            _json.Flush();
+            UsageEventJson.WriteUtf8(Bytes, e);
             NewLine();
         }
 

@@ -1,47 +1,27 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
 
 namespace UsageGuard;
 
 /// <summary>Writes a usage event as one JSON object: the format of the JSON Lines sink, the audit export and CloudEvents' <c>data</c>.</summary>
 /// <remarks>
-/// Amounts are JSON numbers written from <see cref="decimal"/> at the credit type's scale (exact text, never a binary float); instants
-/// are ISO 8601 with their offset; absent values are omitted. Names are camelCase. docs/usage-events.md lists every field.
+/// <para>Amounts are JSON numbers written from their exact units at the credit type's scale (never a binary float); instants are
+/// ISO 8601 with their offset; absent values are omitted. Names are camelCase. docs/usage-events.md lists every field.</para>
+/// <para>The object is formatted straight as UTF-8 (its shape is fixed: names are literals, and a string needs escaping only when it
+/// holds a character <see cref="System.Text.Encodings.Web.JavaScriptEncoder"/> escapes), byte for byte what <see cref="Utf8JsonWriter"/> writes with its default
+/// options; a test holds the two to each other. The audit export formats an event in about a third of the writer's time.</para>
 /// </remarks>
 public static class UsageEventJson
 {
-    // Names encoded once: a string name is transcoded and checked for escaping on every write.
-    private static readonly JsonEncodedText s_id = JsonEncodedText.Encode("id");
-    private static readonly JsonEncodedText s_sequence = JsonEncodedText.Encode("sequence");
-    private static readonly JsonEncodedText s_timestamp = JsonEncodedText.Encode("timestamp");
-    private static readonly JsonEncodedText s_admittedAt = JsonEncodedText.Encode("admittedAt");
-    private static readonly JsonEncodedText s_customerId = JsonEncodedText.Encode("customerId");
-    private static readonly JsonEncodedText s_creditType = JsonEncodedText.Encode("creditType");
-    private static readonly JsonEncodedText s_subject = JsonEncodedText.Encode("subject");
-    private static readonly JsonEncodedText s_subjectPath = JsonEncodedText.Encode("subjectPath");
-    private static readonly JsonEncodedText s_feature = JsonEncodedText.Encode("feature");
-    private static readonly JsonEncodedText s_model = JsonEncodedText.Encode("model");
-    private static readonly JsonEncodedText s_answeredModel = JsonEncodedText.Encode("answeredModel");
-    private static readonly JsonEncodedText s_sessionId = JsonEncodedText.Encode("sessionId");
-    private static readonly JsonEncodedText s_requestId = JsonEncodedText.Encode("requestId");
-    private static readonly JsonEncodedText s_reservationId = JsonEncodedText.Encode("reservationId");
-    private static readonly JsonEncodedText s_catalogVersion = JsonEncodedText.Encode("catalogVersion");
-    private static readonly JsonEncodedText s_tokens = JsonEncodedText.Encode("tokens");
-    private static readonly JsonEncodedText s_input = JsonEncodedText.Encode("input");
-    private static readonly JsonEncodedText s_cachedInput = JsonEncodedText.Encode("cachedInput");
-    private static readonly JsonEncodedText s_output = JsonEncodedText.Encode("output");
-    private static readonly JsonEncodedText s_reasoning = JsonEncodedText.Encode("reasoning");
-    private static readonly JsonEncodedText s_estimated = JsonEncodedText.Encode("estimated");
-    private static readonly JsonEncodedText s_consumed = JsonEncodedText.Encode("consumed");
-    private static readonly JsonEncodedText s_charged = JsonEncodedText.Encode("charged");
-    private static readonly JsonEncodedText s_overdrawn = JsonEncodedText.Encode("overdrawn");
-    private static readonly JsonEncodedText s_overage = JsonEncodedText.Encode("overage");
-    private static readonly JsonEncodedText s_waived = JsonEncodedText.Encode("waived");
-    private static readonly JsonEncodedText s_blocks = JsonEncodedText.Encode("blocks");
-    private static readonly JsonEncodedText s_blockId = JsonEncodedText.Encode("blockId");
-    private static readonly JsonEncodedText s_amount = JsonEncodedText.Encode("amount");
-    private static readonly JsonEncodedText s_price = JsonEncodedText.Encode("price");
-    private static readonly JsonEncodedText s_vendorCost = JsonEncodedText.Encode("vendorCost");
-    private static readonly JsonEncodedText s_costCurrency = JsonEncodedText.Encode("costCurrency");
+    // What a JSON string may hold unescaped under the default encoder: printable ASCII but the quote, the backslash and the
+    // characters it escapes for HTML (< > & ' + `).
+    private static readonly SearchValues<char> s_plain = SearchValues.Create(
+        " !#$%()*,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_abcdefghijklmnopqrstuvwxyz{|}~");
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
 
     /// <summary>Writes one event as a JSON object.</summary>
     /// <param name="writer">The writer.</param>
@@ -51,80 +31,157 @@ public static class UsageEventJson
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(e);
-        writer.WriteStartObject();
-        writer.WriteString(s_id, e.Id);
-        writer.WriteNumber(s_sequence, e.Sequence);
-        writer.WriteString(s_timestamp, e.Timestamp);
-        writer.WriteString(s_admittedAt, e.AdmittedAt);
-        writer.WriteString(s_customerId, e.CustomerId);
-        writer.WriteString(s_creditType, e.CreditType);
-        Optional(writer, s_subject, e.Subject);
-        Optional(writer, s_subjectPath, e.SubjectPath);
-        Optional(writer, s_feature, e.Feature);
-        Optional(writer, s_model, e.Model);
-        Optional(writer, s_answeredModel, e.AnsweredModel);
-        Optional(writer, s_sessionId, e.SessionId);
-        Optional(writer, s_requestId, e.RequestId);
+        ArrayBufferWriter<byte> buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        WriteUtf8(buffer, e);
+        writer.WriteRawValue(buffer.WrittenSpan, skipInputValidation: true);
+    }
+
+    /// <summary>Appends one event as a JSON object, UTF-8, to <paramref name="output"/>.</summary>
+    internal static void WriteUtf8(IBufferWriter<byte> output, UsageEvent e)
+    {
+        var json = new Utf8Object(output);
+        json.String("{\"id\":"u8, e.Id);
+        json.Number(",\"sequence\":"u8, e.Sequence);
+        json.Instant(",\"timestamp\":"u8, e.Timestamp);
+        json.Instant(",\"admittedAt\":"u8, e.AdmittedAt);
+        json.String(",\"customerId\":"u8, e.CustomerId);
+        json.String(",\"creditType\":"u8, e.CreditType);
+        json.String(",\"subject\":"u8, e.Subject);
+        json.String(",\"subjectPath\":"u8, e.SubjectPath);
+        json.String(",\"feature\":"u8, e.Feature);
+        json.String(",\"model\":"u8, e.Model);
+        json.String(",\"answeredModel\":"u8, e.AnsweredModel);
+        json.String(",\"sessionId\":"u8, e.SessionId);
+        json.String(",\"requestId\":"u8, e.RequestId);
         if (e.ReservationId is { } reservation)
         {
-            writer.WriteNumber(s_reservationId, reservation);
+            json.Number(",\"reservationId\":"u8, reservation);
         }
 
-        Optional(writer, s_catalogVersion, e.CatalogVersion);
+        json.String(",\"catalogVersion\":"u8, e.CatalogVersion);
         if (e.Tokens is { } tokens)
         {
-            writer.WriteStartObject(s_tokens);
-            writer.WriteNumber(s_input, tokens.InputTokens);
-            writer.WriteNumber(s_cachedInput, tokens.CachedInputTokens);
-            writer.WriteNumber(s_output, tokens.OutputTokens);
-            writer.WriteNumber(s_reasoning, tokens.ReasoningTokens);
-            writer.WriteEndObject();
+            json.Number(",\"tokens\":{\"input\":"u8, tokens.InputTokens);
+            json.Number(",\"cachedInput\":"u8, tokens.CachedInputTokens);
+            json.Number(",\"output\":"u8, tokens.OutputTokens);
+            json.Number(",\"reasoning\":"u8, tokens.ReasoningTokens);
+            json.Raw("}"u8);
         }
 
-        writer.WriteBoolean(s_estimated, e.Estimated);
-        Amount(writer, s_consumed, e.Consumed);
-        Amount(writer, s_charged, e.Charged);
-        Amount(writer, s_overdrawn, e.Overdrawn);
-        Amount(writer, s_overage, e.Overage);
-        Amount(writer, s_waived, e.Waived);
-        writer.WriteStartArray(s_blocks);
-        foreach (BlockCharge block in e.Blocks)
+        json.Raw(e.Estimated ? ",\"estimated\":true"u8 : ",\"estimated\":false"u8);
+        json.Amount(",\"consumed\":"u8, e.Consumed);
+        json.Amount(",\"charged\":"u8, e.Charged);
+        json.Amount(",\"overdrawn\":"u8, e.Overdrawn);
+        json.Amount(",\"overage\":"u8, e.Overage);
+        json.Amount(",\"waived\":"u8, e.Waived);
+        json.Raw(",\"blocks\":["u8);
+        for (int i = 0; i < e.Blocks.Count; i++)
         {
-            writer.WriteStartObject();
-            writer.WriteString(s_blockId, block.BlockId);
-            Amount(writer, s_amount, block.Amount);
-            writer.WriteEndObject();
+            BlockCharge block = e.Blocks[i];
+            json.Guid(i == 0 ? "{\"blockId\":"u8 : ",{\"blockId\":"u8, block.BlockId);
+            json.Amount(",\"amount\":"u8, block.Amount);
+            json.Raw("}"u8);
         }
 
-        writer.WriteEndArray();
+        json.Raw("]"u8);
         if (e.Price is { } price)
         {
-            writer.WriteNumber(s_price, price);
+            json.Number(",\"price\":"u8, price);
         }
 
         if (e.VendorCost is { } cost)
         {
-            writer.WriteNumber(s_vendorCost, cost);
+            json.Number(",\"vendorCost\":"u8, cost);
         }
 
-        Optional(writer, s_costCurrency, e.CostCurrency);
-        writer.WriteEndObject();
+        json.String(",\"costCurrency\":"u8, e.CostCurrency);
+        json.Raw("}"u8);
     }
 
-    /// <summary>Writes an amount as the number its decimal would write, formatted straight from its units.</summary>
-    private static void Amount(Utf8JsonWriter writer, JsonEncodedText name, CreditAmount amount)
+    /// <summary>Appends the parts of one JSON object: each call writes a name (given with its separator) and a value.</summary>
+    private readonly ref struct Utf8Object(IBufferWriter<byte> output)
     {
-        Span<byte> text = stackalloc byte[FixedPoint.MaxUtf8Length];
-        int length = FixedPoint.FormatUtf8(amount.Units, amount.Scale, text);
-        writer.WritePropertyName(name);
-        writer.WriteRawValue(text[..length], skipInputValidation: true);
-    }
+        private const int MaxValueLength = 64;
 
-    private static void Optional(Utf8JsonWriter writer, JsonEncodedText name, string? value)
-    {
-        if (value is not null)
+        public void Raw(ReadOnlySpan<byte> utf8) => output.Write(utf8);
+
+        /// <summary>Writes the name and a string value; writes nothing for a null one (absent values are omitted).</summary>
+        public void String(ReadOnlySpan<byte> name, string? value)
         {
-            writer.WriteString(name, value);
+            if (value is null)
+            {
+                return;
+            }
+
+            output.Write(name);
+            if (!value.AsSpan().ContainsAnyExcept(s_plain))
+            {
+                Span<byte> span = output.GetSpan(value.Length + 2);
+                span[0] = (byte)'"';
+                System.Text.Ascii.FromUtf16(value, span[1..], out int written);
+                span[written + 1] = (byte)'"';
+                output.Advance(written + 2);
+                return;
+            }
+
+            // Rare: a quote, a backslash, an HTML-sensitive or non-ASCII character; escaped exactly as the default encoder does.
+            output.Write("\""u8);
+            output.Write(JsonEncodedText.Encode(value).EncodedUtf8Bytes);
+            output.Write("\""u8);
+        }
+
+        public void Number<T>(ReadOnlySpan<byte> name, T value)
+            where T : IUtf8SpanFormattable
+        {
+            output.Write(name);
+            Span<byte> span = output.GetSpan(MaxValueLength);
+            value.TryFormat(span, out int written, default, CultureInfo.InvariantCulture);
+            output.Advance(written);
+        }
+
+        public void Amount(ReadOnlySpan<byte> name, CreditAmount amount)
+        {
+            output.Write(name);
+            output.Advance(FixedPoint.FormatUtf8(amount.Units, amount.Scale, output.GetSpan(FixedPoint.MaxUtf8Length)));
+        }
+
+        public void Guid(ReadOnlySpan<byte> name, Guid value)
+        {
+            output.Write(name);
+            Span<byte> span = output.GetSpan(MaxValueLength);
+            span[0] = (byte)'"';
+            value.TryFormat(span[1..], out int written, "D");
+            span[written + 1] = (byte)'"';
+            output.Advance(written + 2);
+        }
+
+        /// <summary>Writes an instant as the JSON writer does: ISO 8601 with its offset, the fraction's trailing zeros trimmed.</summary>
+        public void Instant(ReadOnlySpan<byte> name, DateTimeOffset value)
+        {
+            output.Write(name);
+            Span<byte> span = output.GetSpan(MaxValueLength);
+            span[0] = (byte)'"';
+            value.TryFormat(span[1..], out int written, "O", CultureInfo.InvariantCulture);
+
+            // "O" writes yyyy-MM-ddTHH:mm:ss.fffffff+hh:mm: the fraction is the 7 digits after position 20.
+            Span<byte> text = span.Slice(1, written);
+            int fractionEnd = 27;
+            int end = fractionEnd;
+            while (end > 20 && text[end - 1] == (byte)'0')
+            {
+                end--;
+            }
+
+            if (end == 20)
+            {
+                end = 19;
+            }
+
+            text[fractionEnd..].CopyTo(text[end..]);
+            int length = written - (fractionEnd - end);
+            span[length + 1] = (byte)'"';
+            output.Advance(length + 2);
         }
     }
 }
