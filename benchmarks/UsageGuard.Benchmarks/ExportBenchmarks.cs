@@ -13,7 +13,7 @@ namespace UsageGuard.Benchmarks;
 /// </summary>
 [MemoryDiagnoser]
 [WarmupCount(1)]
-[IterationCount(3)]
+[IterationCount(5)]
 [InvocationCount(1)]
 public class ExportBenchmarks
 {
