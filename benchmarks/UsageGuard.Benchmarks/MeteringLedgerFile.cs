@@ -119,6 +119,8 @@ internal static class MeteringLedgerFile
             }
         }
 
+        // A run stopped half-way may have left the old file's WAL and shared memory: SQLite must never pair them with the new file.
+        TempLedgerFile.Delete(path);
         File.Move(building, path, overwrite: true);
         File.Move(building + "-head", path + "-head", overwrite: true);
         TempLedgerFile.Delete(building);

@@ -12,7 +12,7 @@ internal static class TempLedgerFile
     /// <summary>Deletes the database and its <c>-wal</c>, <c>-shm</c>, <c>-journal</c>, <c>-head</c> and <c>-index</c> files.</summary>
     internal static void Delete(string path)
     {
-        foreach (string suffix in (string[])["", "-wal", "-shm", "-journal", "-head", "-index", "-index-wal", "-index-shm"])
+        foreach (string suffix in (string[])["", "-wal", "-shm", "-journal", "-head", "-index", "-index-wal", "-index-shm", "-spend", "-spend-wal", "-spend-shm"])
         {
             File.Delete(path + suffix);
         }

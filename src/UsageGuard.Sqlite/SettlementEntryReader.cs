@@ -67,41 +67,22 @@ internal static class SettlementEntryReader
     {
         try
         {
-            int scale = (int)c.Int64(8);
-            long sequence = c.Int64(0);
-            DateTimeOffset timestamp = new DateTimeOffset(c.Int64(1), TimeSpan.Zero).ToOffset(TimeSpan.FromMinutes(c.Int64(2)));
-            var kind = (LedgerEntryKind)c.Int64(3);
-            string customer = strings.Get(c.Bytes(4));
-            string creditType = strings.Get(c.Bytes(5));
-            Guid? block = c.IsNull(6) ? null : new Guid(c.Bytes(6));
-            CreditAmount amount = CreditAmount.FromUnits(c.Int64(7), scale);
-            long reservation = c.Int64(9);
-            if (c.IsNull(10))
+            // What every row gives: a block a settlement paid needs only its kind, block, amount and what ties it to its record.
+            var paid = new LedgerEntry
             {
-                // A block a settlement paid: the event reads only its kind, block, amount and what ties it to its record.
-                return new LedgerEntry
-                {
-                    Sequence = sequence,
-                    Timestamp = timestamp,
-                    Kind = kind,
-                    CustomerId = customer,
-                    CreditType = creditType,
-                    BlockId = block,
-                    Amount = amount,
-                    ReservationId = reservation,
-                };
-            }
+                Sequence = c.Int64(0),
+                Timestamp = new DateTimeOffset(c.Int64(1), TimeSpan.Zero).ToOffset(TimeSpan.FromMinutes(c.Int64(2))),
+                Kind = (LedgerEntryKind)c.Int64(3),
+                CustomerId = strings.Get(c.Bytes(4)),
+                CreditType = strings.Get(c.Bytes(5)),
+                BlockId = c.IsNull(6) ? null : new Guid(c.Bytes(6)),
+                Amount = CreditAmount.FromUnits(c.Int64(7), (int)c.Int64(8)),
+                ReservationId = c.Int64(9),
+            };
 
-            return new LedgerEntry
+            // The row that carries the record gives the rest of the event.
+            return c.IsNull(10) ? paid : paid with
             {
-                Sequence = sequence,
-                Timestamp = timestamp,
-                Kind = kind,
-                CustomerId = customer,
-                CreditType = creditType,
-                BlockId = block,
-                Amount = amount,
-                ReservationId = reservation,
                 Settlement = SettlementBinary.Decode(c.Bytes(10), strings),
                 Subject = Text(c, 11, strings),
                 Feature = Text(c, 12, strings),

@@ -115,17 +115,7 @@ public sealed class SqliteLedgerReader : ILedgerStore, ISpendQueries, ISettlemen
     private SqliteConnection Open()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            connection.Open();
-            return connection;
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
+        return SqliteLedgerStore.OpenConnection(_connectionString);
     }
 
     /// <inheritdoc />

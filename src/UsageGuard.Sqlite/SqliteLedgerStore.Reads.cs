@@ -177,9 +177,12 @@ public sealed partial class SqliteLedgerStore
         }
     }
 
-    private SqliteConnection OpenIndexReader()
+    private SqliteConnection OpenIndexReader() => OpenConnection(_index.ReadConnectionString);
+
+    /// <summary>Opens a connection, disposing it when it cannot be opened.</summary>
+    internal static SqliteConnection OpenConnection(string connectionString)
     {
-        var connection = new SqliteConnection(_index.ReadConnectionString);
+        var connection = new SqliteConnection(connectionString);
         try
         {
             connection.Open();

@@ -94,13 +94,16 @@ public static class UsageAuditExport
         return count;
     }
 
+    /// <summary>How many parts are formatted at once: every core, up to 4 (each part in flight holds about 12 MB of output).</summary>
+    private static int Parallelism => Math.Clamp(Environment.ProcessorCount, 1, 4);
+
     private static async IAsyncEnumerable<Part> Parts(ILedgerStore store, Func<Part> create, Action<Part, UsageEvent> add, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (store is ISettlementEntrySource source)
         {
             // The ledger as of now: entries appended while the export runs are left for the next one.
             long through = await source.GetLastSequenceAsync(cancellationToken).ConfigureAwait(false);
-            await foreach (Part part in EventChunks.ReadAsync(source, 0, through, create, add, Environment.ProcessorCount, cancellationToken: cancellationToken).ConfigureAwait(false))
+            await foreach (Part part in EventChunks.ReadAsync(source, 0, through, create, add, Parallelism, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 yield return part;
             }
