@@ -133,11 +133,19 @@ internal sealed partial class ChangeFeed : IAsyncDisposable
                     await listen.ExecuteNonQueryAsync(stop).ConfigureAwait(false);
                 }
 
+                // A notification that arrives while the feed is being read is consumed by that read's round trip, and WaitAsync
+                // waits for the next one only: it is counted here, so the change it announced is read at once, not at the next poll.
+                int announced = 0;
+                connection.Notification += (_, _) => Interlocked.Exchange(ref announced, 1);
                 while (true)
                 {
                     // Listening first, then reading: a change committed between the two is read now or announced later, never missed.
+                    Interlocked.Exchange(ref announced, 0);
                     CatchUp(connection);
-                    await connection.WaitAsync(PollInterval, stop).ConfigureAwait(false);
+                    if (Interlocked.Exchange(ref announced, 0) == 0)
+                    {
+                        await connection.WaitAsync(PollInterval, stop).ConfigureAwait(false);
+                    }
                 }
             }
 #pragma warning disable CA1031 // A background reader: whatever failed, it reconnects and reads again from where it stopped.
