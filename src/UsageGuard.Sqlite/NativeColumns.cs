@@ -11,8 +11,9 @@ namespace UsageGuard.Sqlite;
 /// <para>Each SQLitePCLRaw call takes and releases the statement's safe handle and goes through its provider: about 20 ns a column,
 /// a tenth of what reading an event costs. Here the statement's handle is taken once per read (<see cref="SafeHandle.DangerousAddRef"/>,
 /// released when the read ends) and the columns are read by direct calls.</para>
-/// <para>Only when SQLitePCLRaw's provider is the bundled e_sqlite3: a host that set another provider (SQLCipher, the system's
-/// sqlite3) gets the SQLitePCLRaw path, since a statement of one library must never be handed to another.</para>
+/// <para>Only when SQLitePCLRaw's provider is the bundled e_sqlite3, and the very copy of it this assembly binds to (the address
+/// of its version string is the same): a host that set another provider (SQLCipher, the system's sqlite3) or loaded another
+/// copy gets the SQLitePCLRaw path, since a statement of one library must never be handed to another.</para>
 /// </remarks>
 internal sealed unsafe partial class NativeColumns : IDisposable
 {
@@ -68,13 +69,27 @@ internal sealed unsafe partial class NativeColumns : IDisposable
     {
         try
         {
-            return string.Equals(raw.GetNativeLibraryName(), Library, StringComparison.Ordinal) && NativeLibrary.TryLoad(Library, typeof(NativeColumns).Assembly, null, out _);
+            if (!string.Equals(raw.GetNativeLibraryName(), Library, StringComparison.Ordinal) || !NativeLibrary.TryLoad(Library, typeof(NativeColumns).Assembly, null, out _))
+            {
+                return false;
+            }
+
+            // The same name could still be a second copy of the library (another load context, a custom path): the address of its
+            // version string tells the copies apart. Only the very library SQLitePCLRaw uses may be handed its statements.
+            fixed (byte* theirs = raw.sqlite3_libversion())
+            {
+                return theirs == sqlite3_libversion();
+            }
         }
         catch (Exception ex) when (ex is InvalidOperationException or DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
         {
             return false;
         }
     }
+
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
+    private static partial byte* sqlite3_libversion();
 
     [LibraryImport(Library)]
     [UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]

@@ -28,28 +28,36 @@ internal static class SettlementEntryReader
     }
 
     /// <summary>Reads the settlement entries in (<paramref name="after"/>, <paramref name="through"/>] on a connection it opens when enumerated and disposes at the end.</summary>
-    internal static async IAsyncEnumerable<LedgerEntry> ReadAsync(Func<SqliteConnection> open, string displayName, long after, long through, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <param name="open">Opens a read connection.</param>
+    /// <param name="translate">Turns a SQLite error into the store's documented exception (a damaged file, a locked one, ...).</param>
+    /// <param name="displayName">The ledger's name in messages.</param>
+    /// <param name="after">The sequence number to start after.</param>
+    /// <param name="through">The last sequence number read.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    internal static async IAsyncEnumerable<LedgerEntry> ReadAsync(Func<SqliteConnection> open, Func<SqliteException, Exception> translate, string displayName, long after, long through, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         SqliteConnection connection = open();
         sqlite3_stmt? statement = null;
         try
         {
-            Check(connection, raw.sqlite3_prepare_v2(connection.Handle, Sql, out statement), displayName);
-            Check(connection, raw.sqlite3_bind_int64(statement, 1, after), displayName);
-            Check(connection, raw.sqlite3_bind_int64(statement, 2, through), displayName);
+            sqlite3_stmt prepared = null!;
+            Check(connection, translate, raw.sqlite3_prepare_v2(connection.Handle, Sql, out prepared), () => raw.sqlite3_prepare_v2(connection.Handle, Sql, out prepared));
+            statement = prepared;
+            Check(connection, translate, raw.sqlite3_bind_int64(prepared, 1, after), null);
+            Check(connection, translate, raw.sqlite3_bind_int64(prepared, 2, through), null);
             var strings = new Utf8Strings();
             using var columns = new NativeColumns(statement);
             while (true)
             {
-                int rc = raw.sqlite3_step(statement);
+                int rc = raw.sqlite3_step(prepared);
                 if (rc == raw.SQLITE_DONE)
                 {
                     break;
                 }
 
-                if (rc != raw.SQLITE_ROW)
+                if (rc != raw.SQLITE_ROW && Check(connection, translate, rc, () => raw.sqlite3_step(prepared)) == raw.SQLITE_DONE)
                 {
-                    Check(connection, rc, displayName);
+                    break;
                 }
 
                 cancellationToken.ThrowIfCancellationRequested();
@@ -93,7 +101,7 @@ internal static class SettlementEntryReader
                 Hash = LedgerHash.FromBytes(c.Bytes(17)),
             };
         }
-        catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException or System.Text.Json.JsonException)
+        catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException or System.Text.Json.JsonException or UsageGuardException)
         {
             throw new LedgerCorruptedException($"The SQLite ledger '{displayName}' holds an entry that cannot be read back ({ex.Message}); the file is damaged. Restore it from a backup.", ex);
         }
@@ -110,12 +118,31 @@ internal static class SettlementEntryReader
         return strings is null ? System.Text.Encoding.UTF8.GetString(utf8) : strings.Get(utf8);
     }
 
-    private static void Check(SqliteConnection connection, int rc, string displayName)
+    /// <summary>
+    /// Checks the result code of one call of SQLite's API: returns it when it is a success, or after calling again (<paramref name="again"/>)
+    /// while the database is busy or locked (a WAL recovery, a checkpoint), up to 30 s, as Microsoft.Data.Sqlite waits for its
+    /// commands; throws the store's exception for an error.
+    /// </summary>
+    private static int Check(SqliteConnection connection, Func<SqliteException, Exception> translate, int rc, Func<int>? again)
     {
-        if (rc != raw.SQLITE_OK)
+        for (int attempt = 0; ; attempt++)
         {
-            string message = raw.sqlite3_errmsg(connection.Handle).utf8_to_string();
-            throw new LedgerUnavailableException($"The SQLite ledger '{displayName}' cannot be read: {message} (SQLite error {rc}).");
+            if (rc is raw.SQLITE_OK or raw.SQLITE_ROW or raw.SQLITE_DONE)
+            {
+                return rc;
+            }
+
+            if (again is not null && (rc & 0xFF) is raw.SQLITE_BUSY or raw.SQLITE_LOCKED && attempt < BusyAttempts)
+            {
+                Thread.Sleep(BusyPause);
+                rc = again();
+                continue;
+            }
+
+            throw translate(new SqliteException(raw.sqlite3_errmsg(connection.Handle).utf8_to_string(), rc, raw.sqlite3_extended_errcode(connection.Handle)));
         }
     }
+
+    private const int BusyAttempts = 3_000;
+    private static readonly TimeSpan BusyPause = TimeSpan.FromMilliseconds(10);
 }

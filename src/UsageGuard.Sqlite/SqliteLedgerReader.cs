@@ -110,7 +110,11 @@ public sealed class SqliteLedgerReader : ILedgerStore, ISpendQueries, ISettlemen
 
     /// <inheritdoc />
     IAsyncEnumerable<LedgerEntry> ISettlementEntrySource.ReadSettlementEntriesAsync(long afterSequence, long throughSequence, CancellationToken cancellationToken) =>
-        SettlementEntryReader.ReadAsync(Open, _displayName, afterSequence, throughSequence, cancellationToken);
+        SettlementEntryReader.ReadAsync(Open, Translate, _displayName, afterSequence, throughSequence, cancellationToken);
+
+    private Exception Translate(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) is 11 or 26
+        ? new LedgerCorruptedException($"The SQLite ledger '{_displayName}' is damaged ({ex.Message}); restore it from a backup.", ex)
+        : new LedgerUnavailableException($"The SQLite ledger '{_displayName}' cannot be read: {ex.Message}", ex);
 
     private SqliteConnection Open()
     {

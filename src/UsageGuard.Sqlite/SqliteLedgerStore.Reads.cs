@@ -38,7 +38,7 @@ public sealed partial class SqliteLedgerStore
 
     /// <inheritdoc />
     IAsyncEnumerable<LedgerEntry> ISettlementEntrySource.ReadSettlementEntriesAsync(long afterSequence, long throughSequence, CancellationToken cancellationToken) =>
-        SettlementEntryReader.ReadAsync(OpenReader, _displayName, afterSequence, throughSequence, cancellationToken);
+        SettlementEntryReader.ReadAsync(OpenReader, ex => Translate(ex, "reading usage events"), _displayName, afterSequence, throughSequence, cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>
@@ -307,7 +307,7 @@ public sealed partial class SqliteLedgerStore
     /// <summary>A stored settlement record: binary, or JSON text in a ledger written before the binary form.</summary>
     internal static SettlementRecord SettlementOf(object stored) => stored switch
     {
-        byte[] bytes => SettlementBinary.Decode(bytes, new Utf8Strings()),
+        byte[] bytes => SettlementBinary.Decode(bytes, null),
         string json => StoreCodec.DecodeSettlement(json),
         _ => throw new FormatException($"a settlement record is stored as {stored.GetType().Name}"),
     };

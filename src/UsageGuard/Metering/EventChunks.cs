@@ -11,7 +11,8 @@ namespace UsageGuard;
 /// numbers): a settlement's block entries may precede the chunk. When the first event of a chunk still reaches back past what was
 /// read, the chunk is read again from further back, up to the start of the whole read, so each event has the same blocks as a
 /// sequential read would give it.</para>
-/// <para>At most <c>parallelism + 1</c> chunks are in memory at once, so memory does not grow with the ledger. When the consumer
+/// <para>At most <c>parallelism + 1</c> chunks are being read at once, plus the one the consumer holds, so memory does not grow
+/// with the ledger. When the consumer
 /// stops early or fails, the chunks still running are cancelled and awaited before the enumeration ends.</para>
 /// </remarks>
 internal static class EventChunks
@@ -28,7 +29,7 @@ internal static class EventChunks
     /// <param name="throughSequence">The last sequence number read.</param>
     /// <param name="create">Makes a chunk's state (on a worker thread).</param>
     /// <param name="add">Adds one event to a chunk's state (on that chunk's worker thread, in ledger order).</param>
-    /// <param name="parallelism">How many chunks are read at once.</param>
+    /// <param name="parallelism">How many chunks are read at once, besides the one waiting to be handed back (so <c>parallelism + 1</c> run).</param>
     /// <param name="chunk">The sequence numbers one chunk covers.</param>
     /// <param name="lookback">How far before its range a chunk begins reading, at first.</param>
     /// <param name="cancellationToken">Cancels the read.</param>

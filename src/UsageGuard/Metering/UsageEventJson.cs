@@ -24,6 +24,9 @@ public static class UsageEventJson
     private static ArrayBufferWriter<byte>? t_buffer;
 
     /// <summary>Writes one event as a JSON object.</summary>
+    /// <remarks>The object is written as one raw value: compact, escaped as the default encoder escapes, whatever the writer's
+    /// <see cref="JsonWriterOptions.Indented"/> or <see cref="JsonWriterOptions.Encoder"/> say. One event is one line of JSON Lines
+    /// and one CloudEvents <c>data</c>, byte for byte the same wherever it is written.</remarks>
     /// <param name="writer">The writer.</param>
     /// <param name="e">The event.</param>
     /// <exception cref="ArgumentNullException"><paramref name="writer"/> or <paramref name="e"/> is null.</exception>
@@ -126,8 +129,9 @@ public static class UsageEventJson
             }
 
             // Rare: a quote, a backslash, an HTML-sensitive or non-ASCII character; escaped exactly as the default encoder does.
+            // Through UTF-8 first, as the writer does: a lone surrogate becomes U+FFFD rather than an exception.
             output.Write("\""u8);
-            output.Write(JsonEncodedText.Encode(value).EncodedUtf8Bytes);
+            output.Write(JsonEncodedText.Encode(Encoding.UTF8.GetBytes(value)).EncodedUtf8Bytes);
             output.Write("\""u8);
         }
 

@@ -86,10 +86,18 @@ public sealed class InMemoryLedgerStore : ILedgerStore, ISpendQueries, ISettleme
 
     async IAsyncEnumerable<LedgerEntry> ISettlementEntrySource.ReadSettlementEntriesAsync(long afterSequence, long throughSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        LedgerEntry[] copy;
+        var copy = new List<LedgerEntry>();
         lock (_gate)
         {
-            copy = [.. _entries.Where(e => e.Sequence > afterSequence && e.Sequence <= throughSequence && e.ReservationId is not null)];
+            // Sequence numbers are consecutive from 1: the range starts at its index, so a part of a long ledger costs its own length.
+            int first = _entries.Count == 0 ? 0 : (int)Math.Clamp(afterSequence - _entries[0].Sequence + 1, 0, _entries.Count);
+            for (int i = first; i < _entries.Count && _entries[i].Sequence <= throughSequence; i++)
+            {
+                if (_entries[i].ReservationId is not null)
+                {
+                    copy.Add(_entries[i]);
+                }
+            }
         }
 
         foreach (LedgerEntry entry in copy)

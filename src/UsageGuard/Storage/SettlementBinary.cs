@@ -56,15 +56,15 @@ internal static class SettlementBinary
         Text(output, r.CostCurrency);
     }
 
-    /// <summary>Decodes a settlement record, binary or JSON.</summary>
+    /// <summary>Decodes a settlement record, binary or JSON; <paramref name="strings"/> shares repeated strings across the records of one read (null: none).</summary>
     /// <exception cref="FormatException">The binary form is cut short or of an unknown version.</exception>
     /// <exception cref="System.Text.Json.JsonException">The JSON form is not a settlement record.</exception>
     /// <exception cref="ArgumentException">A value breaks its rules (a scale out of range, a decimal's bits).</exception>
-    internal static SettlementRecord Decode(ReadOnlySpan<byte> bytes, Utf8Strings strings)
+    internal static SettlementRecord Decode(ReadOnlySpan<byte> bytes, Utf8Strings? strings)
     {
         if (!bytes.IsEmpty && bytes[0] == (byte)'{')
         {
-            return SettlementJson.Decode(bytes, strings);
+            return SettlementJson.Decode(bytes, strings ?? new Utf8Strings());
         }
 
         if (bytes.Length < 3 || bytes[0] != Version)
@@ -193,7 +193,7 @@ internal static class SettlementBinary
         return new decimal(bits);
     }
 
-    private static string Text(ReadOnlySpan<byte> bytes, ref int at, Utf8Strings strings)
+    private static string Text(ReadOnlySpan<byte> bytes, ref int at, Utf8Strings? strings)
     {
         ulong length = Unsigned(bytes, ref at);
         if (length > (ulong)(bytes.Length - at))
@@ -201,7 +201,8 @@ internal static class SettlementBinary
             throw new FormatException("a settlement record is cut short");
         }
 
-        string value = strings.Get(bytes.Slice(at, (int)length));
+        ReadOnlySpan<byte> utf8 = bytes.Slice(at, (int)length);
+        string value = strings is null ? Encoding.UTF8.GetString(utf8) : strings.Get(utf8);
         at += (int)length;
         return value;
     }

@@ -42,6 +42,11 @@ internal static class SettlementJson
             Read(ref reader);
             if (reader.TokenType == JsonTokenType.EndObject)
             {
+                if (reader.Read())
+                {
+                    throw new JsonException("a settlement record has content after its end");
+                }
+
                 break;
             }
 

@@ -112,6 +112,8 @@ public sealed class EventChunksTests
     [TestCase("""{"Scale":2,"Charged":1""")]
     [TestCase("""[1]""")]
     [TestCase("""{"Scale":99}""")]
+    [TestCase("""{"Scale":2}x""")]
+    [TestCase("""{"Scale":2}{}""")]
     public void SettlementJson_RefusesWhatIsNotASettlementRecord(string json)
     {
         Action decode = () => SettlementJson.Decode(Encoding.UTF8.GetBytes(json), new Utf8Strings());

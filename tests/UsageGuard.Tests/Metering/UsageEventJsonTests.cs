@@ -12,7 +12,7 @@ public sealed class UsageEventJsonTests
     private static readonly string?[] Texts =
     [
         null, "", "acme", "org/eng/alice", "team \"red\", west", "back\\slash", "<b>&'+`</b>", "line\nbreak\ttab\u0001", "ünïcödé",
-        "emoji 😀", "日本語", "a\u007fdel", "~{|}^_[]",
+        "emoji 😀", "日本語", "a\u007fdel", "~{|}^_[]", "cut emoji \ud83d", "\ude00 lone low",
     ];
 
     [TestCase(1)]
