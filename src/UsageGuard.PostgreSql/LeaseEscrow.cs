@@ -769,16 +769,25 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     }
 
     /// <remarks>
-    /// No sweep until this instance has reached the store without a failure for TTL + grace. After an outage every instance was
-    /// cut off, not only the ones whose leases look expired: they get that long to renew their leases and append what they
-    /// settled meanwhile, which the store reports against those leases. Sweeping at once would hand out, as unused, capacity
-    /// they spent during the outage.
+    /// No sweep until this instance has reached the store without a failure for <see cref="QuietBeforeSweep"/>. After an outage
+    /// every instance was cut off, not only the ones whose leases look expired: they get that long to renew their leases and append
+    /// what they settled meanwhile, which the store reports against those leases. Sweeping sooner would hand out, as unused,
+    /// capacity they spent during the outage.
     /// </remarks>
+    /// <summary>
+    /// How long after its last failed statement this instance waits before it sweeps: TTL + grace, plus the longest another live
+    /// instance may take to append what it settled during the outage once the store is back. That is an attempt that hung when
+    /// the store went away, abandoned after the stall time-out, then the ledger writer's longest pause between attempts.
+    /// </summary>
+    /// <remarks>With TTL + grace alone, a CI run admitted 10,389 credits of 10,000 after a 30 s cut: the other instance's outbox
+    /// landed 5 to 10 s after the store came back, after this instance had swept its leases as unused.</remarks>
+    private TimeSpan QuietBeforeSweep => _options.LeaseTtl + _options.SweepGrace + _stall + LedgerWriter.MaxDrainBackoff;
+
     private async Task SweepIfDueAsync(CancellationToken stop)
     {
         long nowTicks = _time.GetUtcNow().UtcTicks;
         if (nowTicks - _lastSweepTicks < _options.LeaseTtl.Ticks / 2
-            || nowTicks - Interlocked.Read(ref _lastFailureTicks) < (_options.LeaseTtl + _options.SweepGrace).Ticks)
+            || nowTicks - Interlocked.Read(ref _lastFailureTicks) < QuietBeforeSweep.Ticks)
         {
             return;
         }

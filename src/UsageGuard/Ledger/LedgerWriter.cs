@@ -23,7 +23,7 @@ internal sealed partial class LedgerWriter : IAsyncDisposable
     private readonly LedgerOutbox? _outbox;
     private long _nextOutboxDrainTicks;
     private TimeSpan _drainBackoff = MaxRetryDelay;
-    private static readonly TimeSpan MaxDrainBackoff = TimeSpan.FromSeconds(5);
+    internal static readonly TimeSpan MaxDrainBackoff = TimeSpan.FromSeconds(5);
     private int _failedAttempts;
     private readonly Queue<(long First, long Last)> _ownRanges = new();
     private readonly List<Guid> _inDoubt = [];
