@@ -79,7 +79,7 @@ public static class UsageAuditExport
         long count = 0;
         await foreach (Part part in Parts(store, Create, Add, cancellationToken).ConfigureAwait(false))
         {
-            await output.WriteAsync(part.Bytes.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            await part.Bytes.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
             count += part.Count;
             if (part.Count > 0)
             {
@@ -132,13 +132,13 @@ public static class UsageAuditExport
         /// <summary>The size past which the sequential path hands a part over.</summary>
         internal const int Full = 1 << 20;
 
-        internal ArrayBufferWriter<byte> Bytes { get; } = new(Full);
+        internal PooledSegments Bytes { get; } = new();
 
         internal long Count { get; set; }
 
         internal void Clear()
         {
-            Bytes.ResetWrittenCount();
+            Bytes.Clear();
             Count = 0;
         }
 
