@@ -10,7 +10,9 @@ namespace UsageGuard.Sqlite;
 /// <remarks>
 /// <para>Each SQLitePCLRaw call takes and releases the statement's safe handle and goes through its provider: about 20 ns a column,
 /// a tenth of what reading an event costs. Here the statement's handle is taken once per read (<see cref="SafeHandle.DangerousAddRef"/>,
-/// released when the read ends) and the columns are read by direct calls.</para>
+/// released when the read ends) and the columns are read by direct calls, without the GC transition a P/Invoke makes
+/// (<see cref="System.Runtime.InteropServices.SuppressGCTransitionAttribute"/>): each of these calls only reads the current row, never blocks and
+/// never calls back.</para>
 /// <para>Only when SQLitePCLRaw's provider is the bundled e_sqlite3, and the very copy of it this assembly binds to (the address
 /// of its version string is the same): a host that set another provider (SQLCipher, the system's sqlite3) or loaded another
 /// copy gets the SQLitePCLRaw path, since a statement of one library must never be handed to another.</para>
@@ -35,6 +37,9 @@ internal sealed unsafe partial class NativeColumns : IDisposable
             _handle = statement.DangerousGetHandle();
         }
     }
+
+    /// <summary>Gets whether SQLitePCLRaw's library is the bundled e_sqlite3 this class calls directly.</summary>
+    internal static bool CanCallDirectly => s_direct;
 
     /// <summary>Gets whether the columns are read by direct calls.</summary>
     internal bool IsDirect => _addedRef;
@@ -93,17 +98,21 @@ internal sealed unsafe partial class NativeColumns : IDisposable
 
     [LibraryImport(Library)]
     [UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
+    [SuppressGCTransition]
     private static partial long sqlite3_column_int64(nint statement, int column);
 
     [LibraryImport(Library)]
     [UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
+    [SuppressGCTransition]
     private static partial int sqlite3_column_type(nint statement, int column);
 
     [LibraryImport(Library)]
     [UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
+    [SuppressGCTransition]
     private static partial byte* sqlite3_column_blob(nint statement, int column);
 
     [LibraryImport(Library)]
     [UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
+    [SuppressGCTransition]
     private static partial int sqlite3_column_bytes(nint statement, int column);
 }

@@ -37,14 +37,17 @@ internal static class SettlementEntryReader
     internal static async IAsyncEnumerable<LedgerEntry> ReadAsync(Func<SqliteConnection> open, Func<SqliteException, Exception> translate, string displayName, long after, long through, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         SqliteConnection connection = open();
+        sqlite3? direct = null;
         sqlite3_stmt? statement = null;
         try
         {
+            direct = OpenUnshared(connection);
+            sqlite3 db = direct ?? connection.Handle!;
             sqlite3_stmt prepared = null!;
-            Check(connection, translate, raw.sqlite3_prepare_v2(connection.Handle, Sql, out prepared), () => raw.sqlite3_prepare_v2(connection.Handle, Sql, out prepared));
+            Check(db, translate, raw.sqlite3_prepare_v2(db, Sql, out prepared), () => raw.sqlite3_prepare_v2(db, Sql, out prepared));
             statement = prepared;
-            Check(connection, translate, raw.sqlite3_bind_int64(prepared, 1, after), null);
-            Check(connection, translate, raw.sqlite3_bind_int64(prepared, 2, through), null);
+            Check(db, translate, raw.sqlite3_bind_int64(prepared, 1, after), null);
+            Check(db, translate, raw.sqlite3_bind_int64(prepared, 2, through), null);
             var strings = new Utf8Strings();
             using var columns = new NativeColumns(statement);
             while (true)
@@ -55,7 +58,7 @@ internal static class SettlementEntryReader
                     break;
                 }
 
-                if (rc != raw.SQLITE_ROW && Check(connection, translate, rc, () => raw.sqlite3_step(prepared)) == raw.SQLITE_DONE)
+                if (rc != raw.SQLITE_ROW && Check(db, translate, rc, () => raw.sqlite3_step(prepared)) == raw.SQLITE_DONE)
                 {
                     break;
                 }
@@ -67,16 +70,51 @@ internal static class SettlementEntryReader
         finally
         {
             statement?.Dispose();
+            direct?.Dispose();
             await connection.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Opens a second, read-only handle on the database of <paramref name="connection"/> without SQLite's per-connection mutex, when that
+    /// is safe; <see langword="null"/> otherwise (the read then uses <paramref name="connection"/>).
+    /// </summary>
+    /// <remarks>
+    /// SQLite in its serialized mode (SQLitePCLRaw's e_sqlite3 is built so, and Microsoft.Data.Sqlite opens connections so) takes and
+    /// releases the connection's mutex on every column call: a tenth of what reading an event costs. A handle opened with
+    /// <c>SQLITE_OPEN_NOMUTEX</c> skips it; it is used by one read at a time, which is all the mode asks. Only for a plain database file
+    /// read through the bundled e_sqlite3 (<see cref="NativeColumns.CanCallDirectly"/>): no password, VFS or shared cache, which only
+    /// Microsoft.Data.Sqlite knows how to apply. When the handle cannot be opened, the read goes on with <paramref name="connection"/>,
+    /// whose own errors are the store's.
+    /// </remarks>
+    internal static sqlite3? OpenUnshared(SqliteConnection connection)
+    {
+        var options = new SqliteConnectionStringBuilder(connection.ConnectionString);
+        string file = connection.DataSource;
+        if (!NativeColumns.CanCallDirectly || options.Password.Length > 0 || !string.IsNullOrEmpty(options.Vfs) || options.Cache == SqliteCacheMode.Shared
+            || !Path.IsPathFullyQualified(file) || options.DataSource.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        if (raw.sqlite3_open_v2(file, out sqlite3 handle, raw.SQLITE_OPEN_READONLY | raw.SQLITE_OPEN_NOMUTEX, null) != raw.SQLITE_OK)
+        {
+            handle.Dispose();
+            return null;
+        }
+
+        raw.sqlite3_busy_timeout(handle, (int)Math.Min(int.MaxValue, options.DefaultTimeout * 1_000L));
+        return handle;
     }
 
     private static LedgerEntry Entry(NativeColumns c, Utf8Strings strings, string displayName)
     {
         try
         {
-            // What every row gives: a block a settlement paid needs only its kind, block, amount and what ties it to its record.
-            var paid = new LedgerEntry
+            // Every row gives what a block a settlement paid needs: its kind, block, amount and what ties it to its record. The row
+            // that carries the record (one in two or three) gives the rest of the event.
+            bool record = !c.IsNull(10);
+            return new LedgerEntry
             {
                 Sequence = c.Int64(0),
                 Timestamp = new DateTimeOffset(c.Int64(1), TimeSpan.Zero).ToOffset(TimeSpan.FromMinutes(c.Int64(2))),
@@ -86,19 +124,14 @@ internal static class SettlementEntryReader
                 BlockId = c.IsNull(6) ? null : new Guid(c.Bytes(6)),
                 Amount = CreditAmount.FromUnits(c.Int64(7), (int)c.Int64(8)),
                 ReservationId = c.Int64(9),
-            };
-
-            // The row that carries the record gives the rest of the event.
-            return c.IsNull(10) ? paid : paid with
-            {
-                Settlement = SettlementBinary.Decode(c.Bytes(10), strings),
-                Subject = Text(c, 11, strings),
-                Feature = Text(c, 12, strings),
-                Model = Text(c, 13, strings),
-                SessionId = Text(c, 14, null),
-                RequestId = Text(c, 15, null),
-                CatalogVersion = Text(c, 16, strings),
-                Hash = LedgerHash.FromBytes(c.Bytes(17)),
+                Settlement = record ? SettlementBinary.Decode(c.Bytes(10), strings) : null,
+                Subject = record ? Text(c, 11, strings) : null,
+                Feature = record ? Text(c, 12, strings) : null,
+                Model = record ? Text(c, 13, strings) : null,
+                SessionId = record ? Text(c, 14, null) : null,
+                RequestId = record ? Text(c, 15, null) : null,
+                CatalogVersion = record ? Text(c, 16, strings) : null,
+                Hash = record ? LedgerHash.FromBytes(c.Bytes(17)) : default,
             };
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException or System.Text.Json.JsonException or UsageGuardException)
@@ -123,7 +156,7 @@ internal static class SettlementEntryReader
     /// while the database is busy or locked (a WAL recovery, a checkpoint), up to 30 s, as Microsoft.Data.Sqlite waits for its
     /// commands; throws the store's exception for an error.
     /// </summary>
-    private static int Check(SqliteConnection connection, Func<SqliteException, Exception> translate, int rc, Func<int>? again)
+    private static int Check(sqlite3 db, Func<SqliteException, Exception> translate, int rc, Func<int>? again)
     {
         for (int attempt = 0; ; attempt++)
         {
@@ -139,7 +172,7 @@ internal static class SettlementEntryReader
                 continue;
             }
 
-            throw translate(new SqliteException(raw.sqlite3_errmsg(connection.Handle).utf8_to_string(), rc, raw.sqlite3_extended_errcode(connection.Handle)));
+            throw translate(new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc, raw.sqlite3_extended_errcode(db)));
         }
     }
 

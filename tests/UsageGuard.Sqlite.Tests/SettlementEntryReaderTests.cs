@@ -165,4 +165,45 @@ public sealed class SettlementEntryReaderTests : FileFixture
             nulls.Should().BeGreaterThan(0, "null columns read as null on both paths");
         }
     }
+
+    [Test]
+    public async Task TheUnsharedHandle_IsOpenedOnlyForAPlainFile_AndEveryConnectionStringExportsTheSameBytes()
+    {
+        string path = Dir.File("handles.db");
+        await using (SqliteGuard g = await SqliteGuard.StartAsync(path, time: new ManualTimeProvider(new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero))))
+        {
+            await History(g, 60);
+        }
+
+        foreach ((string connectionString, bool unshared) in new[]
+        {
+            ($"Data Source={path};Mode=ReadOnly", true),
+            ($"Data Source={path};Mode=ReadOnly;Cache=Shared", false),
+            ($"Data Source=file:{path}?mode=ro;Mode=ReadOnly", false),
+        })
+        {
+            using (var connection = new SqliteConnection(connectionString))
+            {
+                connection.Open();
+                using SQLitePCL.sqlite3? handle = SettlementEntryReader.OpenUnshared(connection);
+                (handle is not null).Should().Be(unshared, connectionString);
+            }
+
+            SqliteConnection.ClearAllPools();
+        }
+
+        (byte[] json, byte[] csv) expected;
+        using (SqliteLedgerReader plain = SqliteLedgerReader.Open(path))
+        {
+            expected = await Export(new EntriesOnly(plain));
+            (await Export(plain)).Should().BeEquivalentTo(expected, o => o.WithStrictOrdering(), "the plain file is read through the unshared handle");
+        }
+
+        using (SqliteLedgerReader shared = SqliteLedgerReader.Open($"Data Source={path};Cache=Shared"))
+        {
+            (await Export(shared)).Should().BeEquivalentTo(expected, o => o.WithStrictOrdering(), "a shared cache is read through the connection itself");
+        }
+
+        expected.json.Length.Should().BeGreaterThan(10_000);
+    }
 }

@@ -95,8 +95,8 @@ public static class UsageAuditExport
         return count;
     }
 
-    /// <summary>How many parts are formatted at once: every core, up to 4 (each part in flight holds about 12 MB of output).</summary>
-    private static int Parallelism => Math.Clamp(Environment.ProcessorCount, 1, 4);
+    /// <summary>How many parts are formatted at once: every core but the one that writes the file, at least 1 and up to 4 (each part in flight holds about 12 MB of output).</summary>
+    private static int Parallelism => Math.Clamp(Environment.ProcessorCount - 1, 1, 4);
 
     private static async IAsyncEnumerable<Part> Parts(ILedgerStore store, Func<Part> create, Action<Part, UsageEvent> add, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -162,9 +162,10 @@ public static class UsageAuditExport
     }
 
     /// <summary>Writes one event as a CSV row (no line end), straight as UTF-8.</summary>
-    private static void WriteCsv(IBufferWriter<byte> output, UsageEvent e)
+    /// <remarks>Asks the writer once for room for the longest form the row can take, writes into it, and advances once.</remarks>
+    internal static void WriteCsv(IBufferWriter<byte> output, UsageEvent e)
     {
-        var row = new CsvRow(output);
+        var row = new CsvRow(output.GetSpan(MaxCsvLength(e)));
         row.Text(e.Id);
         row.Number(e.Sequence);
         row.Instant(e.Timestamp);
@@ -195,12 +196,34 @@ public static class UsageAuditExport
         row.Number(e.Price);
         row.Number(e.VendorCost);
         row.Text(e.CostCurrency);
+        output.Advance(row.Written);
     }
 
-    /// <summary>Writes the fields of one CSV row, comma-separated, quoting a text field that holds a comma, quote or line break (RFC 4180).</summary>
-    private ref struct CsvRow(IBufferWriter<byte> output)
+    /// <summary>The most bytes <see cref="WriteCsv"/> can write for an event.</summary>
+    /// <remarks>
+    /// The 15 fields that are numbers, instants or amounts take at most 64 bytes each and the separators 28, under 1 KB in all; a block
+    /// at most 64 (a GUID, an amount and two separators); a text field at most 3 bytes a character (UTF-8 of a UTF-16 character, a
+    /// doubled quote is 2) and its quotes.
+    /// </remarks>
+    private static int MaxCsvLength(UsageEvent e)
     {
+        long length = 1_024 + (64L * e.Blocks.Count)
+            + TextLength(e.Id) + TextLength(e.CustomerId) + TextLength(e.CreditType) + TextLength(e.Subject) + TextLength(e.SubjectPath)
+            + TextLength(e.Feature) + TextLength(e.Model) + TextLength(e.AnsweredModel) + TextLength(e.SessionId) + TextLength(e.RequestId)
+            + TextLength(e.CatalogVersion) + TextLength(e.CostCurrency);
+        return length <= Array.MaxLength ? (int)length : throw new InvalidOperationException($"Usage event {e.Sequence} is too large to write as CSV.");
+
+        static long TextLength(string? value) => value is null ? 0 : (3L * value.Length) + 2;
+    }
+
+    /// <summary>Writes the fields of one CSV row, comma-separated, into a span long enough for all of them, quoting a text field that holds a comma, quote or line break (RFC 4180).</summary>
+    private ref struct CsvRow(Span<byte> span)
+    {
+        private readonly Span<byte> _span = span;
+        private int _written;
         private bool _started;
+
+        public readonly int Written => _written;
 
         public void Text(string? value)
         {
@@ -212,9 +235,9 @@ public static class UsageAuditExport
 
             if (value.AsSpan().IndexOfAny(",\"\r\n") >= 0)
             {
-                Utf8("\"");
+                _span[_written++] = (byte)'"';
                 Utf8(value.Replace("\"", "\"\"", StringComparison.Ordinal));
-                Utf8("\"");
+                _span[_written++] = (byte)'"';
             }
             else
             {
@@ -225,7 +248,7 @@ public static class UsageAuditExport
         public void Raw(ReadOnlySpan<byte> utf8)
         {
             Separate();
-            output.Write(utf8);
+            Append(utf8);
         }
 
         public void Number<T>(T? value)
@@ -264,11 +287,11 @@ public static class UsageAuditExport
             {
                 if (i > 0)
                 {
-                    output.Write(";"u8);
+                    _span[_written++] = (byte)';';
                 }
 
                 Format(blocks[i].BlockId, "D");
-                output.Write(":"u8);
+                _span[_written++] = (byte)':';
                 Units(blocks[i].Amount);
             }
         }
@@ -277,31 +300,33 @@ public static class UsageAuditExport
         {
             if (_started)
             {
-                output.Write(","u8);
+                _span[_written++] = (byte)',';
             }
 
             _started = true;
         }
 
-        private readonly void Format<T>(T value, ReadOnlySpan<char> format)
+        private void Append(ReadOnlySpan<byte> utf8)
+        {
+            utf8.CopyTo(_span[_written..]);
+            _written += utf8.Length;
+        }
+
+        private void Format<T>(T value, ReadOnlySpan<char> format)
             where T : IUtf8SpanFormattable
         {
-            Span<byte> span = output.GetSpan(64);
-            if (!value.TryFormat(span, out int written, format, CultureInfo.InvariantCulture))
+            if (!value.TryFormat(_span.Slice(_written, Math.Min(64, _span.Length - _written)), out int written, format, CultureInfo.InvariantCulture))
             {
                 throw new InvalidOperationException($"A {typeof(T).Name} did not fit 64 bytes.");
             }
 
-            output.Advance(written);
+            _written += written;
         }
 
-        private readonly void Units(CreditAmount amount) =>
-            output.Advance(FixedPoint.FormatUtf8(amount.Units, amount.Scale, output.GetSpan(FixedPoint.MaxUtf8Length)));
+        private void Units(CreditAmount amount) =>
+            _written += FixedPoint.FormatUtf8(amount.Units, amount.Scale, _span[_written..]);
 
-        private readonly void Utf8(string value)
-        {
-            Span<byte> span = output.GetSpan(Encoding.UTF8.GetMaxByteCount(value.Length));
-            output.Advance(Encoding.UTF8.GetBytes(value, span));
-        }
+        private void Utf8(string value) =>
+            _written += Encoding.UTF8.GetBytes(value, _span[_written..]);
     }
 }

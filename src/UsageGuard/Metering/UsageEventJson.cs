@@ -41,9 +41,11 @@ public static class UsageEventJson
     }
 
     /// <summary>Appends one event as a JSON object, UTF-8, to <paramref name="output"/>.</summary>
+    /// <remarks>Asks the writer once for room for the longest form the event can take, writes into it, and advances once.</remarks>
     internal static void WriteUtf8(IBufferWriter<byte> output, UsageEvent e)
     {
-        var json = new Utf8Object(output);
+        Span<byte> span = output.GetSpan(MaxLength(e));
+        var json = new Utf8Object(span);
         json.String("{\"id\":"u8, e.Id);
         json.Number(",\"sequence\":"u8, e.Sequence);
         json.Instant(",\"timestamp\":"u8, e.Timestamp);
@@ -100,14 +102,38 @@ public static class UsageEventJson
 
         json.String(",\"costCurrency\":"u8, e.CostCurrency);
         json.Raw("}"u8);
+        output.Advance(json.Written);
     }
 
-    /// <summary>Appends the parts of one JSON object: each call writes a name (given with its separator) and a value.</summary>
-    private readonly ref struct Utf8Object(IBufferWriter<byte> output)
+    /// <summary>The most bytes <see cref="WriteUtf8"/> can write for an event.</summary>
+    /// <remarks>
+    /// The names, numbers, instants and amounts take under 1 KB (the longest number is 31 characters, an instant 35); a block under 128
+    /// bytes; a string at most 6 bytes a character (<c>\uXXXX</c>; a surrogate pair is two such escapes) and its quotes.
+    /// </remarks>
+    private static int MaxLength(UsageEvent e)
     {
-        private const int MaxValueLength = 64;
+        long length = 1_024 + (128L * e.Blocks.Count)
+            + StringLength(e.Id) + StringLength(e.CustomerId) + StringLength(e.CreditType) + StringLength(e.Subject) + StringLength(e.SubjectPath)
+            + StringLength(e.Feature) + StringLength(e.Model) + StringLength(e.AnsweredModel) + StringLength(e.SessionId) + StringLength(e.RequestId)
+            + StringLength(e.CatalogVersion) + StringLength(e.CostCurrency);
+        return length <= Array.MaxLength ? (int)length : throw new InvalidOperationException($"Usage event {e.Sequence} is too large to write as JSON.");
 
-        public void Raw(ReadOnlySpan<byte> utf8) => output.Write(utf8);
+        static long StringLength(string? value) => value is null ? 0 : (6L * value.Length) + 2;
+    }
+
+    /// <summary>Writes the parts of one JSON object into a span long enough for all of them: each call writes a name (given with its separator) and a value.</summary>
+    private ref struct Utf8Object(Span<byte> span)
+    {
+        private readonly Span<byte> _span = span;
+        private int _written;
+
+        public readonly int Written => _written;
+
+        public void Raw(ReadOnlySpan<byte> utf8)
+        {
+            utf8.CopyTo(_span[_written..]);
+            _written += utf8.Length;
+        }
 
         /// <summary>Writes the name and a string value; writes nothing for a null one (absent values are omitted).</summary>
         public void String(ReadOnlySpan<byte> name, string? value)
@@ -117,59 +143,55 @@ public static class UsageEventJson
                 return;
             }
 
-            output.Write(name);
+            Raw(name);
+            _span[_written++] = (byte)'"';
             if (!value.AsSpan().ContainsAnyExcept(s_plain))
             {
-                Span<byte> span = output.GetSpan(value.Length + 2);
-                span[0] = (byte)'"';
-                System.Text.Ascii.FromUtf16(value, span[1..], out int written);
-                span[written + 1] = (byte)'"';
-                output.Advance(written + 2);
-                return;
+                System.Text.Ascii.FromUtf16(value, _span[_written..], out int written);
+                _written += written;
+            }
+            else
+            {
+                // Rare: a quote, a backslash, an HTML-sensitive or non-ASCII character; escaped exactly as the default encoder does.
+                // Through UTF-8 first, as the writer does: a lone surrogate becomes U+FFFD rather than an exception.
+                Raw(JsonEncodedText.Encode(Encoding.UTF8.GetBytes(value)).EncodedUtf8Bytes);
             }
 
-            // Rare: a quote, a backslash, an HTML-sensitive or non-ASCII character; escaped exactly as the default encoder does.
-            // Through UTF-8 first, as the writer does: a lone surrogate becomes U+FFFD rather than an exception.
-            output.Write("\""u8);
-            output.Write(JsonEncodedText.Encode(Encoding.UTF8.GetBytes(value)).EncodedUtf8Bytes);
-            output.Write("\""u8);
+            _span[_written++] = (byte)'"';
         }
 
         public void Number<T>(ReadOnlySpan<byte> name, T value)
             where T : IUtf8SpanFormattable
         {
-            output.Write(name);
-            Span<byte> span = output.GetSpan(MaxValueLength);
-            value.TryFormat(span, out int written, default, CultureInfo.InvariantCulture);
-            output.Advance(written);
+            Raw(name);
+            value.TryFormat(_span[_written..], out int written, default, CultureInfo.InvariantCulture);
+            _written += written;
         }
 
         public void Amount(ReadOnlySpan<byte> name, CreditAmount amount)
         {
-            output.Write(name);
-            output.Advance(FixedPoint.FormatUtf8(amount.Units, amount.Scale, output.GetSpan(FixedPoint.MaxUtf8Length)));
+            Raw(name);
+            _written += FixedPoint.FormatUtf8(amount.Units, amount.Scale, _span[_written..]);
         }
 
         public void Guid(ReadOnlySpan<byte> name, Guid value)
         {
-            output.Write(name);
-            Span<byte> span = output.GetSpan(MaxValueLength);
-            span[0] = (byte)'"';
-            value.TryFormat(span[1..], out int written, "D");
-            span[written + 1] = (byte)'"';
-            output.Advance(written + 2);
+            Raw(name);
+            _span[_written++] = (byte)'"';
+            value.TryFormat(_span[_written..], out int written, "D");
+            _written += written;
+            _span[_written++] = (byte)'"';
         }
 
         /// <summary>Writes an instant as the JSON writer does: ISO 8601 with its offset, the fraction's trailing zeros trimmed.</summary>
         public void Instant(ReadOnlySpan<byte> name, DateTimeOffset value)
         {
-            output.Write(name);
-            Span<byte> span = output.GetSpan(MaxValueLength);
-            span[0] = (byte)'"';
-            value.TryFormat(span[1..], out int written, "O", CultureInfo.InvariantCulture);
+            Raw(name);
+            _span[_written++] = (byte)'"';
+            Span<byte> text = _span[_written..];
+            value.TryFormat(text, out int written, "O", CultureInfo.InvariantCulture);
 
             // "O" writes yyyy-MM-ddTHH:mm:ss.fffffff+hh:mm: the fraction is the 7 digits after position 20.
-            Span<byte> text = span.Slice(1, written);
             int fractionEnd = 27;
             int end = fractionEnd;
             while (end > 20 && text[end - 1] == (byte)'0')
@@ -182,10 +204,9 @@ public static class UsageEventJson
                 end = 19;
             }
 
-            text[fractionEnd..].CopyTo(text[end..]);
-            int length = written - (fractionEnd - end);
-            span[length + 1] = (byte)'"';
-            output.Advance(length + 2);
+            text[fractionEnd..written].CopyTo(text[end..]);
+            _written += written - (fractionEnd - end);
+            _span[_written++] = (byte)'"';
         }
     }
 }

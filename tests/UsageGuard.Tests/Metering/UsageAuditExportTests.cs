@@ -95,6 +95,30 @@ public sealed class UsageAuditExportTests
             .Should().ThrowAsync<ArgumentException>().WithMessage("*must end after it starts*");
     }
 
+    [TestCase("\"")]
+    [TestCase("€")]
+    [TestCase("\ud83d\ude00")]
+    [TestCase("\ud800")]
+    [TestCase(",\r\n")]
+    public void ACsvRow_FitsTheRoomAskedFor_AtTheLongestEveryFieldCanBe(string character)
+    {
+        string text = string.Concat(Enumerable.Repeat(character, 4_096 / character.Length));
+        UsageEvent e = UsageEventJsonTests.WorstCaseEvent(text);
+        var exact = new ExactBufferWriter();
+
+        UsageAuditExport.WriteCsv(exact, e);
+
+        string row = Encoding.UTF8.GetString(exact.Written);
+        string[] fields = ParseCsv(row + "\n").Single();
+        string[] header = UsageAuditExport.CsvHeader.Split(',');
+        fields.Should().HaveCount(header.Length);
+        string expected = character == "\ud800" ? new string('\ufffd', 4_096) : text;
+        fields[Array.IndexOf(header, "subject")].Should().Be(expected);
+        fields[Array.IndexOf(header, "cost_currency")].Should().Be(expected);
+        fields[Array.IndexOf(header, "vendor_cost")].Should().Be("-79228162514264337593543950335");
+        fields[Array.IndexOf(header, "blocks")].Split(';').Should().HaveCount(64).And.OnlyContain(b => b.EndsWith(":-9.223372036854775808", StringComparison.Ordinal));
+    }
+
     /// <summary>Notes how much the export had written when the last entry was read (a 120-entry ledger read 50 times over).</summary>
     private sealed class WatchedStore(ILedgerStore inner, MemoryStream output) : DelegatingLedgerStore(inner)
     {

@@ -44,6 +44,52 @@ public sealed class UsageEventJsonTests
         }
     }
 
+    /// <summary>The longest text each field can take: every escape at its longest, every number at its longest.</summary>
+    internal static UsageEvent WorstCaseEvent(string text) => new()
+    {
+        Id = text,
+        Sequence = long.MaxValue,
+        Timestamp = new DateTimeOffset(9999, 12, 30, 23, 59, 59, TimeSpan.FromHours(-13)).AddTicks(9_999_999),
+        AdmittedAt = new DateTimeOffset(1, 1, 2, 0, 0, 0, TimeSpan.FromHours(14)).AddTicks(1),
+        CustomerId = text,
+        CreditType = text,
+        Subject = text,
+        SubjectPath = text,
+        Feature = text,
+        Model = text,
+        AnsweredModel = text,
+        SessionId = text,
+        RequestId = text,
+        ReservationId = long.MinValue,
+        CatalogVersion = text,
+        Tokens = new TokenUsage(long.MaxValue, long.MaxValue, long.MaxValue, long.MaxValue),
+        Estimated = false,
+        Charged = CreditAmount.FromUnits(long.MinValue, 18),
+        Overdrawn = CreditAmount.FromUnits(0, 18),
+        Overage = CreditAmount.FromUnits(long.MinValue, 18),
+        Waived = CreditAmount.FromUnits(long.MinValue, 18),
+        Blocks = [.. Enumerable.Range(0, 64).Select(_ => new BlockCharge(Guid.NewGuid(), CreditAmount.FromUnits(long.MinValue, 18)))],
+        Price = -7.9228162514264337593543950335m,
+        VendorCost = decimal.MinValue,
+        CostCurrency = text,
+    };
+
+    [TestCase("<")]
+    [TestCase("\ud83d\ude00")]
+    [TestCase("\u2028")]
+    [TestCase("\ud800")]
+    [TestCase("\"")]
+    public void TheRoomAskedFor_HoldsTheLongestEvent(string character)
+    {
+        UsageEvent e = WorstCaseEvent(string.Concat(Enumerable.Repeat(character, 4_096 / character.Length)));
+
+        var exact = new ExactBufferWriter();
+        UsageEventJson.WriteUtf8(exact, e);
+
+        Encoding.UTF8.GetString(exact.Written).Should().Be(Reference(e));
+        exact.Written.Length.Should().BeGreaterThan(12 * 24_000, "every text is escaped at 6 bytes a character");
+    }
+
     private static string Reference(UsageEvent e)
     {
         using var buffer = new MemoryStream();
