@@ -77,6 +77,27 @@ internal sealed class OneTransactionLedger : IDisposable
         transaction.Commit();
     }
 
+    /// <summary>
+    /// The approach most teams start with: read the balance, then <c>UPDATE</c> it, per request, each statement committing on its
+    /// own (no transaction, no ledger row). Cheaper than <see cref="Settle"/> by a statement, and wrong under concurrency: two
+    /// requests can read the same balance and both spend it.
+    /// </summary>
+    internal void ReadThenUpdate(string customer, long amount)
+    {
+        _read.Transaction = null;
+        _read.Parameters[0].Value = customer;
+        long before = (long)_read.ExecuteScalar()!;
+        if (before < amount)
+        {
+            throw new InvalidOperationException($"The hand-written balance ran out of credits for {customer}.");
+        }
+
+        _update.Transaction = null;
+        _update.Parameters[0].Value = before - amount;
+        _update.Parameters[1].Value = customer;
+        _update.ExecuteNonQuery();
+    }
+
     /// <summary>Gets the number of ledger rows written.</summary>
     internal long Rows()
     {

@@ -33,6 +33,7 @@ public class PairBenchmarks
     private readonly ConcurrentDictionary<string, StrongBox<long>> _balances = new(StringComparer.Ordinal);
     private readonly LockedWallet _locked = new(StartingBalance);
     private TokenBucketRateLimiter _bucket = null!;
+    private ConcurrencyLimiter _concurrency = null!;
     private ServiceProvider _retainingProvider = null!;
     private ServiceProvider _discardingProvider = null!;
     private IEntitlementGuard _guard = null!;
@@ -43,6 +44,7 @@ public class PairBenchmarks
     private Action<int> _dictionaryCasLoop = null!;
     private Action<int> _lockedLoop = null!;
     private Action<int> _bucketLoop = null!;
+    private Action<int> _concurrencyLoop = null!;
     private Action<int> _guardSettleLoop = null!;
     private Action<int> _discardingSettleLoop = null!;
     private Action<int> _guardReleaseLoop = null!;
@@ -71,6 +73,9 @@ public class PairBenchmarks
             AutoReplenishment = false,
             QueueLimit = 0,
         });
+
+        // Never denies either: far more permits than threads, and every pair gives its permit back.
+        _concurrency = new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = 1_000, QueueLimit = 0 });
 
         (_retainingProvider, _guard, _) = GuardFactory.Start(store: null);
         _discardingStore = new DiscardingLedgerStore();
@@ -104,6 +109,13 @@ public class PairBenchmarks
                 TokenBucketPair();
             }
         };
+        _concurrencyLoop = n =>
+        {
+            for (int i = 0; i < n; i++)
+            {
+                ConcurrencyPair();
+            }
+        };
         _guardSettleLoop = n =>
         {
             for (int i = 0; i < n; i++)
@@ -133,6 +145,7 @@ public class PairBenchmarks
     {
         _runner.Dispose();
         _bucket.Dispose();
+        _concurrency.Dispose();
         _retainingProvider.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _discardingProvider.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
@@ -158,6 +171,10 @@ public class PairBenchmarks
     [Benchmark(Description = "TokenBucketRateLimiter")]
     [BenchmarkCategory(OneThread)]
     public void TokenBucket() => TokenBucketPair();
+
+    [Benchmark(Description = "ConcurrencyLimiter")]
+    [BenchmarkCategory(OneThread)]
+    public void Concurrency() => ConcurrencyPair();
 
     [Benchmark(Description = "UsageGuard Reserve+Settle")]
     [BenchmarkCategory(OneThread)]
@@ -188,6 +205,10 @@ public class PairBenchmarks
     [Benchmark(OperationsPerInvoke = PairsPerInvoke, Description = "TokenBucketRateLimiter ×2")]
     [BenchmarkCategory(TwoThreads)]
     public void TokenBucket2() => _runner.Run(_bucketLoop, PairsPerInvoke / 2);
+
+    [Benchmark(OperationsPerInvoke = PairsPerInvoke, Description = "ConcurrencyLimiter ×2")]
+    [BenchmarkCategory(TwoThreads)]
+    public void Concurrency2() => _runner.Run(_concurrencyLoop, PairsPerInvoke / 2);
 
     [Benchmark(OperationsPerInvoke = PairsPerInvoke, Description = "UsageGuard Reserve+Settle ×2")]
     [BenchmarkCategory(TwoThreads)]
@@ -250,6 +271,17 @@ public class PairBenchmarks
         }
 
         lease.Dispose();
+    }
+
+    /// <summary>Acquire one permit and dispose the lease, which gives the permit back: the closest peer to a reservation and its release.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ConcurrencyPair()
+    {
+        using RateLimitLease lease = _concurrency.AttemptAcquire(1);
+        if (!lease.IsAcquired)
+        {
+            throw new InvalidOperationException("The concurrency limiter denied with a permit free.");
+        }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

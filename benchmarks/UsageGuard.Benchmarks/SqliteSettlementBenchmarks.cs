@@ -65,7 +65,7 @@ public class SqliteSettlementBenchmarks
     private long _batchesBuiltInline;
     private long _settled;
 
-    [GlobalSetup(Target = nameof(OneTransactionPerSettlement))]
+    [GlobalSetup(Targets = [nameof(OneTransactionPerSettlement), nameof(ReadThenUpdatePerRequest)])]
     public void SetupOneTransaction()
     {
         _customers = Enumerable.Range(0, BaselineCustomers).Select(LedgerChain.CustomerId).ToArray();
@@ -137,6 +137,16 @@ public class SqliteSettlementBenchmarks
         {
             long n = _settled++;
             _oneTransaction.Settle(_customers[(int)(n % BaselineCustomers)], OneCredit, n);
+        }
+    }
+
+    [Benchmark(OperationsPerInvoke = OneTransactionSettles, Description = "Read the balance, then UPDATE it, per request (hand-written SQLite)")]
+    public void ReadThenUpdatePerRequest()
+    {
+        for (int i = 0; i < OneTransactionSettles; i++)
+        {
+            long n = _settled++;
+            _oneTransaction.ReadThenUpdate(_customers[(int)(n % BaselineCustomers)], OneCredit);
         }
     }
 
