@@ -28,7 +28,7 @@ internal static class Headline
     /// <summary>How much worse than its baseline a ratio may get before CI fails: 25%.</summary>
     internal const double Tolerance = 1.25;
 
-    private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>One headline ratio: <see cref="Numerator"/>'s mean time per operation over <see cref="Denominator"/>'s, both benchmarks of <see cref="Type"/>.</summary>
     internal sealed record Ratio(string Name, Type Type, string Numerator, string Denominator, string Why);
