@@ -207,13 +207,8 @@ public static class UsageAuditExport
     /// </remarks>
     private static int MaxCsvLength(UsageEvent e)
     {
-        long length = 1_024 + (64L * e.Blocks.Count)
-            + TextLength(e.Id) + TextLength(e.CustomerId) + TextLength(e.CreditType) + TextLength(e.Subject) + TextLength(e.SubjectPath)
-            + TextLength(e.Feature) + TextLength(e.Model) + TextLength(e.AnsweredModel) + TextLength(e.SessionId) + TextLength(e.RequestId)
-            + TextLength(e.CatalogVersion) + TextLength(e.CostCurrency);
+        long length = 1_024 + (64L * e.Blocks.Count) + e.MaxTextBytes(bytesPerCharacter: 3, bytesPerField: 2);
         return length <= Array.MaxLength ? (int)length : throw new InvalidOperationException($"Usage event {e.Sequence} is too large to write as CSV.");
-
-        static long TextLength(string? value) => value is null ? 0 : (3L * value.Length) + 2;
     }
 
     /// <summary>Writes the fields of one CSV row, comma-separated, into a span long enough for all of them, quoting a text field that holds a comma, quote or line break (RFC 4180).</summary>

@@ -87,4 +87,24 @@ public sealed class UsageEvent
 
     /// <summary>Gets the currency of <see cref="VendorCost"/>, or <see langword="null"/>.</summary>
     public string? CostCurrency { get; init; }
+
+    /// <summary>
+    /// The most bytes the event's text fields can take written out: <paramref name="bytesPerCharacter"/> for each character at most, and
+    /// <paramref name="bytesPerField"/> more for each field present (its quotes). The JSON and CSV writers size their one span with it.
+    /// </summary>
+    internal long MaxTextBytes(int bytesPerCharacter, int bytesPerField)
+    {
+        long characters = 0;
+        int fields = 0;
+        foreach (string? text in (ReadOnlySpan<string?>)[Id, CustomerId, CreditType, Subject, SubjectPath, Feature, Model, AnsweredModel, SessionId, RequestId, CatalogVersion, CostCurrency])
+        {
+            if (text is not null)
+            {
+                characters += text.Length;
+                fields++;
+            }
+        }
+
+        return (characters * bytesPerCharacter) + ((long)fields * bytesPerField);
+    }
 }

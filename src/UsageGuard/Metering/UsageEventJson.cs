@@ -112,13 +112,8 @@ public static class UsageEventJson
     /// </remarks>
     private static int MaxLength(UsageEvent e)
     {
-        long length = 1_024 + (128L * e.Blocks.Count)
-            + StringLength(e.Id) + StringLength(e.CustomerId) + StringLength(e.CreditType) + StringLength(e.Subject) + StringLength(e.SubjectPath)
-            + StringLength(e.Feature) + StringLength(e.Model) + StringLength(e.AnsweredModel) + StringLength(e.SessionId) + StringLength(e.RequestId)
-            + StringLength(e.CatalogVersion) + StringLength(e.CostCurrency);
+        long length = 1_024 + (128L * e.Blocks.Count) + e.MaxTextBytes(bytesPerCharacter: 6, bytesPerField: 2);
         return length <= Array.MaxLength ? (int)length : throw new InvalidOperationException($"Usage event {e.Sequence} is too large to write as JSON.");
-
-        static long StringLength(string? value) => value is null ? 0 : (6L * value.Length) + 2;
     }
 
     /// <summary>Writes the parts of one JSON object into a span long enough for all of them: each call writes a name (given with its separator) and a value.</summary>
