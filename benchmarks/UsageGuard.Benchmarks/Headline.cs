@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Environments;
-using BenchmarkDotNet.Exporters;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
@@ -224,7 +223,8 @@ internal static class Headline
             .WithId("CI"))
         .WithOptions(ConfigOptions.DisableLogFile);
 
-    private static ManualConfig FullConfig() => DefaultConfig.Instance.AddExporter(MarkdownExporter.GitHub);
+    /// <summary>BenchmarkDotNet's default job and exporters (the GitHub markdown one among them).</summary>
+    private static IConfig FullConfig() => DefaultConfig.Instance;
 
     private static Dictionary<string, double> ReadBaseline(string path)
     {
@@ -271,11 +271,13 @@ internal static class Headline
 
         foreach (Summary summary in summaries)
         {
+            // The GitHub markdown exporter (in BenchmarkDotNet's default configuration) names a class's report after the class.
+            Type type = summary.BenchmarksCases[0].Descriptor.Type;
+            string report = Path.Combine(summary.ResultsDirectoryPath, $"{type.FullName}-report-github.md");
             text.AppendLine();
-            text.AppendLine(CultureInfo.InvariantCulture, $"## {summary.Title.Split('-')[0].Replace("UsageGuard.Benchmarks.", "", StringComparison.Ordinal)}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"## {type.Name}");
             text.AppendLine();
-            string report = Path.Combine(summary.ResultsDirectoryPath, $"{summary.Title}-report-github.md");
-            text.AppendLine(File.Exists(report) ? File.ReadAllText(report).Trim() : "(no report)");
+            text.AppendLine(File.Exists(report) ? File.ReadAllText(report).Trim() : throw new FileNotFoundException($"BenchmarkDotNet wrote no GitHub markdown report for {type.Name}.", report));
         }
 
         File.WriteAllText(path, text.ToString());
