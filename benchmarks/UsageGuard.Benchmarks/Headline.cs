@@ -22,7 +22,7 @@ namespace UsageGuard.Benchmarks;
 /// <para><c>--runs N</c> measures N times and prints the medians; <c>--write-baseline FILE</c> records, per ratio, the highest of
 /// the runs: on a 2-core VM the runs of a sound build differ (the SQLite peers wait on fsync, whose time varies by a third
 /// between runs), and the guard is for code that got slower, not for a disk that was fast that minute. <c>--only TEXT</c>
-/// measures the ratios whose name holds TEXT.</para>
+/// measures the ratios whose name holds TEXT (a baseline written then keeps the file's other ratios).</para>
 /// <para><c>--headline --markdown FILE</c> is the full run (BenchmarkDotNet's default job, a process per benchmark) that
 /// docs/benchmarks.md holds: the machine, the ratios, and each class's table from the GitHub markdown exporter.</para>
 /// </remarks>
@@ -125,7 +125,13 @@ internal static class Headline
 
         if (writeBaseline is not null)
         {
-            Dictionary<string, double> highest = Combine(all, values => values[^1]);
+            // Merged into the file's other ratios, so that renewing one (--only) keeps the rest.
+            Dictionary<string, double> highest = File.Exists(writeBaseline) ? ReadBaseline(writeBaseline) : new(StringComparer.Ordinal);
+            foreach ((string name, double value) in Combine(all, values => values[^1]))
+            {
+                highest[name] = value;
+            }
+
             File.WriteAllText(writeBaseline, JsonSerializer.Serialize(highest.OrderBy(p => Array.FindIndex(Ratios, r => r.Name == p.Key)).ToDictionary(p => p.Key, p => Math.Round(p.Value, 6)), s_indented) + "\n");
             Console.WriteLine($"// headline: baseline written to {writeBaseline}");
         }
