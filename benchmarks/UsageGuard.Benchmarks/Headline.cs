@@ -17,8 +17,8 @@ namespace UsageGuard.Benchmarks;
 /// <remarks>
 /// <para><c>--headline --quick</c> is CI's short job: in-process, few iterations, a few minutes in all. It prints one line per ratio
 /// (<c>ratio reserve+settle / TokenBucketRateLimiter: 117</c>) and, with <c>--check FILE</c>, fails (exit code 1) when a ratio is more
-/// than 25% above its committed baseline; a ratio over the line is measured once more before it counts, since one noisy
-/// run should not fail a build.</para>
+/// than 25% above its committed baseline; a ratio over the line is measured up to twice more before it counts (the best
+/// measurement counts), since a noisy run should not fail a build.</para>
 /// <para><c>--runs N</c> measures N times and prints the medians; <c>--write-baseline FILE</c> records, per ratio, the highest of
 /// the runs: on a 2-core VM the runs of a sound build differ (the SQLite peers wait on fsync, whose time varies by a third
 /// between runs), and the guard is for code that got slower, not for a disk that was fast that minute. <c>--only TEXT</c>
@@ -30,6 +30,9 @@ internal static class Headline
 {
     /// <summary>How much worse than its baseline a ratio may get before CI fails: 25%.</summary>
     internal const double Tolerance = 1.25;
+
+    /// <summary>How many more times a ratio over the line is measured before it fails the guard.</summary>
+    internal const int Remeasurements = 2;
 
     private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -103,11 +106,17 @@ internal static class Headline
         Dictionary<string, double>? baseline = check is null ? null : ReadBaseline(check);
         if (baseline is not null)
         {
-            // A ratio over the line is measured again, on its own, before it counts: one noisy run should not fail a build.
-            Ratio[] over = [.. ratios.Where(r => Over(r, measured, baseline))];
-            if (over.Length > 0)
+            // A ratio over the line is measured again, on its own, up to twice, before it counts; the best measurement counts.
+            // A noisy run should not fail a build; a real regression is over the line every time.
+            for (int again = 1; again <= Remeasurements; again++)
             {
-                Console.WriteLine($"// headline: {over.Length} ratio(s) over the line; measuring them again: {string.Join(", ", over.Select(r => r.Name))}");
+                Ratio[] over = [.. ratios.Where(r => Over(r, measured, baseline))];
+                if (over.Length == 0)
+                {
+                    break;
+                }
+
+                Console.WriteLine($"// headline: {over.Length} ratio(s) over the line; measuring them again ({again} of {Remeasurements}): {string.Join(", ", over.Select(r => r.Name))}");
                 foreach ((string name, double value) in Compute(over, Measure(over, config)))
                 {
                     Console.WriteLine($"// headline: {name}: {Format(value)} measured again");
