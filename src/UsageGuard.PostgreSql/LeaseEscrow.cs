@@ -768,12 +768,6 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
         }
     }
 
-    /// <remarks>
-    /// No sweep until this instance has reached the store without a failure for <see cref="QuietBeforeSweep"/>. After an outage
-    /// every instance was cut off, not only the ones whose leases look expired: they get that long to renew their leases and append
-    /// what they settled meanwhile, which the store reports against those leases. Sweeping sooner would hand out, as unused,
-    /// capacity they spent during the outage.
-    /// </remarks>
     /// <summary>
     /// How long after its last failed statement this instance waits before it sweeps: TTL + grace, plus the longest another live
     /// instance may take to append what it settled during the outage once the store is back. That is an attempt that hung when
@@ -783,6 +777,12 @@ internal sealed partial class LeaseEscrow : IPoolEscrow
     /// landed 5 to 10 s after the store came back, after this instance had swept its leases as unused.</remarks>
     private TimeSpan QuietBeforeSweep => _options.LeaseTtl + _options.SweepGrace + _stall + LedgerWriter.MaxDrainBackoff;
 
+    /// <remarks>
+    /// No sweep until this instance has reached the store without a failure for <see cref="QuietBeforeSweep"/>. After an outage
+    /// every instance was cut off, not only the ones whose leases look expired: they get that long to renew their leases and append
+    /// what they settled meanwhile, which the store reports against those leases. Sweeping sooner would hand out, as unused,
+    /// capacity they spent during the outage.
+    /// </remarks>
     private async Task SweepIfDueAsync(CancellationToken stop)
     {
         long nowTicks = _time.GetUtcNow().UtcTicks;
